@@ -1,0 +1,192 @@
+"""Batched augmentations with per-sample random parameters, on the tensors' own device.
+
+Self-supervised methods learn what the augmentations leave unchanged, so the views are the
+most important hyperparameter of all (Cookbook section 3.1). Each function here draws one
+parameter set *per image* and applies them all in one batched call: crops, flips and
+rotations through ``affine_grid``/``grid_sample``, colour through arithmetic. That keeps the
+whole pipeline on the GPU (as in KellerJordan's cifar10-airbench) instead of a DataLoader of
+per-image PIL transforms; ``benchmarks/augment_throughput.py`` measures the difference.
+
+Images are float tensors ``(B, C, H, W)`` with values in ``[0, 1]``; :func:`views` also
+accepts the ``uint8`` tensors that :mod:`cookbook.data` stores.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """The knobs of one view pipeline. Defaults follow SimCLR's CIFAR-10 setting (Chen et al., 2020)."""
+
+    crop_min_scale: float = 0.2       # smallest crop area, as a fraction of the image (1.0 = no cropping)
+    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)  # range of crop aspect ratios
+    flip_p: float = 0.5               # probability of a horizontal flip
+    jitter_strength: float = 0.5      # SimCLR's colour strength s: brightness/contrast/saturation 0.8s, hue 0.2s
+    jitter_p: float = 0.8             # probability that an image gets colour jitter at all
+    gray_p: float = 0.2               # probability of converting to grayscale
+    blur_p: float = 0.0               # probability of a Gaussian blur (SimCLR uses 0.5 on ImageNet, 0 on CIFAR)
+    blur_sigma: tuple[float, float] = (0.1, 2.0)  # blur sigma range in pixels at 224 px, scaled to the image
+    solarize_p: float = 0.0           # probability of solarizing (BYOL's second view uses 0.2)
+    noise_std: float = 0.0            # std of additive Gaussian pixel noise
+    output_size: int | None = None    # side of the output views (None: same as the input)
+
+    def __post_init__(self) -> None:
+        probabilities = {k: getattr(self, k) for k in ("flip_p", "jitter_p", "gray_p", "blur_p", "solarize_p")}
+        for name, p in probabilities.items():
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"AugmentConfig.{name}={p} is not a probability: choose a value in [0, 1]")
+        if not 0.0 < self.crop_min_scale <= 1.0:
+            raise ValueError(f"AugmentConfig.crop_min_scale={self.crop_min_scale} must be in (0, 1]")
+        if self.jitter_strength < 0 or self.noise_std < 0:
+            raise ValueError("AugmentConfig.jitter_strength and noise_std must be >= 0")
+
+    def replace(self, **changes) -> "AugmentConfig":
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+NO_AUGMENTATION = AugmentConfig(crop_min_scale=1.0, flip_p=0.0, jitter_strength=0.0, jitter_p=0.0, gray_p=0.0)
+
+
+def _uniform(n: int, low: float, high: float, device) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, device=device)
+
+
+def _chosen(n: int, p: float, device) -> torch.Tensor:
+    """(n,) boolean: which images get an augmentation applied with probability p."""
+    return torch.rand(n, device=device) < p
+
+
+def random_resized_crop(x: torch.Tensor, size: int | None = None, min_scale: float = 0.2,
+                        ratio: tuple[float, float] = (3 / 4, 4 / 3), flip_p: float = 0.5) -> torch.Tensor:
+    """Crop a random box of area in ``[min_scale, 1]`` and aspect ratio in ``ratio`` from each image,
+    flip it horizontally with probability ``flip_p``, and resize it to ``size`` (bilinear)."""
+    b, c, h, w = x.shape
+    size = size or h
+    area = _uniform(b, min_scale, 1.0, x.device)
+    log_ratio = _uniform(b, math.log(ratio[0]), math.log(ratio[1]), x.device)
+    aspect = torch.exp(log_ratio)
+    # Box width and height as fractions of the image (the affine grid spans [-1, 1]).
+    box_w = torch.sqrt(area * aspect).clamp(max=1.0)
+    box_h = torch.sqrt(area / aspect).clamp(max=1.0)
+    centre_x = (2 * torch.rand(b, device=x.device) - 1) * (1 - box_w)
+    centre_y = (2 * torch.rand(b, device=x.device) - 1) * (1 - box_h)
+    flip = torch.where(_chosen(b, flip_p, x.device), -1.0, 1.0)
+    theta = torch.zeros(b, 2, 3, device=x.device, dtype=x.dtype)
+    theta[:, 0, 0] = box_w * flip
+    theta[:, 0, 2] = centre_x
+    theta[:, 1, 1] = box_h
+    theta[:, 1, 2] = centre_y
+    grid = F.affine_grid(theta, (b, c, size, size), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def _gray(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) -> (B, 1, H, W) luma with the ITU-R 601 weights torchvision uses."""
+    return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]) if x.shape[1] == 3 else x
+
+
+# RGB <-> YIQ: a hue shift is a rotation of the (I, Q) chroma plane around the grey axis.
+_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+
+
+def _hue_rotation(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Rotate each image's hue by ``shift`` (B,) turns (1.0 = a full turn)."""
+    to_yiq = _RGB_TO_YIQ.to(x.device, x.dtype)
+    angle = 2 * math.pi * shift
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    rotation = torch.zeros(len(x), 3, 3, device=x.device, dtype=x.dtype)
+    rotation[:, 0, 0] = 1
+    rotation[:, 1, 1], rotation[:, 1, 2] = cos, -sin
+    rotation[:, 2, 1], rotation[:, 2, 2] = sin, cos
+    matrix = torch.linalg.inv(to_yiq) @ rotation @ to_yiq  # (B, 3, 3)
+    return torch.einsum("bij,bjhw->bihw", matrix, x)
+
+
+def color_jitter(x: torch.Tensor, strength: float = 0.5, p: float = 0.8) -> torch.Tensor:
+    """SimCLR-style colour distortion of strength ``s``: brightness, contrast and saturation
+    factors in ``[1 - 0.8s, 1 + 0.8s]`` and a hue shift in ``[-0.2s, 0.2s]`` turns, applied (in
+    that order) to a random fraction ``p`` of the images."""
+    if strength == 0 or p == 0 or x.shape[1] != 3:
+        return x
+    b = len(x)
+    on = _chosen(b, p, x.device).to(x.dtype)
+
+    def factor(spread):  # identity (1.0) for the images that are not jittered
+        return (1 + on * _uniform(b, -spread, spread, x.device)).clamp_min(0).view(b, 1, 1, 1)
+
+    s = 0.8 * strength
+    x = (x * factor(s)).clamp(0, 1)                                       # brightness
+    mean = _gray(x).mean(dim=(1, 2, 3), keepdim=True)
+    x = ((x - mean) * factor(s) + mean).clamp(0, 1)                       # contrast
+    gray = _gray(x)
+    x = ((x - gray) * factor(s) + gray).clamp(0, 1)                       # saturation
+    hue_shift = on * _uniform(b, -0.2 * strength, 0.2 * strength, x.device)
+    return _hue_rotation(x, hue_shift).clamp(0, 1)                        # hue
+
+
+def random_grayscale(x: torch.Tensor, p: float = 0.2) -> torch.Tensor:
+    if p == 0 or x.shape[1] != 3:
+        return x
+    on = _chosen(len(x), p, x.device).view(-1, 1, 1, 1)
+    return torch.where(on, _gray(x).expand_as(x), x)
+
+
+def gaussian_blur(x: torch.Tensor, p: float = 0.5, sigma: tuple[float, float] = (0.1, 2.0)) -> torch.Tensor:
+    """Blur a random fraction ``p`` of the images with a per-image sigma drawn from ``sigma``
+    (in pixels; one separable kernel per image, applied as a grouped convolution)."""
+    if p == 0:
+        return x
+    b, c, h, w = x.shape
+    sig = _uniform(b, sigma[0], sigma[1], x.device)
+    radius = max(1, int(math.ceil(3 * sigma[1])))
+    radius = min(radius, (min(h, w) - 1) // 2)
+    taps = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+    kernel = torch.exp(-0.5 * (taps[None] / sig[:, None]) ** 2)
+    kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(c, dim=0)  # (B*C, K)
+    flat = x.reshape(1, b * c, h, w)
+    flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="reflect"), kernel[:, None, None, :], groups=b * c)
+    flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="reflect"), kernel[:, None, :, None], groups=b * c)
+    on = _chosen(b, p, x.device).view(-1, 1, 1, 1)
+    return torch.where(on, flat.view(b, c, h, w), x)
+
+
+def random_solarize(x: torch.Tensor, p: float = 0.2, threshold: float = 0.5) -> torch.Tensor:
+    if p == 0:
+        return x
+    on = _chosen(len(x), p, x.device).view(-1, 1, 1, 1)
+    return torch.where(on & (x >= threshold), 1 - x, x)
+
+
+def gaussian_noise(x: torch.Tensor, std: float = 0.05) -> torch.Tensor:
+    if std == 0:
+        return x
+    return (x + std * torch.randn_like(x)).clamp(0, 1)
+
+
+def augment(x: torch.Tensor, config: AugmentConfig = AugmentConfig()) -> torch.Tensor:
+    """One random view of every image in ``x`` (uint8 or float in [0, 1]) -> float in [0, 1]."""
+    if x.dtype == torch.uint8:
+        x = x.float().div_(255)
+    size = config.output_size or x.shape[-1]
+    x = random_resized_crop(x, size, config.crop_min_scale, config.crop_ratio, config.flip_p)
+    x = color_jitter(x, config.jitter_strength, config.jitter_p)
+    x = random_grayscale(x, config.gray_p)
+    scaled_sigma = tuple(s * size / 224 for s in config.blur_sigma)
+    x = gaussian_blur(x, config.blur_p, scaled_sigma)
+    x = random_solarize(x, config.solarize_p)
+    return gaussian_noise(x, config.noise_std)
+
+
+def views(x: torch.Tensor, n: int = 2, config: AugmentConfig = AugmentConfig()) -> list[torch.Tensor]:
+    """``n`` independent random views of a batch: a list of ``n`` float tensors."""
+    if n < 1:
+        raise ValueError(f"views(n={n}): ask for at least one view")
+    return [augment(x, config) for _ in range(n)]

@@ -1,0 +1,106 @@
+"""The command line every recipe shares, generated from its ``Config`` dataclass.
+
+Each field becomes ``--field-name`` (booleans also get ``--no-field-name``), with the
+field's trailing comment as its help; augmentation knobs become ``--aug-...``. ``--quick``
+picks the quick budget. A run prints its progress, writes ``metrics.json`` and
+``curves.png`` into ``--out`` and resumes from the checkpoint there when one exists.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import json
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from . import current_budget
+from .augment import AugmentConfig
+from .data import DatasetUnavailable
+from .train import CHECKPOINT_NAME, ConfigError, TrainingDiverged
+
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+SUMMARY_KEYS = ("knn_acc", "linear_acc", "rankme", "raw_pixel_knn_acc", "random_init_knn_acc", "steps", "wall_s", "device")
+
+
+def field_comments(cls) -> dict[str, str]:
+    """``name: type = default  # comment`` lines of a dataclass (and its bases) -> {name: comment}."""
+    comments: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        for match in re.finditer(r"^\s+(\w+):[^#\n]*#\s*(.+)$", source, re.M):
+            comments[match.group(1)] = match.group(2).strip()
+    return comments
+
+
+def _add_fields(parser, cls, prefix: str = "") -> None:
+    comments = field_comments(cls)
+    for f in dataclasses.fields(cls):
+        kind = str(f.type).replace(" ", "")
+        base = kind.split("|")[0]
+        if base not in _TYPES:
+            continue  # tuples and nested configs have their own flags or none
+        flag = "--" + prefix + f.name.replace("_", "-")
+        help_text = comments.get(f.name, "")
+        if base == "bool":
+            parser.add_argument(flag, dest=prefix + f.name, action=argparse.BooleanOptionalAction,
+                                default=None, help=help_text)
+        else:
+            parser.add_argument(flag, dest=prefix + f.name, type=_TYPES[base], default=None,
+                                metavar=base.upper(), help=help_text)
+
+
+def build_parser(recipe: ModuleType, prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=(recipe.__doc__ or "").strip().split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="quick budget: toy data, a few hundred steps, CPU-friendly")
+    parser.add_argument("--budget", choices=list(recipe.Config.BUDGETS), default=None,
+                        help="budget whose defaults to start from (default: quick with --quick or "
+                             "COOKBOOK_QUICK=1, else cuda on a GPU, else cpu)")
+    _add_fields(parser.add_argument_group("settings"), recipe.Config)
+    _add_fields(parser.add_argument_group("augmentation"), AugmentConfig, prefix="aug_")
+    return parser
+
+
+def config_from_args(recipe: ModuleType, args: argparse.Namespace):
+    budget = args.budget or current_budget(quick=True if args.quick else None)
+    values = vars(args)
+    overrides = {f.name: values[f.name] for f in dataclasses.fields(recipe.Config)
+                 if values.get(f.name) is not None}
+    config = recipe.Config.for_budget(budget, **overrides)
+    augment_changes = {f.name: values["aug_" + f.name] for f in dataclasses.fields(AugmentConfig)
+                       if values.get("aug_" + f.name) is not None}
+    if augment_changes:
+        config = dataclasses.replace(config, augment=config.augment.replace(**augment_changes))
+    if config.out is None:
+        name = getattr(recipe, "NAME", recipe.__name__.rsplit(".", 1)[-1])
+        config = dataclasses.replace(config, out=str(Path("runs") / f"{name}-{Path(config.dataset).name}-{budget}"))
+    return config, budget
+
+
+def main(recipe: ModuleType, argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = build_parser(recipe, prog)
+    args = parser.parse_args(argv)
+    try:
+        config, budget = config_from_args(recipe, args)
+        checkpoint = Path(config.out) / CHECKPOINT_NAME
+        if config.resume and checkpoint.exists():
+            print(f"resuming from {checkpoint} (pass --no-resume to start over)", file=sys.stderr)
+        print(f"{getattr(recipe, 'NAME', recipe.__name__)} | budget {budget} | dataset {config.dataset} | backbone {config.backbone} | "
+              f"{config.steps} steps of {config.batch_size} | out {config.out}", file=sys.stderr)
+        metrics = recipe.train(config)
+    except (ConfigError, DatasetUnavailable, TrainingDiverged, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: a checkpoint is in {config.out}; run the same command again to resume", file=sys.stderr)
+        return 130
+    summary = {k: metrics[k] for k in SUMMARY_KEYS}
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {Path(config.out) / 'metrics.json'} and {Path(config.out) / 'curves.png'}", file=sys.stderr)
+    return 0

@@ -1,0 +1,113 @@
+"""SimCLR: learn by telling each image's two views apart from every other image in the batch.
+
+Each image gives two random views; an encoder and a small MLP projector map them to
+embeddings ``z``. The NT-Xent loss pulls the two views of an image together and pushes
+them away from the other ``2N - 2`` views of the batch, which serve as negatives.
+
+Chen, Kornblith, Norouzi and Hinton, "A Simple Framework for Contrastive Learning of Visual
+Representations", ICML 2020 (arXiv:2002.05709). Cookbook section 2.2.1.
+
+With ``s_ij = cos(z_i, z_j) / tau`` over the ``2N`` embeddings of a batch and ``j(i)`` the
+other view of image ``i``::
+
+    loss = - 1/(2N) * sum_i log( exp(s_i,j(i)) / sum_{k != i} exp(s_ik) )
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cookbook import augment, models, train as training
+
+NAME = "simclr"
+
+
+@dataclass
+class Config(training.TrainConfig):
+    temperature: float = 0.2        # tau: lower sharpens the softmax over negatives
+    proj_hidden_dim: int = 512      # width of the projector's hidden layer
+    proj_dim: int = 128             # dimension of the embeddings the loss sees
+    proj_depth: int = 2             # linear layers in the projector
+
+    BUDGETS = {
+        "quick": {**training.TrainConfig.BUDGETS["quick"], "temperature": 0.5},
+        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "temperature": 0.5},
+        # SimCLR's CIFAR-10 setting: LARS, lr 0.3 x batch/256, tau 0.5 (Chen et al., 2020, appendix B.9).
+        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "optimizer": "lars", "lr": 0.6, "weight_decay": 1e-6,
+                 "temperature": 0.5},
+    }
+
+    def validate(self) -> None:
+        super().validate()
+        if self.temperature <= 0:
+            raise training.ConfigError(f"temperature={self.temperature}: the NT-Xent temperature must be > 0 "
+                                       "(0.1 to 0.5 is the usual range)")
+
+
+def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+    """Normalised temperature-scaled cross-entropy (NT-Xent), the SimCLR loss.
+
+    ``z1``, ``z2``: ``(N, D)`` embeddings of the two views of the same ``N`` images (row ``i``
+    of each is the same image). Returns a scalar: the cross-entropy of picking the other view
+    of each of the ``2N`` embeddings among the ``2N - 1`` others, averaged over all ``2N``
+    (so over both directions)::
+
+        loss = - 1/(2N) sum_i log( exp(cos(z_i, z_j(i)) / tau) / sum_{k != i} exp(cos(z_i, z_k) / tau) )
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature={temperature}: NT-Xent needs a positive temperature")
+    if z1.shape != z2.shape or z1.ndim != 2:
+        raise ValueError(f"z1 and z2 must both be (N, D); got {tuple(z1.shape)} and {tuple(z2.shape)}")
+    n = len(z1)
+    if n < 2:
+        raise ValueError(f"a batch of {n} pair(s) has no negatives: NT-Xent needs at least 2 images per batch")
+    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
+    logits = z @ z.T / temperature
+    logits.fill_diagonal_(float("-inf"))                     # an embedding is not its own negative
+    positives = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+    return F.cross_entropy(logits, positives)
+
+
+class SimCLR(nn.Module):
+    """Backbone + projector; ``forward`` makes two views of a batch and returns the loss."""
+
+    name = NAME
+
+    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
+        super().__init__()
+        self.config = config
+        self.backbone = models.build_backbone(config.backbone, image_size=image_size, mean=mean, std=std,
+                                              width=config.width)
+        self.projector = models.projector(self.backbone.dim, config.proj_hidden_dim, config.proj_dim,
+                                          config.proj_depth)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        view1, view2 = augment.views(images, 2, self.config.augment)
+        # One pass over both views: BatchNorm sees the whole 2N batch, as in SimCLR's global BN.
+        z1, z2 = self.projector(self.backbone(torch.cat([view1, view2]))).chunk(2)
+        return {"loss": nt_xent_loss(z1, z2, self.config.temperature)}
+
+
+def build_model(config: Config, data) -> SimCLR:
+    return SimCLR(config, data.image_size, data.mean, data.std)
+
+
+def train(config: Config | None = None) -> dict:
+    """Train SimCLR and return its metrics (see :func:`cookbook.train.run_recipe`)."""
+    config = config or Config.for_budget()
+    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
+
+
+# Hyperparameters the lab offers as sliders: name -> (min, max, step).
+LAB_CONTROLS = {"temperature": (0.01, 2.0, 0.01)}
+
+
+if __name__ == "__main__":
+    import sys
+
+    from cookbook import cli
+
+    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.simclr"))
