@@ -1,0 +1,268 @@
+"""The live lab: tweak the views and a recipe's hyperparameters, train, and watch.
+
+``Lab(recipe="simclr")`` builds an ipywidgets panel: sliders for the augmentation
+strengths and the recipe's main hyperparameters, Start / Stop / Reset, and a dashboard of
+the loss, kNN accuracy, RankMe, the singular-value spectrum and a 2-D PCA of the
+embeddings, redrawn after every chunk of training.
+
+How it stays responsive: Start schedules an asyncio task on the kernel's own event loop.
+The task trains one chunk (blocking, a second or so), redraws, then ``await
+asyncio.sleep(0)`` so the kernel can process the next button click; Stop sets a flag that
+the task reads between chunks. The dashboard is a PNG in an ``Image`` widget rather than
+``plt.show()`` inside an ``Output``, because output captured from a task is routed
+differently across ipykernel 6 (Colab) and 7. Only core widgets are used, so the panel
+works with ipywidgets 7.7.1 (Colab) and 8.
+
+With no one to press Start (the book build, nbmake, ``COOKBOOK_QUICK=1``) the lab trains
+its configured steps when displayed and leaves a static figure of the final state.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+
+from . import evaluate, is_quick, plots, registry
+from .train import ConfigError, Trainer, TrainingDiverged, load_data, seed_everything
+
+# Augmentation knobs offered as sliders: field -> (label, min, max, step).
+AUGMENT_CONTROLS = {
+    "crop_min_scale": ("crop: min area", 0.05, 1.0, 0.05),
+    "jitter_strength": ("colour jitter", 0.0, 1.5, 0.1),
+    "gray_p": ("grayscale p", 0.0, 1.0, 0.05),
+    "blur_p": ("blur p", 0.0, 1.0, 0.05),
+}
+
+
+class Lab:
+    """An interactive training panel for one recipe (see the module docstring).
+
+    ``steps`` is the length of a run, ``chunk`` the number of steps between redraws;
+    other keyword arguments override the recipe's ``Config`` (e.g. ``temperature=0.1``).
+    ``autorun`` (default: on in quick mode) trains as soon as the lab is displayed.
+    """
+
+    def __init__(self, recipe: str = "simclr", *, steps: int | None = None, chunk: int = 50,
+                 autorun: bool | None = None, budget: str | None = None, **overrides):
+        self.recipe = registry.get(recipe)
+        self.recipe_name = recipe
+        base = self.recipe.Config.for_budget(budget, **overrides)
+        steps = steps or base.steps
+        if chunk < 1:
+            raise ConfigError(f"chunk={chunk}: redraw after at least one step")
+        self.chunk = min(chunk, steps)
+        self.base_config = dataclasses.replace(base, steps=steps, progress=False, out=None,
+                                               eval_every=self.chunk, log_every=max(1, self.chunk // 5))
+        self.autorun = is_quick() if autorun is None else autorun
+        self.data = load_data(self.base_config)
+        self.trainer: Trainer | None = None
+        self.error: str | None = None
+        self._stop_requested = False
+        self._task: asyncio.Task | None = None
+        self._widgets = None
+
+    # -- configuration from the controls -----------------------------------------------
+    def _controls(self):
+        import ipywidgets as w
+
+        style, layout = {"description_width": "120px"}, w.Layout(width="330px")
+        config = self.base_config
+        augment = {name: w.FloatSlider(value=getattr(config.augment, name), min=lo, max=hi, step=step,
+                                       description=label, style=style, layout=layout, continuous_update=False)
+                   for name, (label, lo, hi, step) in AUGMENT_CONTROLS.items()}
+        recipe = {}
+        for name, (lo, hi, step) in getattr(self.recipe, "LAB_CONTROLS", {}).items():
+            recipe[name] = w.FloatSlider(value=getattr(config, name), min=lo, max=hi, step=step, description=name,
+                                         style=style, layout=layout, continuous_update=False, readout_format=".2f")
+        recipe["lr"] = w.FloatLogSlider(value=config.lr, base=10, min=-4, max=0, step=0.1, description="learning rate",
+                                        style=style, layout=layout, continuous_update=False, readout_format=".1e")
+        recipe["steps"] = w.IntSlider(value=config.steps, min=self.chunk, max=max(10 * config.steps, 2000),
+                                      step=self.chunk, description="steps", style=style, layout=layout,
+                                      continuous_update=False)
+        return augment, recipe
+
+    def config(self):
+        """The recipe config the controls describe now (before the panel exists: the base config)."""
+        if self._widgets is None:
+            return self.base_config
+        augment_values = {k: s.value for k, s in self._widgets["augment"].items()}
+        recipe_values = {k: s.value for k, s in self._widgets["recipe"].items()}
+        config = dataclasses.replace(self.base_config, augment=self.base_config.augment.replace(**augment_values),
+                                     **recipe_values)
+        return config
+
+    # -- training ----------------------------------------------------------------------
+    def reset(self) -> None:
+        """Stop, then build a fresh model from the current controls (same seed: same start)."""
+        self.stop()
+        self.error = None
+        config = self.config()
+        seed_everything(config.seed)
+        model = self.recipe.build_model(config, self.data)
+        self.trainer = Trainer(model, self.data, config)
+        for _ in self.trainer.run(steps=0):  # the step-0 evaluation: the random-init baseline
+            pass
+        self._draw()
+
+    @property
+    def history(self) -> list[dict]:
+        return self.trainer.history if self.trainer else []
+
+    @property
+    def done(self) -> bool:
+        return self.trainer is not None and self.trainer.step >= self.trainer.config.steps
+
+    def run_chunk(self) -> bool:
+        """Train ``chunk`` steps and redraw; False when the run is finished or failed."""
+        if self.trainer is None:
+            self.reset()
+        if self.done or self.error:
+            return False
+        try:
+            for _ in self.trainer.run(steps=self.trainer.step + self.chunk):
+                pass
+        except TrainingDiverged as err:  # show the diagnosis in the panel instead of a traceback
+            self.error = str(err)
+        self._draw()
+        return not (self.done or self.error)
+
+    def run(self) -> None:
+        """Train to the end synchronously (what autorun and scripts use)."""
+        self._stop_requested = False
+        while not self._stop_requested and self.run_chunk():
+            pass
+
+    async def _run_async(self) -> None:
+        try:
+            while not self._stop_requested and self.run_chunk():
+                await asyncio.sleep(0)  # let the kernel handle Stop and slider events
+        finally:
+            self._task = None
+            self._set_buttons()
+
+    def start(self):
+        """Train in the background on the running event loop (the kernel's); returns the task.
+
+        Without a running loop (a plain script) it trains synchronously instead.
+        """
+        if self._task is not None:
+            return self._task
+        if self.trainer is None or self.done or self.error:
+            self.reset()
+        self._stop_requested = False
+        if self._widgets is not None:
+            self._widgets["image"].layout.display = None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            self.run()
+            return None
+        self._task = loop.create_task(self._run_async())
+        self._set_buttons()
+        return self._task
+
+    def stop(self) -> None:
+        """Ask a running lab to stop; it does so before the next chunk starts."""
+        self._stop_requested = True
+        self._set_status()
+
+    # -- drawing -----------------------------------------------------------------------
+    def figure(self):
+        """The dashboard of the current state as a matplotlib figure."""
+        z = labels = None
+        if self.trainer is not None:
+            backbone = getattr(self.trainer.model, "backbone", self.trainer.model)
+            z = evaluate.embed(backbone, self.data.test_x[:1000])
+            labels = self.data.test_y[:1000]
+        return plots.lab_dashboard(self.history, z, labels, self.data.classes,
+                                   title=f"{self.recipe_name} on {self.data.name}")
+
+    def summary(self) -> str:
+        if self.error:
+            return f"stopped: {self.error}"
+        if self.trainer is None:
+            return "press Start to train"
+        last = next((r for r in reversed(self.history) if "knn_acc" in r), {})
+        state = "finished" if self.done else ("training" if self._task and not self._stop_requested else "paused")
+        parts = [f"{state}: step {self.trainer.step}/{self.trainer.config.steps}"]
+        if "loss" in self.history[-1]:
+            parts.append(f"loss {self.history[-1]['loss']:.3f}")
+        if last:
+            parts.append(f"kNN {last['knn_acc']:.3f}, RankMe {last['rankme']:.1f}")
+        return " | ".join(parts)
+
+    def _set_status(self) -> None:
+        if self._widgets is not None:
+            self._widgets["status"].value = self.summary()
+
+    def _set_buttons(self) -> None:
+        if self._widgets is not None:
+            running = self._task is not None
+            self._widgets["start"].disabled = running
+            self._widgets["stop"].disabled = not running
+        self._set_status()
+
+    def _draw(self) -> None:
+        if self._widgets is not None:
+            self._widgets["image"].value = plots.to_png(self.figure(), dpi=72)
+        self._set_status()
+
+    # -- the panel ---------------------------------------------------------------------
+    def widget(self):
+        """Build (once) and return the panel."""
+        if self._widgets is not None:
+            return self._widgets["panel"]
+        import ipywidgets as w
+
+        augment, recipe = self._controls()
+        start = w.Button(description="Start", button_style="success", icon="play")
+        stop = w.Button(description="Stop", button_style="warning", icon="stop", disabled=True)
+        reset = w.Button(description="Reset", icon="refresh")
+        status = w.Label(value="press Start to train")
+        image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        start.on_click(lambda _: self.start())
+        stop.on_click(lambda _: self.stop())
+        reset.on_click(lambda _: self.reset())
+        panel = w.VBox([
+            w.HBox([w.VBox([w.HTML("<b>views</b>"), *augment.values()]),
+                    w.VBox([w.HTML(f"<b>{self.recipe_name}</b>"), *recipe.values()])]),
+            w.HBox([start, stop, reset]), status, image])
+        self._widgets = dict(panel=panel, augment=augment, recipe=recipe, start=start, stop=stop, status=status,
+                             image=image)
+        return panel
+
+    def show(self):
+        """Display the panel; in autorun mode, train now and show the final state as a static figure."""
+        from IPython.display import Image, display
+
+        panel = self.widget()
+        if self.autorun:
+            self._widgets["image"].layout.display = "none"  # the static figure below shows it
+            display(panel)
+            self.reset()
+            self.run()
+            self._set_buttons()
+            display(Image(plots.to_png(self.figure(), dpi=80)))
+        else:
+            display(panel)
+        return None
+
+    def _ipython_display_(self):
+        self.show()
+
+    def metrics(self) -> dict[str, float]:
+        """The latest evaluation record (kNN accuracy, RankMe) and the step it was taken at."""
+        last = next((r for r in reversed(self.history) if "knn_acc" in r), None)
+        return dict(last) if last else {}
+
+
+def knn_and_rank_after(recipe: str, steps: int, **overrides) -> dict[str, float]:
+    """Train a recipe for ``steps`` without widgets and return its last evaluation (for exercises)."""
+    lab = Lab(recipe, steps=steps, chunk=steps, autorun=False, **overrides)
+    lab.run()
+    if lab.error:
+        return {"error": lab.error, "knn_acc": math.nan, "rankme": math.nan}
+    return lab.metrics()
+
