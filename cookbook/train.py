@@ -422,20 +422,37 @@ def evaluate_backbone(model: nn.Module, data: data_module.ImageData, config: Tra
             "rankme": evaluate.rankme(test_z)}
 
 
+def knn_scores(train_z: torch.Tensor, test_z: torch.Tensor, data: data_module.ImageData,
+               config: TrainConfig, prefix: str = "") -> dict[str, float]:
+    """kNN accuracy for the class (``knn_acc``) and, where the dataset records discrete nuisance
+    factors (the toy shapes' colour bin), for each of them (``<factor>_knn_acc``): high class and
+    low nuisance accuracy mean the features kept what matters and dropped what does not."""
+    def knn(train_labels, test_labels):
+        return evaluate.knn_accuracy(train_z, train_labels, test_z, test_labels, config.knn_k, config.knn_temperature)
+
+    scores = {f"{prefix}knn_acc": knn(data.train_y, data.test_y)}
+    for name, values in data.train_factors.items():
+        if not values.is_floating_point():
+            scores[f"{prefix}{name}_knn_acc"] = knn(values, data.test_factors[name])
+    return scores
+
+
+def features(model: nn.Module, data: data_module.ImageData) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backbone features of the whole training and test splits."""
+    backbone = getattr(model, "backbone", model)
+    return evaluate.embed(backbone, data.train_x), evaluate.embed(backbone, data.test_x)
+
+
 def final_metrics(trainer: Trainer) -> dict[str, Any]:
-    """The numbers a run reports: kNN and linear-probe accuracy against two baselines."""
+    """The numbers a run reports about its trained backbone, and the raw-pixel baseline."""
     config, data = trainer.config, trainer.data
-    backbone = getattr(trainer.model, "backbone", trainer.model)
-    train_z = evaluate.embed(backbone, data.train_x)
-    test_z = evaluate.embed(backbone, data.test_x)
-    knn = lambda a, b: evaluate.knn_accuracy(a, data.train_y, b, data.test_y,  # noqa: E731
-                                             config.knn_k, config.knn_temperature)
+    train_z, test_z = features(trainer.model, data)
     return {
-        "knn_acc": knn(train_z, test_z),
+        **knn_scores(train_z, test_z, data, config),
         "linear_acc": evaluate.linear_probe_accuracy(train_z, data.train_y, test_z, data.test_y, seed=config.seed),
         "rankme": evaluate.rankme(test_z),
         "feature_dim": train_z.shape[1],
-        "raw_pixel_knn_acc": knn(evaluate.pixels(data.train_x), evaluate.pixels(data.test_x)),
+        **knn_scores(evaluate.pixels(data.train_x), evaluate.pixels(data.test_x), data, config, prefix="raw_pixel_"),
         "steps": trainer.step,
         "wall_s": round(trainer.wall_s, 2),
         "device": str(trainer.device) + (f" ({torch.cuda.get_device_name(trainer.device)})" if trainer.is_cuda else ""),
@@ -448,18 +465,18 @@ def run_recipe(config: TrainConfig, build_model: Callable[[data_module.ImageData
                *, name: str = "recipe") -> dict[str, Any]:
     """Load the data, build the model, train it, and report (and, with ``config.out``, save) the metrics.
 
-    ``random_init_knn_acc`` is the same model before training (same seed, so also on a resumed
-    run), evaluated with the full memory bank like the final one.
+    The ``random_init_*`` baselines are the same model before training (same seed, so also on
+    a resumed run), evaluated with the full memory bank like the trained one.
     """
     seed_everything(config.seed)
     data = load_data(config)
     seed_everything(config.seed)
-    model = build_model(data)
-    random_init_knn = evaluate_backbone(model.to(data.device), data, config)["knn_acc"]
+    model = build_model(data).to(data.device)
+    random_init = knn_scores(*features(model, data), data, config, prefix="random_init_")
     trainer = Trainer(model, data, config)
     for _ in trainer.run():
         pass
-    metrics = {"method": name, **final_metrics(trainer), "random_init_knn_acc": random_init_knn}
+    metrics = {"method": name, **final_metrics(trainer), **random_init}
     metrics["config"] = config.to_dict()
     metrics["history"] = trainer.history
     if config.out and trainer.rank == 0:
@@ -469,5 +486,5 @@ def run_recipe(config: TrainConfig, build_model: Callable[[data_module.ImageData
         from . import plots
         plots.save_training_curves(trainer.history, out / "curves.png", title=f"{name} on {data.name}",
                                    baselines={"raw pixels": metrics["raw_pixel_knn_acc"],
-                                              "random init": random_init_knn})
+                                              "random init": metrics["random_init_knn_acc"]})
     return metrics
