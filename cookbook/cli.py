@@ -45,7 +45,7 @@ def _add_fields(parser, cls, prefix: str = "") -> None:
         base = kind.split("|")[0]
         if base not in _TYPES:
             continue  # tuples and nested configs have their own flags or none
-        flag = "--" + prefix + f.name.replace("_", "-")
+        flag = "--" + (prefix + f.name).replace("_", "-")
         help_text = comments.get(f.name, "")
         if base == "bool":
             parser.add_argument(flag, dest=prefix + f.name, action=argparse.BooleanOptionalAction,

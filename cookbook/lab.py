@@ -46,8 +46,8 @@ class Lab:
                  autorun: bool | None = None, budget: str | None = None, **overrides):
         self.recipe = registry.get(recipe)
         self.recipe_name = recipe
-        base = self.recipe.Config.for_budget(budget, **overrides)
-        steps = steps or base.steps
+        base = self.recipe.Config.for_budget(budget, **({"steps": steps} if steps else {}), **overrides)
+        steps = base.steps
         if chunk < 1:
             raise ConfigError(f"chunk={chunk}: redraw after at least one step")
         self.chunk = min(chunk, steps)
@@ -87,9 +87,9 @@ class Lab:
             return self.base_config
         augment_values = {k: s.value for k, s in self._widgets["augment"].items()}
         recipe_values = {k: s.value for k, s in self._widgets["recipe"].items()}
-        config = dataclasses.replace(self.base_config, augment=self.base_config.augment.replace(**augment_values),
-                                     **recipe_values)
-        return config
+        warmup = min(self.base_config.warmup_steps, recipe_values["steps"])  # a shorter run warms up less
+        return dataclasses.replace(self.base_config, augment=self.base_config.augment.replace(**augment_values),
+                                   warmup_steps=warmup, **recipe_values)
 
     # -- training ----------------------------------------------------------------------
     def reset(self) -> None:

@@ -94,7 +94,7 @@ class TrainConfig:
         "quick": dict(dataset="toy", n_train=4000, n_test=1000, width=16, steps=600, batch_size=128, lr=4e-3,
                       warmup_steps=50, log_every=20, eval_every=200, eval_bank=4000, checkpoint_every=200,
                       augment=AugmentConfig(crop_min_scale=0.5, jitter_strength=1.0, gray_p=0.5)),
-        "cpu": dict(dataset="toy", n_train=8000, n_test=2000, width=32, steps=3000, batch_size=256, lr=4e-3,
+        "cpu": dict(dataset="toy", n_train=8000, n_test=2000, width=32, steps=1500, batch_size=256, lr=4e-3,
                     warmup_steps=100, eval_every=500,
                     augment=AugmentConfig(crop_min_scale=0.5, jitter_strength=1.0, gray_p=0.5)),
         "cuda": dict(dataset="cifar10", backbone="resnet18", steps=20000, batch_size=512, lr=2e-3,
@@ -112,7 +112,14 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"{cls.__module__}.{cls.__qualname__} has no setting {', '.join(unknown)}; "
                               f"known settings: {', '.join(sorted(known))}")
-        return cls(**{**cls.BUDGETS[budget], **overrides})
+        values = {**cls.BUDGETS[budget], **overrides}
+        if "steps" in overrides and "warmup_steps" not in overrides:
+            # A shorter run (--steps 4) keeps the budget's warmup fraction instead of failing validation.
+            defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+            budget_steps = cls.BUDGETS[budget].get("steps", defaults["steps"])
+            budget_warmup = cls.BUDGETS[budget].get("warmup_steps", defaults["warmup_steps"])
+            values["warmup_steps"] = min(budget_warmup, budget_warmup * max(0, values["steps"]) // budget_steps)
+        return cls(**values)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -188,6 +195,30 @@ class LARS(torch.optim.Optimizer):
                     state["momentum"] = torch.zeros_like(p)
                 buf = state["momentum"].mul_(group["momentum"]).add_(update)
                 p.add_(buf, alpha=-group["lr"])
+
+
+@torch.no_grad()
+def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
+    """``target <- momentum * target + (1 - momentum) * online``, parameters and buffers alike.
+
+    The slow-moving target network of BYOL, MoCo and DINO. ``momentum=0`` copies the online
+    network (BYOL's collapse switch), ``momentum=1`` freezes the target.
+    """
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"EMA momentum={momentum} must be in [0, 1]")
+    for t, o in zip(target.parameters(), online.parameters()):
+        t.lerp_(o.detach(), 1.0 - momentum)
+    for t, o in zip(target.buffers(), online.buffers()):
+        if t.is_floating_point():
+            t.lerp_(o, 1.0 - momentum)
+        else:
+            t.copy_(o)
+
+
+def cosine_momentum(step: int, total_steps: int, base: float = 0.996, final: float = 1.0) -> float:
+    """BYOL's EMA momentum schedule: from ``base`` at step 0 to ``final`` at the end, along a cosine."""
+    progress = min(1.0, step / max(1, total_steps))
+    return final - (final - base) * (math.cos(math.pi * progress) + 1) / 2
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

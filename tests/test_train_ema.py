@@ -1,0 +1,50 @@
+"""The EMA helper that BYOL, MoCo and DINO build on."""
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from cookbook.train import cosine_momentum, ema_update
+
+
+def _pair():
+    torch.manual_seed(0)
+    online = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    target = copy.deepcopy(online)
+    with torch.no_grad():
+        for p in online.parameters():
+            p.add_(1.0)
+    online(torch.randn(8, 3))  # changes the BatchNorm running statistics
+    return online, target
+
+
+def test_ema_interpolates_parameters_and_buffers():
+    online, target = _pair()
+    before = [t.clone() for t in target.parameters()]
+    ema_update(target, online, momentum=0.75)
+    for b, t, o in zip(before, target.parameters(), online.parameters()):
+        assert torch.allclose(t, 0.75 * b + 0.25 * o)
+    assert torch.equal(target[1].num_batches_tracked, online[1].num_batches_tracked)
+
+
+def test_ema_momentum_zero_copies_and_one_freezes():
+    online, target = _pair()
+    frozen = copy.deepcopy(target)
+    ema_update(frozen, online, momentum=1.0)
+    assert all(torch.equal(a, b) for a, b in zip(frozen.parameters(), target.parameters()))
+    ema_update(target, online, momentum=0.0)
+    assert all(torch.equal(a, b) for a, b in zip(target.parameters(), online.parameters()))
+    assert torch.allclose(target[1].running_mean, online[1].running_mean)
+
+
+def test_ema_rejects_momentum_outside_unit_interval():
+    online, target = _pair()
+    with pytest.raises(ValueError, match="momentum"):
+        ema_update(target, online, momentum=1.5)
+
+
+def test_cosine_momentum_schedule_endpoints():
+    assert cosine_momentum(0, 100, base=0.99) == pytest.approx(0.99)
+    assert cosine_momentum(100, 100, base=0.99) == pytest.approx(1.0)
+    assert 0.99 < cosine_momentum(50, 100, base=0.99) < 1.0
