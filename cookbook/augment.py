@@ -42,6 +42,8 @@ class AugmentConfig:
                 raise ValueError(f"AugmentConfig.{name}={p} is not a probability: choose a value in [0, 1]")
         if not 0.0 < self.crop_min_scale <= 1.0:
             raise ValueError(f"AugmentConfig.crop_min_scale={self.crop_min_scale} must be in (0, 1]")
+        if not 0.0 < self.blur_sigma[0] <= self.blur_sigma[1]:
+            raise ValueError(f"AugmentConfig.blur_sigma={self.blur_sigma} must be (low, high) with 0 < low <= high")
         if self.jitter_strength < 0 or self.noise_std < 0:
             raise ValueError("AugmentConfig.jitter_strength and noise_std must be >= 0")
 
@@ -72,7 +74,9 @@ def random_resized_crop(x: torch.Tensor, size: int | None = None, min_scale: flo
     size = size or h
     area = _uniform(b, min_scale, 1.0, x.device)
     log_ratio = _uniform(b, math.log(ratio[0]), math.log(ratio[1]), x.device)
-    aspect = torch.exp(log_ratio)
+    # Keep the aspect ratio in [area, 1/area] so the box fits inside the image without
+    # clamping one side (which would stretch it): a full-area crop is then the whole image.
+    aspect = torch.minimum(torch.maximum(torch.exp(log_ratio), area), 1 / area)
     # Box width and height as fractions of the image (the affine grid spans [-1, 1]).
     box_w = torch.sqrt(area * aspect).clamp(max=1.0)
     box_h = torch.sqrt(area / aspect).clamp(max=1.0)

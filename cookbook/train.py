@@ -143,6 +143,7 @@ class TrainConfig:
         need(self.knn_k >= 1, f"knn_k={self.knn_k} must be >= 1")
         need(self.knn_temperature > 0, f"knn_temperature={self.knn_temperature} must be > 0")
         need(self.width >= 1, f"width={self.width} must be >= 1")
+        need(self.checkpoint_every >= 1, f"checkpoint_every={self.checkpoint_every} must be >= 1")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -240,8 +241,12 @@ def atomic_save(obj: Any, path: Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict:
@@ -397,7 +402,8 @@ class Trainer:
                 count += 1
                 at_end = self.step == config.steps
                 at_eval = config.eval_every and self.step % config.eval_every == 0
-                if self.step % config.log_every and not (at_end or at_eval) and self.step != target:
+                at_checkpoint = self.checkpoint_path is not None and self.step % config.checkpoint_every == 0
+                if self.step % config.log_every and not (at_end or at_eval or at_checkpoint) and self.step != target:
                     continue
                 record = {"step": self.step, **{k: (v / count).item() for k, v in sums.items()}}
                 if not bool(finite):
@@ -409,7 +415,7 @@ class Trainer:
                     bar.update(self.step - bar.n)
                     bar.set_postfix({k: f"{record[k]:.3g}" for k in ("loss", "knn_acc") if k in record})
                 sums, count, chunk_start = {}, 0, self.step
-                if self.checkpoint_path and (at_end or self.step % config.checkpoint_every == 0):
+                if self.checkpoint_path and (at_end or at_checkpoint):
                     self.history.append(record)
                     self.save()
                     yield record

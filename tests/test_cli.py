@@ -1,0 +1,168 @@
+"""The command line: ``python -m recipes`` and ``python -m recipes.simclr``.
+
+A few runs go through a real subprocess (the entry points, the environment switch, the exit
+codes); the rest call :func:`cookbook.cli.main` in-process, which is much faster."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cookbook import cli
+from cookbook.train import CHECKPOINT_NAME
+from recipes import __main__ as recipes_main
+from recipes import simclr
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+TINY_RUN = ["--quick", "--steps", "4", "--batch-size", "16", "--n-train", "64", "--n-test", "32", "--eval-every", "2"]
+
+
+def python_m(args, cwd, quick: bool | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "COOKBOOK_QUICK"}
+    env["OMP_NUM_THREADS"] = "1"  # as in conftest: tiny tensors, and the suite shares two cores
+    if quick:
+        env["COOKBOOK_QUICK"] = "1"
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+# ----------------------------------------------------------------------------- subprocesses
+
+def test_list_describes_the_recipes(repo_root):
+    result = python_m(["recipes", "--list"], repo_root)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("simclr"))
+    assert "NT-Xent" in line and "SimCLR" in line
+
+
+def test_an_unknown_recipe_exits_2(repo_root):
+    result = python_m(["recipes", "nosuch"], repo_root)
+    assert result.returncode == 2
+    assert "unknown recipe" in result.stderr and "simclr" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_tiny_run_writes_metrics_and_curves_then_resumes(repo_root, tmp_path):
+    out = tmp_path / "run"
+    first = python_m(["recipes.simclr", *TINY_RUN, "--out", str(out)], repo_root, quick=False)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "budget quick" in first.stderr and "resuming" not in first.stderr
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in cli.SUMMARY_KEYS:
+        assert key in metrics, key
+    assert metrics["steps"] == 4
+    assert metrics["device"].startswith("cuda" if torch_has_cuda() else "cpu")
+    for key in ("knn_acc", "linear_acc", "raw_pixel_knn_acc", "random_init_knn_acc"):
+        assert 0.0 <= metrics[key] <= 1.0, key
+    assert 1.0 <= metrics["rankme"] <= metrics["feature_dim"]
+    assert metrics["wall_s"] > 0
+    assert [r["step"] for r in metrics["history"] if "knn_acc" in r] == [0, 2, 4]
+    png = (out / "curves.png").read_bytes()
+    assert png[:8] == PNG_MAGIC and len(png) > 1000
+    assert (out / CHECKPOINT_NAME).exists()
+    assert json.loads(first.stdout) == {k: metrics[k] for k in cli.SUMMARY_KEYS}  # the summary on stdout
+
+    again = python_m(["recipes.simclr", *TINY_RUN, "--out", str(out)], repo_root, quick=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resuming" in again.stderr
+    resumed = json.loads((out / "metrics.json").read_text())
+    assert resumed["steps"] == 4
+    assert resumed["history"] == metrics["history"]  # nothing was trained twice
+
+
+def torch_has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+# ----------------------------------------------------------------------------- in-process
+
+def test_python_m_recipes_simclr_runs_the_recipe(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = recipes_main.main(["simclr", *TINY_RUN, "--no-progress", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = json.loads(captured.out)
+    assert summary["steps"] == 4 and set(summary) == set(cli.SUMMARY_KEYS)
+    assert (out / "curves.png").read_bytes()[:8] == PNG_MAGIC
+    assert json.loads((out / "metrics.json").read_text())["method"] == "simclr"
+
+
+def test_a_zero_temperature_exits_2_with_a_clear_message(tmp_path, capsys):
+    code = cli.main(simclr, [*TINY_RUN, "--temperature", "0", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "temperature=0.0" in err and "> 0" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_offline_dataset_exits_2_pointing_at_download_and_toy(tmp_path, capsys):
+    code = cli.main(simclr, [*TINY_RUN, "--dataset", "cifar10", "--data-root", str(tmp_path / "data"),
+                             "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "cifar10" in err and "download" in err and "toy" in err
+
+
+def test_an_invalid_augmentation_exits_2(tmp_path, capsys):
+    code = cli.main(simclr, [*TINY_RUN, "--aug-gray-p", "1.5", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "gray_p" in capsys.readouterr().err
+
+
+def test_a_misspelt_recipe_gets_a_suggestion(capsys):
+    assert recipes_main.main(["simclrr"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown recipe" in err and "Did you mean 'simclr'" in err
+
+
+def test_no_arguments_print_the_usage_and_the_list(capsys):
+    assert recipes_main.main([]) == 0
+    out = capsys.readouterr().out
+    assert "usage" in out and "simclr" in out
+
+
+def test_help_lists_every_setting_with_its_comment(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(simclr, ["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--temperature", "--steps", "--batch-size", "--no-resume", "--aug-gray-p", "--aug-output-size"):
+        assert flag in out, flag
+    assert "lower sharpens" in out  # the help text is the field's comment in simclr.Config
+
+
+def test_an_unknown_flag_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(simclr, ["--temprature", "0.3"])
+    assert info.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_flags_override_the_budget_and_augmentations_keep_the_rest():
+    parser = cli.build_parser(simclr)
+    args = parser.parse_args(["--quick", "--temperature", "0.3", "--aug-gray-p", "0.1", "--no-resume",
+                              "--n-train", "100"])
+    config, budget = cli.config_from_args(simclr, args)
+    assert budget == "quick"
+    assert config.temperature == 0.3 and config.resume is False and config.n_train == 100
+    assert config.augment.gray_p == 0.1
+    quick = simclr.Config.for_budget("quick")
+    assert config.augment.jitter_strength == quick.augment.jitter_strength  # the budget's other knobs stay
+    assert config.steps == quick.steps
+    assert config.out.endswith("simclr-toy-quick")  # a default output folder named after the run
+
+
+def test_the_budget_flag_and_the_environment(monkeypatch):
+    parser = cli.build_parser(simclr)
+    monkeypatch.setenv("COOKBOOK_QUICK", "1")
+    assert cli.config_from_args(simclr, parser.parse_args([]))[1] == "quick"
+    monkeypatch.delenv("COOKBOOK_QUICK")
+    assert cli.config_from_args(simclr, parser.parse_args(["--quick"]))[1] == "quick"
+    config, budget = cli.config_from_args(simclr, parser.parse_args(["--budget", "cuda"]))
+    assert budget == "cuda" and config.backbone == "resnet18"
