@@ -72,9 +72,13 @@ class Lab:
                    for name, (label, lo, hi, step) in AUGMENT_CONTROLS.items()}
         recipe = {}
         for name, (lo, hi, step) in getattr(self.recipe, "LAB_CONTROLS", {}).items():
-            recipe[name] = w.FloatSlider(value=getattr(config, name), min=lo, max=hi, step=step, description=name,
-                                         style=style, layout=layout, continuous_update=False, readout_format=".2f")
-        recipe["lr"] = w.FloatLogSlider(value=config.lr, base=10, min=-4, max=0, step=0.1, description="learning rate",
+            value = getattr(config, name)  # a slider clamps its value: widen the range to keep the configured one
+            recipe[name] = w.FloatSlider(value=value, min=min(lo, value), max=max(hi, value), step=step,
+                                         description=name, style=style, layout=layout, continuous_update=False,
+                                         readout_format=".2f")
+        exponent = math.log10(config.lr)
+        recipe["lr"] = w.FloatLogSlider(value=config.lr, base=10, min=min(-4, math.floor(exponent)),
+                                        max=max(0, math.ceil(exponent)), step=0.1, description="learning rate",
                                         style=style, layout=layout, continuous_update=False, readout_format=".1e")
         recipe["steps"] = w.IntSlider(value=config.steps, min=self.chunk, max=max(10 * config.steps, 2000),
                                       step=self.chunk, description="steps", style=style, layout=layout,
@@ -128,6 +132,8 @@ class Lab:
 
     def run(self) -> None:
         """Train to the end synchronously (what autorun and scripts use)."""
+        if self.trainer is None:
+            self.reset()
         self._stop_requested = False
         while not self._stop_requested and self.run_chunk():
             pass
@@ -172,7 +178,7 @@ class Lab:
     def figure(self):
         """The dashboard of the current state as a matplotlib figure."""
         z = labels = None
-        if self.trainer is not None:
+        if self.trainer is not None and not self.error:  # a diverged model's embeddings are NaN: draw the curves only
             backbone = getattr(self.trainer.model, "backbone", self.trainer.model)
             z = evaluate.embed(backbone, self.data.test_x[:1000])
             labels = self.data.test_y[:1000]

@@ -1,0 +1,159 @@
+"""The lab driven from Python, without a browser: start, stop, reset, autorun, and the checkers."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import torch
+
+from cookbook import checks, evaluate
+from cookbook.lab import Lab
+from recipes import simclr
+
+TINY = dict(budget="quick", n_train=64, n_test=32, batch_size=16, width=4, proj_hidden_dim=32, proj_dim=16)
+
+
+def tiny_lab(**overrides) -> Lab:
+    return Lab("simclr", **{"steps": 8, "chunk": 2, "autorun": False, **TINY, **overrides})
+
+
+def test_panel_has_the_controls_the_recipe_declares():
+    lab = tiny_lab()
+    lab.widget()
+    assert set(lab._widgets["recipe"]) == {"temperature", "lr", "steps"}
+    assert {"crop_min_scale", "jitter_strength", "gray_p", "blur_p"} == set(lab._widgets["augment"])
+    lab._widgets["recipe"]["temperature"].value = 0.7
+    lab._widgets["augment"]["gray_p"].value = 0.0
+    config = lab.config()
+    assert config.temperature == 0.7 and config.augment.gray_p == 0.0
+
+
+def test_start_without_an_event_loop_trains_to_the_end_and_draws():
+    lab = tiny_lab()
+    lab.widget()
+    lab.start()
+    assert lab.done and lab.trainer.step == 8
+    assert [r["step"] for r in lab.history if "knn_acc" in r] == [0, 2, 4, 6, 8]
+    assert lab._widgets["image"].value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert lab._widgets["status"].value.startswith("finished: step 8/8")
+
+
+def test_stop_takes_effect_within_one_chunk_and_start_continues():
+    lab = tiny_lab(steps=12, chunk=2)
+    lab.widget()
+
+    async def scenario():
+        task = lab.start()
+        assert task is not None and lab._widgets["start"].disabled
+        await asyncio.sleep(0)  # let the task run its first chunk
+        lab.stop()
+        step_when_stopped = lab.trainer.step
+        await task
+        return step_when_stopped
+
+    step_when_stopped = asyncio.run(scenario())
+    assert lab.trainer.step - step_when_stopped <= lab.chunk
+    assert not lab.done and lab._widgets["status"].value.startswith("paused")
+    assert not lab._widgets["start"].disabled and lab._widgets["stop"].disabled
+
+    async def resume():
+        await lab.start()
+
+    asyncio.run(resume())
+    assert lab.done
+
+
+def test_reset_applies_the_controls_and_restarts_from_the_same_seed():
+    lab = tiny_lab()
+    lab.widget()
+    lab.run()
+    first = [r["knn_acc"] for r in lab.history if "knn_acc" in r]
+    lab.reset()
+    assert lab.trainer.step == 0 and len(lab.history) == 1
+    lab.run()
+    assert [r["knn_acc"] for r in lab.history if "knn_acc" in r] == first  # reproducible from the seed
+    lab._widgets["recipe"]["temperature"].value = 1.5
+    lab._widgets["recipe"]["steps"].value = 4
+    lab.reset()
+    assert lab.trainer.config.temperature == 1.5 and lab.trainer.config.steps == 4
+    assert lab.trainer.config.warmup_steps <= 4
+
+
+def test_a_diverging_run_shows_its_diagnosis_in_the_panel():
+    lab = tiny_lab(lr=1e30)
+    lab.widget()
+    lab.run()
+    assert lab.error and "learning rate" in lab.error
+    assert lab._widgets["status"].value.startswith("stopped:")
+
+
+def test_autorun_displays_the_panel_and_a_static_figure(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    lab = tiny_lab(autorun=True)
+    lab.show()
+    from IPython.display import Image
+
+    assert lab.done
+    assert shown[0] is lab.widget() and isinstance(shown[-1], Image) and shown[-1].data[:4] == b"\x89PNG"
+
+
+def test_autorun_defaults_to_the_quick_switch(monkeypatch):
+    monkeypatch.setenv("COOKBOOK_QUICK", "1")
+    assert Lab("simclr", steps=2, chunk=2, **TINY).autorun
+    monkeypatch.setenv("COOKBOOK_QUICK", "0")
+    assert not Lab("simclr", steps=2, chunk=2, **TINY).autorun
+
+
+def test_unknown_recipe_is_refused_with_the_list():
+    with pytest.raises(ValueError, match="unknown recipe 'simclear'.*simclr"):
+        Lab("simclear")
+
+
+# ----------------------------------------------------------------------------- exercise checkers
+
+def test_nt_xent_checker_accepts_the_recipe_and_names_common_mistakes():
+    import torch.nn.functional as F
+
+    assert checks.check_nt_xent(simclr.nt_xent_loss)
+
+    def diagonal_kept(z1, z2, t):
+        z = F.normalize(torch.cat([z1, z2]), dim=1)
+        n = len(z1)
+        return F.cross_entropy(z @ z.T / t, torch.cat([torch.arange(n, 2 * n), torch.arange(n)]))
+
+    def not_normalised(z1, z2, t):
+        z = torch.cat([z1, z2])
+        n = len(z1)
+        logits = (z @ z.T / t).fill_diagonal_(float("-inf"))
+        return F.cross_entropy(logits, torch.cat([torch.arange(n, 2 * n), torch.arange(n)]))
+
+    for wrong, words in ((diagonal_kept, "diagonal"), (not_normalised, "normalised"),
+                         (lambda z1, z2, t: None, "return"), (lambda z1, z2, t: 1 / 0, "ZeroDivisionError")):
+        feedback = checks.check_nt_xent(wrong)
+        assert not feedback and words in feedback.message
+
+
+def test_rankme_checker_accepts_the_library_and_names_common_mistakes():
+    assert checks.check_rankme(evaluate.rankme)
+
+    def no_exp(z):
+        s = torch.linalg.svdvals(z)
+        p = s / s.sum()
+        return -(p * p.log()).sum()
+
+    def squared(z):
+        s = torch.linalg.svdvals(z) ** 2
+        p = s / s.sum()
+        return torch.exp(-(p * p.log()).sum())
+
+    assert "exponential" in checks.check_rankme(no_exp).message
+    assert "squared" in checks.check_rankme(squared).message
+    assert "rank" in checks.check_rankme(lambda z: float(torch.linalg.matrix_rank(z))).message
+
+
+def test_choice_checker_explains_each_wrong_option():
+    explanations = {"a": "because A", "b": "right because B"}
+    assert checks.check_choice(" B ", "b", explanations)
+    assert checks.check_choice("a", "b", explanations).message == "because A"
+    assert "not one of the options" in checks.check_choice("z", "b", explanations).message
