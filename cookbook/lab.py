@@ -6,9 +6,11 @@ the loss, kNN accuracy, RankMe, the singular-value spectrum and a 2-D PCA of the
 embeddings, redrawn after every chunk of training.
 
 How it stays responsive: Start schedules an asyncio task on the kernel's own event loop.
-The task trains one chunk (blocking, a second or so), redraws, then ``await
-asyncio.sleep(0)`` so the kernel can process the next button click; Stop sets a flag that
-the task reads between chunks. The dashboard is a PNG in an ``Image`` widget rather than
+The task trains one chunk (blocking, a second or so), redraws, then sleeps 50 ms: the
+kernel needs several loop iterations to handle one message, which ``sleep(0)`` would grant
+only once per chunk. Stop sets a flag that the task reads between chunks. Button callbacks
+are moved onto the kernel's main loop, because JupyterLab 4.6 with ipykernel 7 may deliver
+widget messages on a subshell thread. The dashboard is a PNG in an ``Image`` widget rather than
 ``plt.show()`` inside an ``Output``, because output captured from a task is routed
 differently across ipykernel 6 (Colab) and 7. Only core widgets are used, so the panel
 works with ipywidgets 7.7.1 (Colab) and 8.
@@ -59,6 +61,7 @@ class Lab:
         self.error: str | None = None
         self._stop_requested = False
         self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the kernel's main loop, set by widget()
         self._widgets = None
 
     # -- configuration from the controls -----------------------------------------------
@@ -106,6 +109,8 @@ class Lab:
         self.trainer = Trainer(model, self.data, config)
         for _ in self.trainer.run(steps=0):  # the step-0 evaluation: the random-init baseline
             pass
+        if self._widgets is not None and not self.autorun:
+            self._widgets["image"].layout.display = None
         self._draw()
 
     @property
@@ -141,7 +146,9 @@ class Lab:
     async def _run_async(self) -> None:
         try:
             while not self._stop_requested and self.run_chunk():
-                await asyncio.sleep(0)  # let the kernel handle Stop and slider events
+                # A short real sleep, not sleep(0): the kernel needs several loop iterations to
+                # handle one message (a click, a cell), and sleep(0) grants one per chunk.
+                await asyncio.sleep(0.05)
         finally:
             self._task = None
             self._set_buttons()
@@ -227,10 +234,14 @@ class Lab:
         stop = w.Button(description="Stop", button_style="warning", icon="stop", disabled=True)
         reset = w.Button(description="Reset", icon="refresh")
         status = w.Label(value="press Start to train")
-        image = w.Image(format="png", layout=w.Layout(max_width="100%"))
-        start.on_click(lambda _: self.start())
-        stop.on_click(lambda _: self.stop())
-        reset.on_click(lambda _: self.reset())
+        image = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))  # shown by start()/reset()
+        try:  # the loop the panel is shown from: the kernel's main loop
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        start.on_click(self._on_main_loop(lambda: self.start()))
+        stop.on_click(self._on_main_loop(lambda: self.stop()))
+        reset.on_click(self._on_main_loop(lambda: self.reset()))
         panel = w.VBox([
             w.HBox([w.VBox([w.HTML("<b>views</b>"), *augment.values()]),
                     w.VBox([w.HTML(f"<b>{self.recipe_name}</b>"), *recipe.values()])]),
@@ -238,6 +249,25 @@ class Lab:
         self._widgets = dict(panel=panel, augment=augment, recipe=recipe, start=start, stop=stop, status=status,
                              image=image)
         return panel
+
+    def _on_main_loop(self, action):
+        """A button callback that runs ``action`` on the kernel's main loop.
+
+        JupyterLab 4.6 with ipykernel 7 delivers some widget messages on a subshell thread
+        (setting "Kernel Comms over subshells"); run there, Start would train on that thread's
+        loop and Reset would rebuild the model while another thread trains.
+        """
+        def callback(_button):
+            loop = self._loop
+            try:
+                here = asyncio.get_running_loop()
+            except RuntimeError:
+                here = None
+            if loop is None or loop is here or not loop.is_running():
+                action()
+            else:
+                loop.call_soon_threadsafe(action)
+        return callback
 
     def show(self):
         """Display the panel; in autorun mode, train now and show the final state as a static figure."""
@@ -262,13 +292,4 @@ class Lab:
         """The latest evaluation record (kNN accuracy, RankMe) and the step it was taken at."""
         last = next((r for r in reversed(self.history) if "knn_acc" in r), None)
         return dict(last) if last else {}
-
-
-def knn_and_rank_after(recipe: str, steps: int, **overrides) -> dict[str, float]:
-    """Train a recipe for ``steps`` without widgets and return its last evaluation (for exercises)."""
-    lab = Lab(recipe, steps=steps, chunk=steps, autorun=False, **overrides)
-    lab.run()
-    if lab.error:
-        return {"error": lab.error, "knn_acc": math.nan, "rankme": math.nan}
-    return lab.metrics()
 
