@@ -102,7 +102,7 @@ def test_validation_runs_after_dataclasses_replace(tiny_config):
 
 def test_for_budget_applies_the_budget_then_the_overrides():
     config = simclr.Config.for_budget("quick", steps=7)
-    assert config.steps == 7 and config.dataset == "toy" and config.temperature == 0.5
+    assert config.steps == 7 and config.dataset == "toy" and config.lr == 8e-3 and config.temperature == 0.2
     assert config.augment.jitter_strength == 1.0
     cuda = simclr.Config.for_budget("cuda")
     assert cuda.optimizer == "lars" and cuda.dataset == "cifar10"
@@ -310,7 +310,7 @@ def test_resuming_with_a_different_configuration_is_refused(tiny_toy, tiny_confi
     config = tiny_config(out=tmp_path, steps=3, eval_every=0)
     drain(Trainer(simclr.build_model(config, tiny_toy), tiny_toy, config).run())
     changed = tiny_config(out=tmp_path, steps=3, eval_every=0, temperature=0.9)
-    with pytest.raises(ConfigError, match=r"temperature: 0.5 -> 0.9.*--no-resume"):
+    with pytest.raises(ConfigError, match=r"temperature: 0.2 -> 0.9.*--no-resume"):
         Trainer(simclr.build_model(changed, tiny_toy), tiny_toy, changed)
     longer = tiny_config(out=tmp_path, steps=5, eval_every=0)  # more steps is a continuation, not a change
     assert Trainer(simclr.build_model(longer, tiny_toy), tiny_toy, longer).step == 3
