@@ -17,11 +17,23 @@ from . import augment as augment_module
 from . import evaluate
 
 
+class NotebookFigure(Figure):
+    """A matplotlib figure that shows itself as a PNG in any notebook.
+
+    Figures made without pyplot are not picked up by the inline backend's display hook, so a
+    notebook (and the executed book) would show only ``<Figure size ...>``; ``_repr_png_``
+    makes ``display(fig)`` draw the picture whatever the backend.
+    """
+
+    def _repr_png_(self) -> bytes:
+        return to_png(self)
+
+
 def new_figure(width: float = 8, height: float = 3) -> Figure:
     """A figure on the Agg canvas: safe in threads, headless kernels and the book build."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = NotebookFigure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 

@@ -157,3 +157,11 @@ def test_pixels_are_centred_per_image():
     assert p.shape == (4, 192)
     assert torch.allclose(p.mean(dim=1), torch.zeros(4), atol=1e-6)
     assert torch.allclose(p, evaluate.pixels(images.float() / 255), atol=1e-6)
+
+
+def test_figures_show_themselves_as_png_in_a_notebook():
+    from cookbook import plots
+
+    fig = plots.training_curves([{"step": 0, "knn_acc": 0.1, "rankme": 3.0}, {"step": 5, "loss": 1.0}])
+    formats = __import__("IPython").core.formatters.PNGFormatter()
+    assert formats(fig)[:8] == b"\x89PNG\r\n\x1a\n"
