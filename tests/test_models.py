@@ -1,0 +1,54 @@
+"""cookbook.models: feature sizes, the CIFAR stem, ViT tokens and MLP heads."""
+import pytest
+import torch
+from torch import nn
+
+from cookbook import models
+
+
+@pytest.mark.parametrize("name, dim", [("small_cnn", 8 * 4), ("resnet18", 512), ("vit_tiny", 192)])
+def test_backbones_map_images_to_their_feature_size(name, dim):
+    torch.manual_seed(0)
+    net = models.build_backbone(name, image_size=32, width=4).eval()
+    assert net.dim == dim
+    with torch.no_grad():
+        z = net(torch.rand(2, 3, 32, 32))
+    assert z.shape == (2, dim) and torch.isfinite(z).all()
+
+
+def test_resnet18_uses_the_cifar_stem_on_small_images():
+    net = models.build_backbone("resnet18", image_size=32)
+    assert net.net.conv1.kernel_size == (3, 3) and net.net.conv1.stride == (1, 1)
+    assert isinstance(net.net.maxpool, nn.Identity)
+    assert models.build_backbone("resnet18", image_size=96).net.conv1.kernel_size == (7, 7)
+
+
+def test_backbones_standardise_their_input_with_the_dataset_statistics():
+    net = models.build_backbone("small_cnn", mean=(0.2, 0.3, 0.4), std=(0.1, 0.1, 0.1), width=2)
+    x = torch.tensor([0.2, 0.3, 0.4]).view(1, 3, 1, 1).expand(1, 3, 4, 4)
+    assert torch.allclose(net.standardize(x), torch.zeros(1, 3, 4, 4), atol=1e-6)
+
+
+def test_vit_tokens_and_a_subset_of_patches():
+    vit = models.TinyViT(image_size=32, patch_size=8, dim=16, depth=1, heads=2).eval()
+    x = torch.rand(2, 3, 32, 32)
+    assert vit.num_patches == 16 and vit.tokens(x).shape == (2, 17, 16)
+    keep = torch.tensor([[0, 5, 7], [1, 2, 3]])
+    assert vit.tokens(x, keep).shape == (2, 4, 16)
+    with pytest.raises(ValueError, match="multiple of patch_size"):
+        models.TinyViT(image_size=30, patch_size=8)
+
+
+def test_mlp_depth_width_and_output_batch_norm():
+    head = models.mlp(8, 32, 4, depth=3, last_batch_norm=True)
+    linears = [m for m in head if isinstance(m, nn.Linear)]
+    assert [(l.in_features, l.out_features) for l in linears] == [(8, 32), (32, 32), (32, 4)]
+    assert isinstance(head[-1], nn.BatchNorm1d) and not head[-1].affine
+    assert len([m for m in models.mlp(8, 32, 4, depth=1) if isinstance(m, nn.Linear)]) == 1
+    with pytest.raises(ValueError, match="depth"):
+        models.mlp(8, 32, 4, depth=0)
+
+
+def test_unknown_backbone_lists_the_choices():
+    with pytest.raises(ValueError, match="small_cnn.*resnet18.*vit_tiny"):
+        models.build_backbone("resnet50")
