@@ -384,7 +384,8 @@ class Trainer:
         target = min(steps if steps is not None else config.steps, config.steps)
         self.model.train()
         if self.step == 0 and config.eval_every and not self.history:
-            yield self._record({"step": 0, **self.evaluate(config.eval_bank)})
+            self.history.append({"step": 0, **self.evaluate(config.eval_bank)})
+            yield self.history[-1]
         bar = None
         if config.progress and self.rank == 0 and self.step < target:
             from tqdm.auto import tqdm
@@ -415,12 +416,10 @@ class Trainer:
                     bar.update(self.step - bar.n)
                     bar.set_postfix({k: f"{record[k]:.3g}" for k in ("loss", "knn_acc") if k in record})
                 sums, count, chunk_start = {}, 0, self.step
+                self.history.append(record)
                 if self.checkpoint_path and (at_end or at_checkpoint):
-                    self.history.append(record)
                     self.save()
-                    yield record
-                else:
-                    yield self._record(record)
+                yield record
         except KeyboardInterrupt:
             self.save()  # nothing is lost: the next run with resume=True continues from here
             raise
@@ -428,14 +427,6 @@ class Trainer:
             if bar is not None:
                 bar.close()
 
-    def _record(self, record: dict) -> dict:
-        self.history.append(record)
-        return record
-
-
-def fit(model: nn.Module, data: data_module.ImageData, config: TrainConfig) -> Iterator[dict[str, float]]:
-    """Train ``model`` on ``data``: a generator of metric records (see :meth:`Trainer.run`)."""
-    yield from Trainer(model, data, config).run()
 
 
 # ----------------------------------------------------------------------------- a whole run
