@@ -157,3 +157,11 @@ def test_choice_checker_explains_each_wrong_option():
     assert checks.check_choice(" B ", "b", explanations)
     assert checks.check_choice("a", "b", explanations).message == "because A"
     assert "not one of the options" in checks.check_choice("z", "b", explanations).message
+
+
+@pytest.mark.parametrize("name", __import__("cookbook.registry", fromlist=["names"]).names())
+def test_every_registered_recipe_runs_in_the_lab(name):
+    lab = Lab(name, steps=2, chunk=2, autorun=False, budget="quick", n_train=64, n_test=32, batch_size=16, width=4)
+    lab.widget()
+    lab.run()
+    assert lab.done and not lab.error and "knn_acc" in lab.metrics()

@@ -1,0 +1,72 @@
+"""recipes.vicreg: each term on small cases computed by hand, the weighting, and its errors."""
+import math
+
+import pytest
+import torch
+
+from recipes import vicreg
+
+
+def test_variance_term_by_hand():
+    # Dimension 0 takes the values +1 and -1 (unbiased variance 2, std above 1: no penalty);
+    # dimension 1 is constant (std sqrt(eps) = 0.01: penalty 0.99). Mean over D: 0.495.
+    z = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
+    terms = vicreg.vicreg_terms(z, z.clone())
+    assert terms["invariance"].item() == 0.0
+    assert terms["variance"].item() == pytest.approx((0 + (1 - math.sqrt(1e-4))) / 2)
+    assert terms["covariance"].item() == pytest.approx(0.0)
+    assert vicreg.vicreg_loss(z, z.clone()).item() == pytest.approx(25 * 0.495)
+
+
+def test_covariance_term_by_hand_is_summed_over_both_branches():
+    # Perfectly correlated dimensions: covariance matrix [[2, 2], [2, 2]], off-diagonal squares 8, / D = 4.
+    z = torch.tensor([[1.0, 1.0], [-1.0, -1.0]])
+    assert vicreg.vicreg_terms(z, z.clone())["covariance"].item() == pytest.approx(4 + 4)
+
+
+def test_invariance_term_is_the_mean_squared_difference():
+    z1, z2 = torch.zeros(4, 3), torch.full((4, 3), 2.0)
+    assert vicreg.vicreg_terms(z1, z2)["invariance"].item() == pytest.approx(4.0)
+
+
+def test_variance_term_is_averaged_over_the_branches():
+    spread = torch.tensor([[3.0], [-3.0]])
+    collapsed = torch.zeros(2, 1)
+    assert vicreg.vicreg_terms(spread, collapsed)["variance"].item() == pytest.approx((1 - math.sqrt(1e-4)) / 2)
+
+
+def test_collapsed_embeddings_pay_the_full_variance_penalty_and_spread_ones_none():
+    torch.manual_seed(0)
+    collapsed = torch.ones(64, 8)
+    spread = 3 * torch.randn(64, 8)
+    assert vicreg.vicreg_terms(collapsed, collapsed)["variance"].item() == pytest.approx(1 - math.sqrt(1e-4))
+    assert vicreg.vicreg_terms(spread, spread)["variance"].item() == 0.0
+
+
+def test_coefficients_weight_the_terms():
+    torch.manual_seed(1)
+    z1, z2 = torch.randn(16, 4), torch.randn(16, 4)
+    t = vicreg.vicreg_terms(z1, z2)
+    got = vicreg.vicreg_loss(z1, z2, sim_coeff=2.0, std_coeff=3.0, cov_coeff=5.0)
+    assert got.item() == pytest.approx(2 * t["invariance"].item() + 3 * t["variance"].item() + 5 * t["covariance"].item())
+    assert vicreg.vicreg_loss(z1, z2, 0.0, 0.0, 0.0).item() == 0.0
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ValueError, match="at least 2"):
+        vicreg.vicreg_terms(torch.ones(1, 4), torch.ones(1, 4))
+    with pytest.raises(ValueError, match=r"\(N, D\)"):
+        vicreg.vicreg_terms(torch.ones(4, 3), torch.ones(4, 2))
+    with pytest.raises(vicreg.training.ConfigError, match="std_coeff"):
+        vicreg.Config.for_budget("quick", std_coeff=-1.0)
+
+
+def test_vicreg_trains_a_few_steps_and_logs_its_terms(tiny_toy):
+    from cookbook.train import Trainer
+
+    config = vicreg.Config.for_budget("quick", steps=3, batch_size=16, width=4, proj_hidden_dim=32, proj_dim=16,
+                                      eval_every=0, log_every=1, progress=False)
+    records = list(Trainer(vicreg.build_model(config, tiny_toy), tiny_toy, config).run())
+    assert [r["step"] for r in records] == [1, 2, 3]
+    assert all({"loss", "invariance", "variance", "covariance"} <= set(r) for r in records)
+    assert all(math.isfinite(r["loss"]) for r in records)
