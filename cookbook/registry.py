@@ -14,6 +14,7 @@ from types import ModuleType
 # name -> (module, one-line description)
 RECIPES: dict[str, tuple[str, str]] = {
     "simclr": ("recipes.simclr", "SimCLR: contrastive learning with the NT-Xent loss over in-batch negatives (Chen et al., 2020)"),
+    "barlow_twins": ("recipes.barlow_twins", "Barlow Twins: drive the views' cross-correlation matrix to the identity (Zbontar et al., 2021)"),
     "vicreg": ("recipes.vicreg", "VICReg: invariance, variance and covariance terms, no negatives (Bardes et al., 2022)"),
 }
 

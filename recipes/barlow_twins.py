@@ -1,0 +1,106 @@
+"""Barlow Twins: make the cross-correlation matrix of two views' embeddings the identity.
+
+Each embedding dimension is standardised over the batch; the ``D x D`` cross-correlation
+between the two views should then have ones on its diagonal (the views agree, dimension by
+dimension) and zeros elsewhere (different dimensions carry different information). The
+off-diagonal part is what prevents dimensional collapse; there are no negatives and no
+momentum encoder.
+
+Zbontar, Jing, Misra, LeCun and Deny, "Barlow Twins: Self-Supervised Learning via Redundancy
+Reduction", ICML 2021 (arXiv:2103.03230). Cookbook section 2.2.3.
+
+With ``C_ij = 1/N sum_b zn1_bi zn2_bj`` for embeddings standardised over the batch::
+
+    loss = sum_i (1 - C_ii)^2 + lambda sum_i sum_{j != i} C_ij^2
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cookbook import augment, models, train as training
+
+NAME = "barlow_twins"
+
+
+@dataclass
+class Config(training.TrainConfig):
+    lambd: float = 5e-3             # weight of the off-diagonal (redundancy) term; 0 allows dimensional collapse
+    proj_hidden_dim: int = 512      # width of the projector's hidden layers
+    proj_dim: int = 512             # dimension of the embeddings the loss sees
+    proj_depth: int = 3             # linear layers in the projector
+
+    BUDGETS = {
+        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 4e-3},
+        "cpu": training.TrainConfig.BUDGETS["cpu"],
+        # The paper's ImageNet recipe uses LARS and an 8192-wide projector; 2048 is the usual CIFAR size.
+        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "optimizer": "lars", "lr": 0.3, "weight_decay": 1.5e-6,
+                 "proj_hidden_dim": 2048, "proj_dim": 2048},
+    }
+
+    def validate(self) -> None:
+        super().validate()
+        if self.lambd < 0:
+            raise training.ConfigError(f"lambd={self.lambd} must be >= 0 (the paper uses 5e-3)")
+
+
+def standardize(z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Each column of ``(N, D)`` to mean 0 and (biased) variance 1, like an affine-free BatchNorm."""
+    return (z - z.mean(dim=0)) / torch.sqrt(z.var(dim=0, unbiased=False) + eps)
+
+
+def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, lambd: float = 5e-3) -> torch.Tensor:
+    """The Barlow Twins loss of two ``(N, D)`` embedding batches (row ``i`` of each is the same image):
+    ``sum_i (1 - C_ii)^2 + lambd * sum_{i != j} C_ij^2``, with ``C`` the ``(D, D)`` cross-correlation
+    of the batch-standardised embeddings. Returns a scalar."""
+    if z1.shape != z2.shape or z1.ndim != 2:
+        raise ValueError(f"z1 and z2 must both be (N, D); got {tuple(z1.shape)} and {tuple(z2.shape)}")
+    if len(z1) < 2:
+        raise ValueError("Barlow Twins standardises each dimension over the batch: use at least 2 images per batch")
+    c = standardize(z1.float()).T @ standardize(z2.float()) / len(z1)
+    on_diagonal = (1 - c.diagonal()).pow(2).sum()
+    off_diagonal = c.pow(2).sum() - c.diagonal().pow(2).sum()
+    return on_diagonal + lambd * off_diagonal
+
+
+class BarlowTwins(nn.Module):
+    """Backbone + projector; ``forward`` makes two views of a batch and returns the loss."""
+
+    name = NAME
+
+    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
+        super().__init__()
+        self.config = config
+        self.backbone = models.build_backbone(config.backbone, image_size=image_size, mean=mean, std=std,
+                                              width=config.width)
+        self.projector = models.projector(self.backbone.dim, config.proj_hidden_dim, config.proj_dim,
+                                          config.proj_depth)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        view1, view2 = augment.views(images, 2, self.config.augment)
+        z1, z2 = self.projector(self.backbone(torch.cat([view1, view2]))).chunk(2)
+        return {"loss": barlow_twins_loss(z1, z2, self.config.lambd)}
+
+
+def build_model(config: Config, data) -> BarlowTwins:
+    return BarlowTwins(config, data.image_size, data.mean, data.std)
+
+
+def train(config: Config | None = None) -> dict:
+    """Train Barlow Twins and return its metrics (see :func:`cookbook.train.run_recipe`)."""
+    config = config or Config.for_budget()
+    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
+
+
+# Hyperparameters the lab offers as sliders: name -> (min, max, step).
+LAB_CONTROLS = {"lambd": (0.0, 0.05, 0.001)}
+
+
+if __name__ == "__main__":
+    import sys
+
+    from cookbook import cli
+
+    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.barlow_twins"))
