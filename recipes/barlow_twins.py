@@ -18,9 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
-from cookbook import augment, models, train as training
+from cookbook import models, train as training
 
 NAME = "barlow_twins"
 
@@ -65,22 +64,13 @@ def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, lambd: float = 5e-3) -
     return on_diagonal + lambd * off_diagonal
 
 
-class BarlowTwins(nn.Module):
+class BarlowTwins(models.TwoViewEncoder):
     """Backbone + projector; ``forward`` makes two views of a batch and returns the loss."""
 
     name = NAME
 
-    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__()
-        self.config = config
-        self.backbone = models.build_backbone(config.backbone, image_size=image_size, mean=mean, std=std,
-                                              width=config.width)
-        self.projector = models.projector(self.backbone.dim, config.proj_hidden_dim, config.proj_dim,
-                                          config.proj_depth)
-
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        view1, view2 = augment.views(images, 2, self.config.augment)
-        z1, z2 = self.projector(self.backbone(torch.cat([view1, view2]))).chunk(2)
+        z1, z2 = self.embed_views(images)
         return {"loss": barlow_twins_loss(z1, z2, self.config.lambd)}
 
 

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from cookbook import augment, models, train as training
+from cookbook import models, train as training
 
 NAME = "simclr"
 
@@ -73,23 +72,13 @@ def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -
     return F.cross_entropy(logits, positives)
 
 
-class SimCLR(nn.Module):
-    """Backbone + projector; ``forward`` makes two views of a batch and returns the loss."""
+class SimCLR(models.TwoViewEncoder):
+    """Backbone + projector; ``forward`` makes two views of a batch and returns the NT-Xent loss."""
 
     name = NAME
 
-    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__()
-        self.config = config
-        self.backbone = models.build_backbone(config.backbone, image_size=image_size, mean=mean, std=std,
-                                              width=config.width)
-        self.projector = models.projector(self.backbone.dim, config.proj_hidden_dim, config.proj_dim,
-                                          config.proj_depth)
-
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        view1, view2 = augment.views(images, 2, self.config.augment)
-        # One pass over both views: BatchNorm sees the whole 2N batch, as in SimCLR's global BN.
-        z1, z2 = self.projector(self.backbone(torch.cat([view1, view2]))).chunk(2)
+        z1, z2 = self.embed_views(images)
         return {"loss": nt_xent_loss(z1, z2, self.config.temperature)}
 
 

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from cookbook import augment, models, train as training
+from cookbook import models, train as training
 
 NAME = "vicreg"
 
@@ -91,22 +90,13 @@ def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, sim_coeff: float = 25.0, std
     return sim_coeff * terms["invariance"] + std_coeff * terms["variance"] + cov_coeff * terms["covariance"]
 
 
-class VICReg(nn.Module):
+class VICReg(models.TwoViewEncoder):
     """Backbone + expander; ``forward`` makes two views of a batch and returns the loss and its terms."""
 
     name = NAME
 
-    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__()
-        self.config = config
-        self.backbone = models.build_backbone(config.backbone, image_size=image_size, mean=mean, std=std,
-                                              width=config.width)
-        self.projector = models.projector(self.backbone.dim, config.proj_hidden_dim, config.proj_dim,
-                                          config.proj_depth)
-
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        view1, view2 = augment.views(images, 2, self.config.augment)
-        z1, z2 = self.projector(self.backbone(torch.cat([view1, view2]))).chunk(2)
+        z1, z2 = self.embed_views(images)
         c = self.config
         terms = vicreg_terms(z1, z2)
         loss = c.sim_coeff * terms["invariance"] + c.std_coeff * terms["variance"] + c.cov_coeff * terms["covariance"]
