@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from . import evaluate
+from . import evaluate, registry
 
 
 @dataclass
@@ -67,7 +67,7 @@ def _first_matching(value: float, mistakes: dict[str, float]) -> str | None:
 # ------------------------------------------------------------------------- NT-Xent
 
 def _nt_xent_variants(z1, z2, t):
-    """The reference NT-Xent and the values the common mistakes give."""
+    """The recipe's NT-Xent and the values the common mistakes give."""
     n = len(z1)
     z = F.normalize(torch.cat([z1, z2]), dim=1)
     raw = torch.cat([z1, z2])
@@ -80,9 +80,10 @@ def _nt_xent_variants(z1, z2, t):
         return F.cross_entropy(logits, positives).item()
 
     sim = z @ z.T
+    reference = registry.get("simclr").nt_xent_loss(z1, z2, t).item()  # the recipe's own function
     masked = (sim / t).masked_fill(torch.eye(2 * n, dtype=torch.bool), float("-inf"))
     one_view_negatives = F.normalize(z1, dim=1) @ F.normalize(z2, dim=1).T / t
-    return xent(sim / t), {
+    return reference, {
         "the similarity of each embedding with itself is still in the denominator: mask the diagonal "
         "(e.g. fill it with -inf) before the softmax": xent(sim / t, keep_diagonal=True),
         "the embeddings are not L2-normalised: NT-Xent uses cosine similarity": xent(raw @ raw.T / t),
