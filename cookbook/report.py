@@ -1,0 +1,86 @@
+"""Side-by-side results of finished runs, read from their ``metrics.json``.
+
+The benchmark script (``benchmarks/recipes_table.py``) and the book's comparison page both
+build their tables and figures here, from the files the runs wrote, so no number is ever
+typed by hand.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import registry
+
+COLUMNS = ("method", "family", "knn_acc", "random_init_knn_acc", "knn_gain", "linear_acc", "rankme",
+           "feature_dim", "process_s", "device")
+
+
+def load_runs(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """One row per ``metrics.json`` (a file, or a run folder holding one), family by family.
+
+    ``process_s`` is the wall time of the whole command when the benchmark recorded it (in
+    ``timing.json`` next to the metrics), else the run's own ``wall_s``."""
+    rows = []
+    for path in paths:
+        path = Path(path)
+        folder = path if path.is_dir() else path.parent
+        metrics = json.loads((folder / "metrics.json").read_text())
+        timing_file = folder / "timing.json"
+        timing = json.loads(timing_file.read_text()) if timing_file.exists() else {}
+        name = metrics["method"]
+        rows.append({
+            "method": name,
+            "family": registry.family(name) if name in registry.RECIPES else "",
+            "dataset": metrics["dataset"],
+            "backbone": metrics["backbone"],
+            "knn_acc": metrics["knn_acc"],
+            "random_init_knn_acc": metrics["random_init_knn_acc"],
+            "raw_pixel_knn_acc": metrics["raw_pixel_knn_acc"],
+            "knn_gain": metrics["knn_acc"] - metrics["random_init_knn_acc"],
+            "linear_acc": metrics["linear_acc"],
+            "rankme": metrics["rankme"],
+            "feature_dim": metrics["feature_dim"],
+            "steps": metrics["steps"],
+            "wall_s": metrics["wall_s"],
+            "process_s": timing.get("process_s", metrics["wall_s"]),
+            "device": metrics["device"],
+        })
+    order = registry.names()
+    return sorted(rows, key=lambda r: (order.index(r["method"]) if r["method"] in order else len(order), r["method"]))
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table: accuracies in percent, RankMe over the feature dimension, wall time in s."""
+    lines = ["| method | family | kNN | random-init kNN | gain | linear probe | RankMe | wall time | device |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['method']} | {r['family']} | {100 * r['knn_acc']:.1f}% | "
+                     f"{100 * r['random_init_knn_acc']:.1f}% | {100 * r['knn_gain']:+.1f} | "
+                     f"{100 * r['linear_acc']:.1f}% | {r['rankme']:.1f} / {r['feature_dim']} | "
+                     f"{r['process_s']:.0f} s | {r['device']} |")
+    return "\n".join(lines)
+
+
+def comparison_figure(rows: list[dict[str, Any]], title: str | None = None):
+    """kNN and linear-probe accuracy per method, with the random-init kNN as a tick, and RankMe."""
+    from .plots import new_figure
+
+    fig = new_figure(max(8.0, 0.6 * len(rows) + 3), 4.2)
+    acc_ax, rank_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.4]})
+    names = [r["method"] for r in rows]
+    x = range(len(rows))
+    acc_ax.bar([i - 0.2 for i in x], [100 * r["knn_acc"] for r in rows], 0.4, label="kNN")
+    acc_ax.bar([i + 0.2 for i in x], [100 * r["linear_acc"] for r in rows], 0.4, label="linear probe")
+    acc_ax.scatter(list(x), [100 * r["random_init_knn_acc"] for r in rows], marker="_", s=300, color="k",
+                   zorder=3, label="random-init kNN")
+    acc_ax.set_xticks(list(x), names, rotation=60, ha="right", fontsize=8)
+    acc_ax.set_ylabel("test accuracy (%)")
+    acc_ax.legend(fontsize=8, loc="upper left")
+    rank_ax.barh(list(x), [r["rankme"] for r in rows], color="C2")
+    rank_ax.set_yticks(list(x), names, fontsize=8)
+    rank_ax.invert_yaxis()
+    rank_ax.set_xlabel("RankMe of the features")
+    if title:
+        fig.suptitle(title)
+    return fig

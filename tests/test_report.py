@@ -1,0 +1,43 @@
+"""cookbook.report: tables and figures built from the runs' own metrics.json files."""
+import json
+
+import pytest
+
+from cookbook import report
+
+
+def write_run(folder, method, knn, process_s=None):
+    folder.mkdir(parents=True)
+    metrics = {"method": method, "dataset": "toy", "backbone": "small_cnn", "knn_acc": knn,
+               "random_init_knn_acc": 0.13, "raw_pixel_knn_acc": 0.24, "linear_acc": knn + 0.05,
+               "rankme": 40.5, "feature_dim": 128, "steps": 600, "wall_s": 45.0, "device": "cpu"}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    if process_s is not None:
+        (folder / "timing.json").write_text(json.dumps({"process_s": process_s}))
+    return folder
+
+
+def test_rows_follow_the_family_order_and_carry_the_numbers(tmp_path):
+    vicreg = write_run(tmp_path / "b", "vicreg", 0.467, process_s=58.2)
+    simclr = write_run(tmp_path / "a", "simclr", 0.509)
+    rows = report.load_runs([vicreg, simclr / "metrics.json"])
+    assert [r["method"] for r in rows] == ["simclr", "vicreg"]  # deep metric learning before canonical correlation
+    assert rows[0]["family"] == "deep metric learning"
+    assert rows[0]["process_s"] == 45.0  # no timing.json: the run's own wall time
+    assert rows[1]["process_s"] == 58.2
+    assert rows[1]["knn_gain"] == pytest.approx(0.467 - 0.13)
+
+
+def test_markdown_table_shows_percentages_and_rankme_over_dimension(tmp_path):
+    rows = report.load_runs([write_run(tmp_path / "a", "simclr", 0.509, process_s=51.4)])
+    table = report.markdown_table(rows).splitlines()
+    assert len(table) == 3
+    assert table[2] == "| simclr | deep metric learning | 50.9% | 13.0% | +37.9 | 55.9% | 40.5 / 128 | 51 s | cpu |"
+
+
+def test_comparison_figure_has_one_bar_per_method(tmp_path):
+    rows = report.load_runs([write_run(tmp_path / "a", "simclr", 0.5), write_run(tmp_path / "b", "vicreg", 0.4)])
+    fig = report.comparison_figure(rows, title="quick")
+    accuracy_axes = fig.axes[0]
+    assert [t.get_text() for t in accuracy_axes.get_xticklabels()] == ["simclr", "vicreg"]
+    assert len(accuracy_axes.patches) == 4  # kNN and linear probe per method
