@@ -1,0 +1,36 @@
+"""A small training run that measures how collapsed a recipe's embeddings end up.
+
+Used by the collapse-switch tests: the same short run with a recipe's defaults and with one
+of its safeguards switched off, compared on the embeddings the loss sees (the output of
+``model.projector`` on clean test images).
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from cookbook import evaluate
+from cookbook.train import Trainer, load_data, seed_everything
+
+# Small enough for a few seconds on one CPU thread, long enough for a collapse to show.
+PROBE = dict(steps=100, batch_size=64, n_train=1024, n_test=256, width=8, warmup_steps=10,
+             eval_every=0, log_every=50, progress=False, device="cpu", out=None)
+
+
+def train_and_probe(recipe, **overrides) -> dict[str, float]:
+    """Train ``recipe`` (a module) with the quick budget, :data:`PROBE` and ``overrides``;
+    return :func:`cookbook.evaluate.collapse_report` of its projector outputs on the test images
+    plus the final ``loss``."""
+    config = recipe.Config.for_budget("quick", **{**PROBE, **overrides})
+    seed_everything(config.seed)
+    data = load_data(config)
+    seed_everything(config.seed)
+    model = recipe.build_model(config, data)
+    records = list(Trainer(model, data, config).run())
+    head = nn.Sequential(model.backbone, model.projector)
+    return {**evaluate.collapse_report(evaluate.embed(head, data.test_x)), "loss": records[-1]["loss"]}
+
+
+def is_collapsed(report: dict[str, float]) -> bool:
+    """Complete collapse (normalised std under a tenth of the healthy 1/sqrt(D)) or
+    dimensional collapse to at most two effective dimensions."""
+    return report["rankme"] <= 2.0 or report["mean_std"] < 0.1 * report["std_if_uniform"]

@@ -1,0 +1,49 @@
+"""Collapse on demand: switch a safeguard off and the embeddings collapse; leave it on and they do not.
+
+Each case trains the same short probe run (tests/collapse.py) twice, with the recipe's
+defaults and with one switch flipped, and compares the projector outputs on the test images.
+The recipes of the other families keep their own collapse tests next to their loss tests.
+"""
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from cookbook import registry
+from collapse import is_collapsed, train_and_probe
+
+
+@functools.lru_cache(maxsize=None)
+def probe(name: str, **overrides) -> dict[str, float]:
+    return train_and_probe(registry.get(name), **overrides)
+
+
+# (recipe, switch, probe settings shared by the default and the switched run). Dimensional collapse
+# takes longer to set in than complete collapse, hence the longer runs for those.
+SWITCHES = [
+    ("simclr", {"temperature": 1000.0}, {}),    # softmax flat: only the mean similarity matters
+    ("simclr", {"temperature": 0.002}, {}),     # softmax one-hot: gradients from the hardest pair only
+    ("vicreg", {"std_coeff": 0.0}, {}),         # nothing keeps the spread: complete collapse
+    ("vicreg", {"cov_coeff": 0.0}, {"steps": 400}),  # dimensions may copy each other: dimensional collapse
+    ("barlow_twins", {"lambd": 0.0}, {"steps": 400, "lr": 1e-2}),  # no redundancy reduction
+]
+
+
+@pytest.mark.parametrize("name, switch, settings", SWITCHES,
+                         ids=[f"{n}-{'-'.join(f'{k}={v}' for k, v in s.items())}" for n, s, _ in SWITCHES])
+def test_switch_collapses_and_default_does_not(name, switch, settings):
+    default = probe(name, **settings)
+    switched = probe(name, **settings, **switch)
+    assert not is_collapsed(default), f"{name} collapsed with its defaults: {default}"
+    assert is_collapsed(switched), f"{name} with {switch} did not collapse: {switched} (default: {default})"
+    assert (default["rankme"] >= 2 * switched["rankme"]
+            or default["mean_std"] >= 5 * switched["mean_std"]), (default, switched)
+
+
+def test_vicreg_without_invariance_spreads_instead_of_collapsing():
+    # sim_coeff=0 removes the only term that pulls embeddings together: the variance and covariance terms
+    # alone are met by any spread-out embedding, so nothing collapses (and nothing is learned about views).
+    default, switched = probe("vicreg"), probe("vicreg", sim_coeff=0.0)
+    assert not is_collapsed(switched)
+    assert switched["rankme"] > default["rankme"]
