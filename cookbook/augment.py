@@ -67,12 +67,13 @@ def _chosen(n: int, p: float, device) -> torch.Tensor:
 
 
 def random_resized_crop(x: torch.Tensor, size: int | None = None, min_scale: float = 0.2,
-                        ratio: tuple[float, float] = (3 / 4, 4 / 3), flip_p: float = 0.5) -> torch.Tensor:
-    """Crop a random box of area in ``[min_scale, 1]`` and aspect ratio in ``ratio`` from each image,
-    flip it horizontally with probability ``flip_p``, and resize it to ``size`` (bilinear)."""
+                        ratio: tuple[float, float] = (3 / 4, 4 / 3), flip_p: float = 0.5, *,
+                        max_scale: float = 1.0) -> torch.Tensor:
+    """Crop a random box of area in ``[min_scale, max_scale]`` and aspect ratio in ``ratio`` from each
+    image, flip it horizontally with probability ``flip_p``, and resize it to ``size`` (bilinear)."""
     b, c, h, w = x.shape
     size = size or h
-    area = _uniform(b, min_scale, 1.0, x.device)
+    area = _uniform(b, min_scale, max_scale, x.device)
     log_ratio = _uniform(b, math.log(ratio[0]), math.log(ratio[1]), x.device)
     # Keep the aspect ratio in [area, 1/area] so the box fits inside the image without
     # clamping one side (which would stretch it): a full-area crop is then the whole image.
@@ -194,3 +195,33 @@ def views(x: torch.Tensor, n: int = 2, config: AugmentConfig = AugmentConfig()) 
     if n < 1:
         raise ValueError(f"views(n={n}): ask for at least one view")
     return [augment(x, config) for _ in range(n)]
+
+
+def multi_crop(x: torch.Tensor, config: AugmentConfig = AugmentConfig(), n_global: int = 2, n_local: int = 4,
+               local_size: int | None = None, local_scale: tuple[float, float] = (0.05, 0.4)
+               ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """SwAV's multi-crop (Caron et al., 2020): ``n_global`` views as :func:`augment` makes them, plus
+    ``n_local`` small views, each a crop of area in ``local_scale`` resized to ``local_size`` pixels
+    (default: half the global side) and then coloured like the global views.
+
+    Small crops are cheap (a quarter of the pixels at half the side), so a model can compare many
+    more views per image; matching a local view to a global one teaches "local-to-global"
+    correspondence. Returns ``(global_views, local_views)``, two lists of float tensors.
+    """
+    low, high = local_scale
+    if not 0.0 < low <= high <= 1.0:
+        raise ValueError(f"local_scale={local_scale} must be (low, high) with 0 < low <= high <= 1")
+    if n_global < 1 or n_local < 0:
+        raise ValueError(f"multi_crop(n_global={n_global}, n_local={n_local}): ask for at least one global "
+                         "view and no negative number of local views")
+    if x.dtype == torch.uint8:
+        x = x.float().div_(255)
+    if local_size is not None and local_size < 1:
+        raise ValueError(f"local_size={local_size} must be at least 1 pixel")
+    local_size = local_size or max(1, (config.output_size or x.shape[-1]) // 2)
+    global_views = views(x, n_global, config)
+    # The crop is taken here; the colour pipeline then runs with an identity crop (full area, square).
+    colour_only = config.replace(crop_min_scale=1.0, crop_ratio=(1.0, 1.0), flip_p=0.0, output_size=None)
+    local_views = [augment(random_resized_crop(x, local_size, low, config.crop_ratio, config.flip_p, max_scale=high),
+                           colour_only) for _ in range(n_local)]
+    return global_views, local_views

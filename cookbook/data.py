@@ -5,8 +5,9 @@ Every loader returns an :class:`ImageData`: images as ``uint8`` tensors of shape
 std that the models standardise with. Loading once onto the device (as airbench does)
 means a training step never waits on a DataLoader.
 
-Available offline, always: ``toy`` (generated from a seed, see :func:`make_toy`) and
-``digits`` (scikit-learn's 8x8 handwritten digits, shipped inside scikit-learn).
+Available offline, always: ``toy`` (generated from a seed, see :func:`make_toy`), its
+variant ``toy_upright`` (the same shapes tilted by at most 20 degrees, for pretext tasks that
+need an "up", such as RotNet) and ``digits`` (scikit-learn's 8x8 handwritten digits, shipped inside scikit-learn).
 Online: ``cifar10``, ``cifar100`` and ``stl10``, fetched through torchvision only when
 ``download=True``. Any other name is read as a path to an image folder.
 """
@@ -21,7 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-OFFLINE_DATASETS = ("toy", "digits")
+OFFLINE_DATASETS = ("toy", "toy_upright", "digits")
+# toy_upright tilts each shape by at most this much, so "which way is up" has an answer.
+UPRIGHT_MAX_TILT = math.radians(20)
 ONLINE_DATASETS = ("cifar10", "cifar100", "stl10")
 DEFAULT_ROOT = Path.home() / ".cache" / "ssl-cookbook"
 
@@ -96,8 +99,9 @@ def load(name: str, device: str | torch.device = "cpu", *, root: str | Path | No
     """
     root = Path(root) if root is not None else DEFAULT_ROOT
     key = name.lower().replace("-", "").replace("_", "")
-    if key == "toy":
-        data = make_toy(n_train or 8000, n_test or 2000, seed=seed, image_size=image_size)
+    if key in ("toy", "toyupright"):
+        data = make_toy(n_train or 8000, n_test or 2000, seed=seed, image_size=image_size,
+                        max_tilt=UPRIGHT_MAX_TILT if key == "toyupright" else None)
     elif key == "digits":
         data = load_digits(seed=seed, image_size=image_size)
     elif key in ("cifar10", "cifar100"):
@@ -159,13 +163,18 @@ def _hsv_to_rgb(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor) -> torch.Tens
     return v[:, None] - v[:, None] * s[:, None] * torch.clamp(torch.minimum(k, 4 - k), 0, 1)
 
 
-def make_toy(n_train: int = 8000, n_test: int = 2000, *, seed: int = 0, image_size: int = 32) -> ImageData:
+def make_toy(n_train: int = 8000, n_test: int = 2000, *, seed: int = 0, image_size: int = 32,
+             max_tilt: float | None = None) -> ImageData:
     """Ten shape classes under random position, scale, rotation, colours and background.
 
     Raw pixels are dominated by the nuisances (the colours of shape and background, where the
     shape sits), so a nearest-neighbour classifier on pixels is close to chance, while a
     network trained to be invariant to crops and colour changes can recognise the shape.
     The nuisances are kept in ``train_factors`` / ``test_factors``.
+
+    Shapes are drawn at a uniformly random angle, so no image has an "up". With ``max_tilt``
+    (radians) each shape is instead tilted by at most that much either way (the ``toy_upright``
+    dataset); everything else is drawn from the same random stream as ``toy``.
     """
     g = torch.Generator().manual_seed(seed)
     n = n_train + n_test
@@ -173,7 +182,8 @@ def make_toy(n_train: int = 8000, n_test: int = 2000, *, seed: int = 0, image_si
     label = torch.randint(0, len(TOY_CLASSES), (n,), generator=g)
     factors = {
         "x": U(-0.35, 0.35), "y": U(-0.35, 0.35), "scale": U(0.45, 0.7),
-        "rotation": U(0, 2 * math.pi), "fg_hue": U(0, 1), "bg_hue": U(0, 1), "bg_value": U(0.15, 0.85),
+        "rotation": U(0, 2 * math.pi) if max_tilt is None else U(-max_tilt, max_tilt),
+        "fg_hue": U(0, 1), "bg_hue": U(0, 1), "bg_value": U(0.15, 0.85),
     }
     # The shape is lighter or darker than the background by a clear margin, chosen at random.
     brighter = torch.rand(n, generator=g) < 0.5
@@ -210,7 +220,8 @@ def make_toy(n_train: int = 8000, n_test: int = 2000, *, seed: int = 0, image_si
     split = lambda t: (t[:n_train], t[n_train:])  # noqa: E731
     (train_x, test_x), (train_y, test_y) = split(images), split(label)
     return ImageData(
-        name="toy", classes=TOY_CLASSES, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y,
+        name="toy" if max_tilt is None else "toy_upright", classes=TOY_CLASSES,
+        train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y,
         train_factors={k: v[:n_train] for k, v in factors.items()},
         test_factors={k: v[n_train:] for k, v in factors.items()},
     )

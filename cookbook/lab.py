@@ -76,9 +76,11 @@ class Lab:
         recipe = {}
         for name, (lo, hi, step) in getattr(self.recipe, "LAB_CONTROLS", {}).items():
             value = getattr(config, name)  # a slider clamps its value: widen the range to keep the configured one
-            recipe[name] = w.FloatSlider(value=value, min=min(lo, value), max=max(hi, value), step=step,
-                                         description=name, style=style, layout=layout, continuous_update=False,
-                                         readout_format=".2f")
+            # Counts and sizes (prototypes, crops, dimensions) must stay integers, or the model cannot be built.
+            integer = isinstance(value, int) and not isinstance(value, bool)
+            slider, extra = (w.IntSlider, {}) if integer else (w.FloatSlider, {"readout_format": ".2f"})
+            recipe[name] = slider(value=value, min=min(lo, value), max=max(hi, value), step=step,
+                                  description=name, style=style, layout=layout, continuous_update=False, **extra)
         exponent = math.log10(config.lr)
         recipe["lr"] = w.FloatLogSlider(value=config.lr, base=10, min=min(-4, math.floor(exponent)),
                                         max=max(0, math.ceil(exponent)), step=0.1, description="learning rate",

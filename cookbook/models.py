@@ -9,7 +9,8 @@ maps one branch's projection onto the other's.
 - ``resnet18``: torchvision's ResNet-18 with the CIFAR stem (3x3 first conv, no max-pool),
   the usual SSL baseline on 32x32 images;
 - ``vit_tiny``: a small Vision Transformer (patch embedding + pre-norm encoder), whose
-  patch tokens the masked-image-modelling recipes use.
+  patch tokens the masked-image-modelling recipes use; they build :class:`TinyViT` directly
+  (narrower and shallower in quick mode) with mean-pooled patch tokens as the feature.
 """
 from __future__ import annotations
 
@@ -74,16 +75,33 @@ class ResNet18(nn.Module):
         return self.net(self.standardize(x))
 
 
+def sincos_pos_embed(grid_size: int, dim: int) -> torch.Tensor:
+    """Fixed 2-D sine-cosine positions of a ``grid_size x grid_size`` patch grid: ``(grid_size**2, dim)``,
+    rows in the row-major order of the patches. Half the channels encode the row, half the column,
+    each as sines and cosines of geometrically spaced frequencies (MAE and I-JEPA use these)."""
+    if dim % 4:
+        raise ValueError(f"dim={dim}: 2-D sine-cosine positions need a multiple of 4 channels")
+    frequencies = 1.0 / 10000 ** (torch.arange(dim // 4, dtype=torch.float32) / (dim // 4))
+    rows, cols = torch.meshgrid(torch.arange(grid_size, dtype=torch.float32),
+                                torch.arange(grid_size, dtype=torch.float32), indexing="ij")
+    angles = [coord.reshape(-1, 1) * frequencies for coord in (rows, cols)]
+    return torch.cat([f(a) for a in angles for f in (torch.sin, torch.cos)], dim=1)
+
+
 class TinyViT(nn.Module):
-    """A small pre-norm Vision Transformer. ``forward`` returns the [CLS] feature;
-    ``tokens`` returns all tokens (CLS first) for masked-image-modelling recipes."""
+    """A small pre-norm Vision Transformer. ``forward`` returns the [CLS] feature, or with
+    ``pool="mean"`` the mean of the patch tokens (what MAE and I-JEPA evaluate: their losses never
+    look at the [CLS] token); ``tokens`` returns all tokens (CLS first) for masked-image-modelling recipes."""
 
     def __init__(self, image_size: int = 32, patch_size: int = 4, dim: int = 192, depth: int = 6,
-                 heads: int = 3, mlp_ratio: float = 4.0, mean=(0.5,) * 3, std=(0.25,) * 3):
+                 heads: int = 3, mlp_ratio: float = 4.0, mean=(0.5,) * 3, std=(0.25,) * 3, pool: str = "cls"):
         super().__init__()
         if image_size % patch_size:
             raise ValueError(f"image_size={image_size} is not a multiple of patch_size={patch_size}")
-        self.dim, self.patch_size = dim, patch_size
+        if pool not in ("cls", "mean"):
+            raise ValueError(f"pool={pool!r}: choose 'cls' (the [CLS] token) or 'mean' (mean of the patch tokens)")
+        self.dim, self.patch_size, self.pool = dim, patch_size, pool
+        self.grid_size = image_size // patch_size
         self.num_patches = (image_size // patch_size) ** 2
         self.standardize = Standardize(mean, std)
         self.patch_embed = nn.Conv2d(3, dim, patch_size, stride=patch_size)
@@ -108,7 +126,8 @@ class TinyViT(nn.Module):
         return self.norm(self.encoder(torch.cat([cls, patches], dim=1)))
 
     def forward(self, x):
-        return self.tokens(x)[:, 0]
+        tokens = self.tokens(x)
+        return tokens[:, 1:].mean(dim=1) if self.pool == "mean" else tokens[:, 0]
 
 
 def build_backbone(name: str, *, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3, width: int = 32) -> nn.Module:

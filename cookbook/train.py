@@ -4,7 +4,9 @@ A recipe supplies a model whose ``forward(images)`` takes a batch of uint8 image
 its own views, and returns a dict with a scalar ``"loss"`` (plus any other scalars worth
 logging). It exposes ``model.backbone`` for evaluation and may define
 ``model.after_step(step, total_steps)`` for work after the optimizer step (an EMA target,
-a queue, a centre). Everything else lives here:
+a queue, a centre); a model with ``wants_indices = True`` is called as
+``forward(images, indices)``, with the images' positions in the training set (DIET).
+Everything else lives here:
 
 - the optimizer (AdamW or LARS) with weight decay off for biases and norms, and a linear
   warmup followed by a cosine decay computed from the step (so resuming needs no scheduler);
@@ -217,7 +219,14 @@ def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
 
 
 def cosine_momentum(step: int, total_steps: int, base: float = 0.996, final: float = 1.0) -> float:
-    """BYOL's EMA momentum schedule: from ``base`` at step 0 to ``final`` at the end, along a cosine."""
+    """BYOL's EMA momentum schedule: from ``base`` at step 0 to ``final`` at the end, along a cosine.
+
+    ``base=0`` means no EMA at all: 0 at every step, so the target is a copy of the online network
+    after each step. That is what the ablations mean by momentum 0; a cosine starting from 0 would
+    instead slow the target down to a standstill over the run.
+    """
+    if base == 0:
+        return 0.0
     progress = min(1.0, step / max(1, total_steps))
     return final - (final - base) * (math.cos(math.pi * progress) + 1) / 2
 
@@ -345,9 +354,11 @@ class Trainer:
         lr = learning_rate(self.step, config)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        images = self.data.pretrain_x[self.batch_indices(self.step).to(self.device)]
+        indices = self.batch_indices(self.step).to(self.device)
+        images = self.data.pretrain_x[indices]
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-            outputs = self.model(images)
+            # A model that learns per-image targets (DIET) asks for the images' dataset indices too.
+            outputs = self.model(images, indices) if getattr(self.model, "wants_indices", False) else self.model(images)
         loss = outputs["loss"]
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()

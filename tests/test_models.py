@@ -52,3 +52,24 @@ def test_mlp_depth_width_and_output_batch_norm():
 def test_unknown_backbone_lists_the_choices():
     with pytest.raises(ValueError, match="small_cnn.*resnet18.*vit_tiny"):
         models.build_backbone("resnet50")
+
+
+def test_vit_mean_pooling_averages_the_patch_tokens():
+    torch.manual_seed(0)
+    vit = models.TinyViT(image_size=16, patch_size=4, dim=16, depth=1, heads=2, pool="mean").eval()
+    x = torch.rand(3, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(vit(x), vit.tokens(x)[:, 1:].mean(dim=1))
+    assert vit.grid_size == 4 and models.TinyViT(image_size=16, patch_size=4, dim=16, depth=1, heads=2).pool == "cls"
+    with pytest.raises(ValueError, match="pool"):
+        models.TinyViT(image_size=16, patch_size=4, dim=16, depth=1, heads=2, pool="max")
+
+
+def test_sincos_positions_are_distinct_bounded_and_row_major():
+    pos = models.sincos_pos_embed(4, 8)
+    assert pos.shape == (16, 8) and pos.abs().max() <= 1
+    assert len({tuple(row) for row in pos.round(decimals=4).tolist()}) == 16
+    # The first quarter of the channels is sin(row * f): constant along a row of the grid, zero on row 0.
+    assert torch.allclose(pos[:4, :2], torch.zeros(4, 2)) and torch.allclose(pos[4:8, 0], torch.full((4,), torch.sin(torch.tensor(1.0)).item()))
+    with pytest.raises(ValueError, match="multiple of 4"):
+        models.sincos_pos_embed(4, 6)

@@ -48,3 +48,7 @@ def test_cosine_momentum_schedule_endpoints():
     assert cosine_momentum(0, 100, base=0.99) == pytest.approx(0.99)
     assert cosine_momentum(100, 100, base=0.99) == pytest.approx(1.0)
     assert 0.99 < cosine_momentum(50, 100, base=0.99) < 1.0
+
+
+def test_cosine_momentum_from_zero_stays_zero_a_copy_at_every_step():
+    assert all(cosine_momentum(step, 100, base=0.0) == 0.0 for step in (0, 1, 50, 99, 100))
