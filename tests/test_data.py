@@ -313,3 +313,16 @@ def test_imagedata_checks_its_tensors():
         data.ImageData("bad", x.float(), torch.zeros(4), x, torch.zeros(4), ("a",))
     with pytest.raises(ValueError, match="labels"):
         data.ImageData("bad", x, torch.zeros(3), x, torch.zeros(4), ("a",))
+
+
+def test_toy_upright_tilts_the_same_shapes_by_at_most_twenty_degrees():
+    toy = data.load("toy", n_train=200, n_test=50, seed=2)
+    upright = data.load("toy_upright", n_train=200, n_test=50, seed=2)
+    assert upright.name == "toy_upright" and upright.classes == toy.classes
+    assert upright.train_factors["rotation"].abs().max() <= data.UPRIGHT_MAX_TILT
+    assert toy.train_factors["rotation"].max() > 3.0  # the plain toy shapes turn all the way round
+    # Everything but the angle comes from the same random stream: same labels, colours and positions.
+    assert torch.equal(toy.train_y, upright.train_y) and torch.equal(toy.test_y, upright.test_y)
+    for factor in ("x", "y", "scale", "fg_hue", "bg_value"):
+        assert torch.equal(toy.train_factors[factor], upright.train_factors[factor]), factor
+    assert not torch.equal(toy.train_x, upright.train_x)
