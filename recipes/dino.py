@@ -1,0 +1,223 @@
+"""DINO: a student network learns to output the same distribution as its own slowly moving teacher.
+
+A student (backbone + head) and a teacher (an exponential moving average of the student, no
+gradients) both turn an image into a probability distribution over ``K`` "prototypes". The
+teacher sees only the two large (global) crops of an image; the student sees those and several
+small (local) crops, and must match the teacher's distribution for a *different* crop of the
+same image, learning "local-to-global" correspondences. Two operations on the teacher's output
+keep it from collapsing: *centering* subtracts a running mean of its logits (no prototype may
+win for every image) and *sharpening* uses a low temperature (the output may not go uniform).
+
+Caron, Touvron, Misra, Jégou, Mairal, Bojanowski and Joulin, "Emerging Properties in
+Self-Supervised Vision Transformers", ICCV 2021 (arXiv:2104.14294). Cookbook section 2.2.2
+(self-distillation); multi-crop in section 3.1.
+
+With ``g_t`` the teacher's logits for global crop ``t``, ``s_v`` the student's for crop ``v``,
+``c`` the centre, ``tau_t < tau_s`` the temperatures and ``m`` the momenta::
+
+    P_t(x) = softmax((g_t(x) - c) / tau_t),   P_s(x) = softmax(s_v(x) / tau_s)
+    loss   = mean over pairs (t, v) with v != t of  - sum_k P_t,k log P_s,k      (and over the batch)
+    c     <- m_c c + (1 - m_c) mean over the batch and global crops of g_t(x)
+    teacher <- m teacher + (1 - m) student,   m from `momentum` to 1 along a cosine
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cookbook import models, train as training
+from cookbook.augment import multi_crop
+
+NAME = "dino"
+
+
+@dataclass
+class Config(training.TrainConfig):
+    out_dim: int = 256              # K: prototypes the distributions spread over (65536 in the paper)
+    proj_hidden_dim: int = 512      # width of the head MLP's hidden layers
+    proj_dim: int = 128             # bottleneck: the MLP's output, L2-normalised before the prototypes
+    proj_depth: int = 3             # linear layers in the head MLP
+    student_temp: float = 0.1       # tau_s of the student's softmax
+    teacher_temp: float = 0.04      # tau_t after the warmup: lower than tau_s, so the teacher's targets are sharper
+    warmup_teacher_temp: float = 0.04  # tau_t at step 0, raised linearly to teacher_temp
+    warmup_teacher_temp_steps: int = 0  # steps of that linear warmup (0: teacher_temp from the start)
+    centering: bool = True          # subtract a running mean from the teacher's logits (False: one prototype wins, collapse)
+    center_momentum: float = 0.9    # m_c: EMA rate of the centre
+    momentum: float = 0.996         # teacher EMA momentum at step 0, raised to 1 along a cosine
+    freeze_prototypes_steps: int = 100  # steps during which the prototypes (last layer) get no updates
+    n_local_crops: int = 2          # small crops per image, seen by the student only
+    local_size: int = 16            # side in pixels of the local crops
+    local_min_scale: float = 0.05   # smallest local crop area, as a fraction of the image
+    local_max_scale: float = 0.4    # largest local crop area (the global crops use augment.crop_min_scale to 1)
+
+    BUDGETS = {
+        # Per step, 2 global crops + 2 local 16-px crops + the teacher's pass over the global crops cost about
+        # 1.6 SimCLR steps at the same batch. Quick-run kNN (seed 0, random init 0.133): the default teacher
+        # momentum 0.996 barely moves the teacher in 600 steps (0.185); 0.99 0.231, 0.98 0.243, 0.97 0.209;
+        # teacher_temp 0.07 0.184; with 0.98, lr 8e-3 and batch 128 for 900 steps 0.283 (1000 steps of 96: 0.274).
+        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 8e-3, "momentum": 0.98, "steps": 900,
+                  "warmup_steps": 75, "eval_every": 300, "checkpoint_every": 300},
+        "cpu": training.TrainConfig.BUDGETS["cpu"],
+        # The DINO paper trains no CIFAR model; this follows solo-learn's CIFAR-10 DINO (LARS lr 0.3 for batch 256,
+        # weight decay 1e-6, hidden 2048, bottleneck 256, 4096 prototypes, base momentum 0.9995) with the paper's
+        # teacher temperature warmup from 0.04 to 0.07 over its first 30 epochs (~3000 steps at batch 512).
+        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "optimizer": "lars", "lr": 0.6, "weight_decay": 1e-6,
+                 "proj_hidden_dim": 2048, "proj_dim": 256, "out_dim": 4096, "momentum": 0.9995,
+                 "teacher_temp": 0.07, "warmup_teacher_temp_steps": 3000, "n_local_crops": 6},
+    }
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("student_temp", "teacher_temp", "warmup_teacher_temp"):
+            if getattr(self, name) <= 0:
+                raise training.ConfigError(f"{name}={getattr(self, name)}: temperatures must be > 0 "
+                                           "(DINO uses 0.1 for the student, 0.04 to 0.07 for the teacher)")
+        if not 0 <= self.warmup_teacher_temp_steps <= self.steps:
+            raise training.ConfigError(f"warmup_teacher_temp_steps={self.warmup_teacher_temp_steps} must be "
+                                       f"between 0 and steps={self.steps}")
+        for name in ("momentum", "center_momentum"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise training.ConfigError(f"{name}={getattr(self, name)} must be in [0, 1] "
+                                           "(DINO uses 0.996 for the teacher and 0.9 for the centre)")
+        if self.out_dim < 2:
+            raise training.ConfigError(f"out_dim={self.out_dim}: the distributions need at least 2 prototypes")
+        if self.n_local_crops < 0 or self.local_size < 1:
+            raise training.ConfigError(f"n_local_crops={self.n_local_crops} must be >= 0 and "
+                                       f"local_size={self.local_size} >= 1")
+        if not 0.0 < self.local_min_scale <= self.local_max_scale <= 1.0:
+            raise training.ConfigError(f"local crop scales ({self.local_min_scale}, {self.local_max_scale}) must "
+                                       "satisfy 0 < local_min_scale <= local_max_scale <= 1")
+
+
+def dino_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, center: torch.Tensor,
+              student_temp: float = 0.1, teacher_temp: float = 0.04) -> torch.Tensor:
+    """DINO's cross-entropy between the centred, sharpened teacher and the student, over pairs of crops.
+
+    ``student_logits``: ``(S, N, K)``, the student's logits for ``S`` crops of ``N`` images;
+    ``teacher_logits``: ``(T, N, K)``, the teacher's for ``T <= S`` global crops, which are also the
+    student's first ``T`` crops, in the same order; ``center``: ``(K,)`` or ``(1, K)``. Each pair
+    ``(t, s)`` with ``s != t`` (two different crops of the same image) contributes::
+
+        H(t, s) = - 1/N sum_n sum_k softmax((teacher_logits[t, n] - center) / teacher_temp)_k
+                                    * log_softmax(student_logits[s, n] / student_temp)_k
+
+    and the loss is the mean of ``H`` over the ``T * S - T`` pairs. The teacher side is detached.
+    """
+    if student_temp <= 0 or teacher_temp <= 0:
+        raise ValueError(f"student_temp={student_temp} and teacher_temp={teacher_temp} must both be > 0")
+    if student_logits.ndim != 3 or teacher_logits.ndim != 3 or student_logits.shape[1:] != teacher_logits.shape[1:]:
+        raise ValueError("student_logits must be (S, N, K) and teacher_logits (T, N, K) with the same N and K; got "
+                         f"{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}")
+    n_student, n_teacher, k = len(student_logits), len(teacher_logits), student_logits.shape[-1]
+    if n_teacher > n_student or n_student < 2:
+        raise ValueError(f"{n_student} student crop(s) and {n_teacher} teacher crop(s): the student sees every "
+                         "teacher crop and at least one other, so use S >= T and S >= 2")
+    if center.numel() != k:
+        raise ValueError(f"center has {center.numel()} entries; it must be (K,) or (1, K) with K={k}")
+    targets = F.softmax((teacher_logits.detach().float() - center.reshape(1, 1, k).float()) / teacher_temp, dim=-1)
+    log_probs = F.log_softmax(student_logits.float() / student_temp, dim=-1)
+    cross_entropy = -torch.einsum("tnk,snk->ts", targets, log_probs) / student_logits.shape[1]  # (T, S)
+    other_crop = ~torch.eye(n_teacher, n_student, dtype=torch.bool, device=cross_entropy.device)
+    return cross_entropy[other_crop].mean()
+
+
+def teacher_temperature(step: int, config: Config) -> float:
+    """``warmup_teacher_temp`` at step 0, linearly up to ``teacher_temp`` at ``warmup_teacher_temp_steps``
+    (too sharp a teacher early on makes the start unstable, Caron et al., 2021, appendix)."""
+    if step >= config.warmup_teacher_temp_steps:
+        return config.teacher_temp
+    progress = step / config.warmup_teacher_temp_steps
+    return config.warmup_teacher_temp + progress * (config.teacher_temp - config.warmup_teacher_temp)
+
+
+class PrototypeHead(nn.Module):
+    """DINO's head: an MLP, L2 normalisation, then a linear layer without bias whose rows (the ``K``
+    prototypes) are unit vectors, so the logits are cosine similarities in ``[-1, 1]``. (The paper writes
+    this layer with weight normalisation and its norm frozen at 1, which is the same.)"""
+
+    def __init__(self, in_dim: int, hidden_dim: int, bottleneck_dim: int, out_dim: int, depth: int):
+        super().__init__()
+        self.mlp = models.mlp(in_dim, hidden_dim, bottleneck_dim, depth)
+        self.prototypes = nn.Parameter(torch.randn(out_dim, bottleneck_dim) / bottleneck_dim ** 0.5)
+
+    def forward(self, h: torch.Tensor, freeze_prototypes: bool = False) -> torch.Tensor:
+        prototypes = self.prototypes.detach() if freeze_prototypes else self.prototypes
+        return F.normalize(self.mlp(h), dim=1) @ F.normalize(prototypes, dim=1).T
+
+
+class DINO(nn.Module):
+    """Student backbone + head, their EMA teacher, the centre and the step (for the temperature warmup)."""
+
+    name = NAME
+
+    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
+        super().__init__()
+        self.config = config
+        self.backbone = models.build_backbone(config.backbone, image_size=image_size, mean=mean, std=std,
+                                              width=config.width)
+        self.projector = PrototypeHead(self.backbone.dim, config.proj_hidden_dim, config.proj_dim, config.out_dim,
+                                       config.proj_depth)
+        self.teacher = copy.deepcopy(nn.Sequential(self.backbone, self.projector)).requires_grad_(False)
+        # Buffers, so a checkpoint holds them and a resumed run continues with the same centre and temperature.
+        self.register_buffer("center", torch.zeros(1, config.out_dim))
+        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        c = self.config
+        global_views, local_views = multi_crop(images, c.augment, 2, c.n_local_crops, c.local_size,
+                                               (c.local_min_scale, c.local_max_scale))
+        # One backbone pass per resolution, then one head pass over all crops; rows are grouped crop by crop.
+        features = [self.backbone(torch.cat(views)) for views in (global_views, local_views) if views]
+        steps_done = int(self.steps_done)
+        student = self.projector(torch.cat(features), steps_done < c.freeze_prototypes_steps)
+        student = student.view(-1, len(images), c.out_dim)
+        with torch.no_grad():
+            teacher = self.teacher(torch.cat(global_views)).view(len(global_views), len(images), c.out_dim)
+        temperature = teacher_temperature(steps_done, c)
+        center = self.center if c.centering else torch.zeros_like(self.center)
+        loss = dino_loss(student, teacher, center, c.student_temp, temperature)
+        with torch.no_grad():
+            targets = F.softmax((teacher.float() - center) / temperature, dim=-1)
+            if c.centering:
+                self.center.lerp_(teacher.float().mean(dim=(0, 1)).unsqueeze(0), 1 - c.center_momentum)
+        # Two ways to collapse, two entropies (in nats, at most log K): near 0 per image with a uniform batch
+        # average is healthy; both near 0 means one prototype wins everything, both near log K a uniform output.
+        return {"loss": loss, "teacher_entropy": entropy(targets).mean(),
+                "teacher_batch_entropy": entropy(targets.mean(dim=(0, 1))), "teacher_temp": torch.tensor(temperature)}
+
+    def after_step(self, step: int, total_steps: int) -> None:
+        self.steps_done.fill_(step)
+        momentum = training.cosine_momentum(step, total_steps, self.config.momentum)
+        training.ema_update(self.teacher, nn.Sequential(self.backbone, self.projector), momentum)
+
+
+def entropy(p: torch.Tensor) -> torch.Tensor:
+    """Entropy in nats of the distributions along the last dimension of ``p``."""
+    return -(p * p.clamp_min(1e-12).log()).sum(dim=-1)
+
+
+def build_model(config: Config, data) -> DINO:
+    return DINO(config, data.image_size, data.mean, data.std)
+
+
+def train(config: Config | None = None) -> dict:
+    """Train DINO and return its metrics (see :func:`cookbook.train.run_recipe`)."""
+    config = config or Config.for_budget()
+    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
+
+
+# Hyperparameters the lab offers as sliders: name -> (min, max, step).
+LAB_CONTROLS = {"teacher_temp": (0.01, 0.2, 0.01), "center_momentum": (0.0, 1.0, 0.01),
+                "momentum": (0.9, 1.0, 0.001), "n_local_crops": (0, 6, 1)}
+
+
+if __name__ == "__main__":
+    import sys
+
+    from cookbook import cli
+
+    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.dino"))

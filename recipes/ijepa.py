@@ -1,0 +1,267 @@
+"""I-JEPA: from a large visible block of the image, predict the *features* of a few hidden blocks.
+
+The image is cut into patches. A few rectangular target blocks are drawn on the patch grid,
+and a large context block with the targets cut out of it. A context encoder (a ViT) sees only
+the context patches; a target encoder, an exponential moving average (EMA) of the context
+encoder that receives no gradient, sees the whole image. A narrow transformer, the predictor,
+gets the context tokens plus one mask token per target patch (carrying only its position)
+and must output the target encoder's features of those patches. Unlike MAE the targets are
+representations, not pixels, so the encoder need not spend capacity on colours and textures;
+unlike SimCLR or BYOL there are no hand-made augmentations beyond a crop.
+
+Assran, Duval, Misra, Bojanowski, Vincent, Rabbat, LeCun and Ballas, "Self-Supervised Learning
+from Images with a Joint-Embedding Predictive Architecture", CVPR 2023 (arXiv:2301.08243).
+Cookbook section 2.2.4 (masked image modeling, with latent targets).
+
+With ``B_1..B_M`` the target blocks, ``s_y`` the (layer-normalised) target-encoder feature of
+patch ``y`` and ``s_hat_y`` the predictor's output for it::
+
+    loss = 1/M sum_i 1/|B_i| sum_{y in B_i} ||s_hat_y - s_y||^2 / D
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cookbook import models, train as training
+from cookbook.augment import AugmentConfig, augment
+
+NAME = "ijepa"
+
+# The only augmentation is a random resized crop (Assran et al., 2023, appendix: crop scale 0.3 to 1, no flips,
+# no colour changes): what the encoder must learn comes from the masking, not from hand-made views.
+IJEPA_AUGMENT = AugmentConfig(crop_min_scale=0.3, flip_p=0.0, jitter_strength=0.0, jitter_p=0.0, gray_p=0.0)
+TARGET_ASPECT = (0.75, 1.5)     # height / width of the target blocks, as in the paper
+NO_COLOUR = dict(jitter_strength=0.0, jitter_p=0.0, gray_p=0.0, blur_p=0.0, solarize_p=0.0, noise_std=0.0)
+
+
+@dataclass
+class Config(training.TrainConfig):
+    backbone: str = "vit_tiny"      # I-JEPA needs a ViT (it drops patch tokens); only vit_tiny is offered
+    patch_size: int = 4             # side of a square patch in pixels (must divide the image size)
+    vit_dim: int = 192              # encoder token width
+    vit_depth: int = 6              # encoder transformer blocks
+    vit_heads: int = 3              # encoder attention heads (must divide vit_dim)
+    pred_dim: int = 96              # predictor token width (narrower than the encoder: a bottleneck)
+    pred_depth: int = 3             # predictor transformer blocks
+    pred_heads: int = 3             # predictor attention heads (must divide pred_dim)
+    num_targets: int = 4            # target blocks per image
+    target_min_scale: float = 0.15  # smallest target block, as a fraction of the patches
+    target_max_scale: float = 0.2   # largest target block
+    context_min_scale: float = 0.85  # smallest context block (before the targets are cut out); largest is 1
+    ema_momentum: float = 0.996     # target encoder's EMA momentum at step 0, raised to 1 along a cosine
+    augment: AugmentConfig = IJEPA_AUGMENT  # how the single view is made (a crop only)
+
+    BUDGETS = {
+        "quick": {**training.TrainConfig.BUDGETS["quick"], "augment": IJEPA_AUGMENT, "lr": 2e-3,
+                  "weight_decay": 0.04, "vit_dim": 64, "vit_depth": 2, "vit_heads": 2,
+                  "pred_dim": 32, "pred_depth": 1, "pred_heads": 2},
+        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "augment": IJEPA_AUGMENT, "lr": 2e-3, "weight_decay": 0.04,
+                "vit_dim": 128, "vit_depth": 4, "vit_heads": 4, "pred_dim": 64, "pred_depth": 2, "pred_heads": 2},
+        # I-JEPA has no CIFAR setting; this scales its ImageNet recipe (Assran et al., 2023, appendix: AdamW,
+        # lr 1e-3 for batch 2048 after warmup, weight decay 0.04, EMA 0.996 -> 1, 4 targets of scale 0.15-0.2,
+        # context 0.85-1) to 32 px images with 4 px patches and a ViT of width 192 (ViT-Tiny's).
+        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "backbone": "vit_tiny", "augment": IJEPA_AUGMENT,
+                 "lr": 1e-3, "weight_decay": 0.04, "steps": 40000, "warmup_steps": 2000},
+    }
+
+    def validate(self) -> None:
+        super().validate()
+        if self.backbone != "vit_tiny":
+            raise training.ConfigError(f"backbone={self.backbone!r}: I-JEPA removes patch tokens, which needs a "
+                                       "Vision Transformer; use backbone='vit_tiny' (sized by vit_dim, vit_depth, "
+                                       "vit_heads)")
+        for width, heads in (("vit_dim", "vit_heads"), ("pred_dim", "pred_heads")):
+            if getattr(self, heads) < 1 or getattr(self, width) % getattr(self, heads):
+                raise training.ConfigError(f"{heads}={getattr(self, heads)} must be >= 1 and divide "
+                                           f"{width}={getattr(self, width)}")
+        if self.pred_dim % 4:
+            raise training.ConfigError(f"pred_dim={self.pred_dim} must be a multiple of 4 "
+                                       "(its 2-D sine-cosine positions split the channels in four)")
+        if self.vit_depth < 1 or self.pred_depth < 1:
+            raise training.ConfigError("vit_depth and pred_depth must be >= 1")
+        if self.patch_size < 1:
+            raise training.ConfigError(f"patch_size={self.patch_size} must be >= 1")
+        if self.num_targets < 1:
+            raise training.ConfigError(f"num_targets={self.num_targets}: predict at least one target block")
+        if not 0 < self.target_min_scale <= self.target_max_scale < 1:
+            raise training.ConfigError(f"target scales ({self.target_min_scale}, {self.target_max_scale}) must "
+                                       "satisfy 0 < target_min_scale <= target_max_scale < 1 (the paper: 0.15, 0.2)")
+        if not 0 < self.context_min_scale <= 1:
+            raise training.ConfigError(f"context_min_scale={self.context_min_scale} must be in (0, 1] "
+                                       "(the paper: 0.85)")
+        if not 0.0 <= self.ema_momentum <= 1.0:
+            raise training.ConfigError(f"ema_momentum={self.ema_momentum} must be in [0, 1] (the paper: 0.996)")
+
+
+def sample_blocks(grid_size: int, num_targets: int = 4, target_scale: tuple[float, float] = (0.15, 0.2),
+                  target_aspect: tuple[float, float] = TARGET_ASPECT, context_scale: tuple[float, float] = (0.85, 1.0),
+                  min_context: int = 4, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random target blocks and the context block around them, on a ``grid_size x grid_size`` patch grid.
+
+    One block shape (area a fraction ``target_scale`` of the grid, height/width ``target_aspect``)
+    is drawn for all ``num_targets`` targets, which are placed independently (they may overlap);
+    the context is a square-ish block of area ``context_scale`` with every target patch removed,
+    so predicting a target is never a copy. Redrawn until at least ``min_context`` patches remain.
+    Returns ``context`` ``(C,)`` and ``targets`` ``(num_targets, T)``: patch indices, row-major.
+    """
+    if grid_size < 2 or num_targets < 1:
+        raise ValueError(f"grid_size={grid_size}, num_targets={num_targets}: need a grid of at least 2x2 "
+                         "and at least one target")
+    for low, high in (target_scale, context_scale):
+        if not 0 < low <= high <= 1:
+            raise ValueError(f"scale range ({low}, {high}) must satisfy 0 < low <= high <= 1")
+
+    def uniform(low, high):
+        return low + (high - low) * torch.rand((), generator=generator).item()
+
+    def block_shape(scale, aspect):
+        area, ratio = uniform(*scale) * grid_size ** 2, uniform(*aspect)
+        height = min(grid_size, max(1, round(math.sqrt(area * ratio))))
+        width = min(grid_size, max(1, round(math.sqrt(area / ratio))))
+        return height, width
+
+    def place(height, width):
+        top = torch.randint(0, grid_size - height + 1, (), generator=generator)
+        left = torch.randint(0, grid_size - width + 1, (), generator=generator)
+        return ((top + torch.arange(height))[:, None] * grid_size + left + torch.arange(width)).flatten()
+
+    target_shape, context_shape = block_shape(target_scale, target_aspect), block_shape(context_scale, (1.0, 1.0))
+    for _ in range(100):
+        targets = torch.stack([place(*target_shape) for _ in range(num_targets)])
+        context = place(*context_shape)
+        context = context[~torch.isin(context, targets)]
+        if len(context) >= min_context:
+            return context, targets
+    raise RuntimeError(f"{num_targets} targets of {target_shape[0]}x{target_shape[1]} patches leave fewer than "
+                       f"{min_context} context patches on a {grid_size}x{grid_size} grid: use fewer or smaller targets")
+
+
+def ijepa_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The I-JEPA loss: mean squared error between predicted and target patch features.
+
+    ``predicted``, ``target``: ``(N, M, T, D)`` (or any matching shape ending in ``D``): the
+    features of the ``T`` patches of each of the ``M`` target blocks of ``N`` images. The target
+    carries no gradient (it comes from the EMA encoder). Averaged over every patch and channel::
+
+        loss = 1/(N M T) sum ||s_hat - s||^2 / D
+
+    (The paper writes the squared L2 distance; the authors' code uses a smooth L1, which behaves the same
+    for the small errors here.)
+    """
+    if predicted.shape != target.shape or predicted.ndim < 2:
+        raise ValueError(f"predicted and target must have the same shape (..., D); got {tuple(predicted.shape)} "
+                         f"and {tuple(target.shape)}")
+    if predicted.numel() == 0:
+        raise ValueError("no target patches to predict: the I-JEPA loss needs at least one")
+    return (predicted.float() - target.float()).pow(2).mean()
+
+
+def transformer(dim: int, depth: int, heads: int, mlp_ratio: float = 4.0) -> nn.TransformerEncoder:
+    layer = nn.TransformerEncoderLayer(dim, heads, int(dim * mlp_ratio), dropout=0.0, activation="gelu",
+                                       batch_first=True, norm_first=True)
+    return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+
+
+class Predictor(nn.Module):
+    """Context tokens + positional mask tokens -> predicted features of the target patches."""
+
+    def __init__(self, dim: int, pred_dim: int, depth: int, heads: int, grid_size: int):
+        super().__init__()
+        self.embed = nn.Linear(dim, pred_dim)
+        self.mask_token = nn.Parameter(torch.randn(1, 1, pred_dim) * 0.02)
+        # Fixed positions: the mask tokens are identical, so their position is all that tells them apart.
+        self.register_buffer("pos", models.sincos_pos_embed(grid_size, pred_dim))
+        self.blocks = transformer(pred_dim, depth, heads)
+        self.norm = nn.LayerNorm(pred_dim)
+        self.out = nn.Linear(pred_dim, dim)
+
+    def forward(self, context_tokens: torch.Tensor, context: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """``context_tokens`` ``(N, C, dim)`` at patches ``context`` ``(C,)``; ``targets`` ``(M, T)`` ->
+        ``(N, M, T, dim)``.
+
+        The authors run the predictor once per target block; here all ``M * T`` mask tokens go in one
+        pass, which costs about half as much. Nothing leaks: a mask token holds only its position,
+        so seeing the other blocks' mask tokens reveals no target content.
+        """
+        n, (m, t) = len(context_tokens), targets.shape
+        ctx = self.embed(context_tokens) + self.pos[context]                          # (N, C, pred_dim)
+        queries = (self.mask_token + self.pos[targets.flatten()]).expand(n, -1, -1)  # (N, M*T, pred_dim)
+        out = self.blocks(torch.cat([ctx, queries], dim=1))[:, -m * t:]
+        return self.out(self.norm(out)).reshape(n, m, t, -1)
+
+
+class IJEPA(nn.Module):
+    """Context encoder + predictor (trained) and their EMA target encoder (evaluated as ``backbone``).
+
+    The paper evaluates the target encoder's average-pooled patch tokens, so ``backbone`` is the
+    target encoder with ``pool="mean"``. There is no projector: ``projector`` is the identity, so
+    the collapse probes measure those pooled features directly.
+    """
+
+    name = NAME
+
+    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
+        super().__init__()
+        self.config = config
+        c = config
+        self.context_encoder = models.TinyViT(image_size, c.patch_size, c.vit_dim, c.vit_depth, c.vit_heads,
+                                              mean=mean, std=std, pool="mean")
+        self.target_encoder = copy.deepcopy(self.context_encoder).requires_grad_(False)
+        self.predictor = Predictor(c.vit_dim, c.pred_dim, c.pred_depth, c.pred_heads, self.context_encoder.grid_size)
+        self.projector = nn.Identity()
+
+    @property
+    def backbone(self) -> nn.Module:
+        return self.target_encoder
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        c = self.config
+        crop = augment(images, c.augment.replace(**NO_COLOUR))
+        # One crop for both encoders; colour changes (none in the paper) are drawn separately for each.
+        colour = c.augment.replace(crop_min_scale=1.0, flip_p=0.0)
+        x, x_target = augment(crop, colour), augment(crop, colour)
+        # One block geometry for the whole batch (the authors' collator also draws one block size per batch,
+        # but places the blocks per image): every image then has the same number of context and target
+        # patches, so no padding is needed. A new geometry is drawn at every step.
+        context, targets = sample_blocks(self.context_encoder.grid_size, c.num_targets,
+                                         (c.target_min_scale, c.target_max_scale), TARGET_ASPECT,
+                                         (c.context_min_scale, 1.0))
+        context, targets = context.to(x.device), targets.to(x.device)
+        with torch.no_grad():
+            features = self.target_encoder.tokens(x_target)[:, 1:]
+            features = F.layer_norm(features, features.shape[-1:])[:, targets]     # (N, M, T, D)
+        context_tokens = self.context_encoder.tokens(x, context.expand(len(x), -1))[:, 1:]
+        predicted = self.predictor(context_tokens, context, targets)
+        return {"loss": ijepa_loss(predicted, features), "context_patches": torch.tensor(float(len(context)))}
+
+    def after_step(self, step: int, total_steps: int) -> None:
+        momentum = training.cosine_momentum(step, total_steps, base=self.config.ema_momentum)
+        training.ema_update(self.target_encoder, self.context_encoder, momentum)
+
+
+def build_model(config: Config, data) -> IJEPA:
+    return IJEPA(config, data.image_size, data.mean, data.std)
+
+
+def train(config: Config | None = None) -> dict:
+    """Train I-JEPA and return its metrics (see :func:`cookbook.train.run_recipe`)."""
+    config = config or Config.for_budget()
+    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
+
+
+# Hyperparameters the lab offers as sliders: name -> (min, max, step).
+LAB_CONTROLS = {"ema_momentum": (0.9, 1.0, 0.001), "num_targets": (1, 8, 1), "target_max_scale": (0.15, 0.5, 0.05)}
+
+
+if __name__ == "__main__":
+    import sys
+
+    from cookbook import cli
+
+    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.ijepa"))

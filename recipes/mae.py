@@ -1,0 +1,247 @@
+"""MAE: hide most of the image and learn by painting the missing patches back in.
+
+The image is cut into patches and a random 75% of them are removed. A Vision Transformer
+encoder sees only the visible quarter; a small decoder receives the encoded patches plus a
+shared, learned "mask token" at every hidden position (with its position added) and predicts
+the pixels of the hidden patches. The loss is the mean squared error on the hidden patches
+only, optionally against per-patch normalised pixels, which makes the target the patch's
+local structure (edges) rather than its mean colour. The decoder is thrown away afterwards:
+the encoder's mean-pooled patch tokens are the features.
+
+He, Chen, Xie, Li, Dollar and Girshick, "Masked Autoencoders Are Scalable Vision Learners",
+CVPR 2022 (arXiv:2111.06377). Cookbook section 2.2.4 (masked image modeling).
+
+With ``x_p`` the pixels of patch ``p`` (normalised by their own mean and variance when
+``norm_pix_loss``), ``x_hat_p`` its prediction and ``M`` the set of masked patches::
+
+    loss = 1/|M| sum_{p in M} ||x_hat_p - x_p||^2 / patch_dim
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cookbook import models, train as training
+from cookbook.augment import AugmentConfig, augment
+
+NAME = "mae"
+
+# MAE's only augmentation is a random resized crop and a flip: the pixels are the target, so
+# colour changes would only make the task noisier (He et al., 2022, section 4: colour jitter hurts).
+MAE_AUGMENT = AugmentConfig(crop_min_scale=0.2, jitter_strength=0.0, jitter_p=0.0, gray_p=0.0)
+
+
+@dataclass
+class Config(training.TrainConfig):
+    backbone: str = "vit_tiny"      # MAE needs a ViT (it drops patch tokens); only vit_tiny is offered
+    mask_ratio: float = 0.75        # fraction of the patches hidden from the encoder
+    norm_pix_loss: bool = True      # predict each patch normalised by its own mean and std
+    patch_size: int = 4             # side of a square patch in pixels (must divide the image size)
+    vit_dim: int = 192              # encoder token width
+    vit_depth: int = 6              # encoder transformer blocks
+    vit_heads: int = 3              # encoder attention heads (must divide vit_dim)
+    decoder_dim: int = 128          # decoder token width (a light decoder: narrower than the encoder)
+    decoder_depth: int = 2          # decoder transformer blocks
+    decoder_heads: int = 4          # decoder attention heads (must divide decoder_dim)
+    pool: str = "mean"              # feature for evaluation: mean of the patch tokens, or the cls token
+    augment: AugmentConfig = MAE_AUGMENT  # how the single view is made (crops and flips only)
+
+    BUDGETS = {
+        "quick": {**training.TrainConfig.BUDGETS["quick"], "augment": MAE_AUGMENT, "lr": 2e-3,
+                  "weight_decay": 0.05, "vit_dim": 96, "vit_depth": 3, "vit_heads": 3,
+                  "decoder_dim": 64, "decoder_depth": 1, "decoder_heads": 2},
+        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "augment": MAE_AUGMENT, "lr": 2e-3, "weight_decay": 0.05,
+                "vit_dim": 128, "vit_depth": 4, "vit_heads": 4, "decoder_dim": 64, "decoder_depth": 2},
+        # MAE has no CIFAR setting; this scales its ImageNet pre-training recipe (He et al., 2022, appendix A.1:
+        # AdamW, base lr 1.5e-4 x batch / 256, weight decay 0.05, mask ratio 0.75, norm_pix_loss) to 32 px
+        # images with 4 px patches and a ViT of width 192 (ViT-Tiny's).
+        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "backbone": "vit_tiny", "augment": MAE_AUGMENT,
+                 "lr": 1.5e-4 * 512 / 256, "weight_decay": 0.05, "steps": 40000, "warmup_steps": 2000},
+    }
+
+    def validate(self) -> None:
+        super().validate()
+        if self.backbone != "vit_tiny":
+            raise training.ConfigError(f"backbone={self.backbone!r}: MAE removes patch tokens, which needs a Vision "
+                                       "Transformer; use backbone='vit_tiny' (sized by vit_dim, vit_depth, vit_heads)")
+        if not 0.0 < self.mask_ratio < 1.0:
+            raise training.ConfigError(f"mask_ratio={self.mask_ratio} must be in (0, 1): some patches must stay "
+                                       "visible and some must be predicted (MAE uses 0.75)")
+        for width, heads in (("vit_dim", "vit_heads"), ("decoder_dim", "decoder_heads")):
+            if getattr(self, heads) < 1 or getattr(self, width) % getattr(self, heads):
+                raise training.ConfigError(f"{heads}={getattr(self, heads)} must be >= 1 and divide "
+                                           f"{width}={getattr(self, width)}")
+        if self.decoder_dim % 4:
+            raise training.ConfigError(f"decoder_dim={self.decoder_dim} must be a multiple of 4 "
+                                       "(its 2-D sine-cosine positions split the channels in four)")
+        if self.vit_depth < 1 or self.decoder_depth < 1:
+            raise training.ConfigError("vit_depth and decoder_depth must be >= 1")
+        if self.patch_size < 1:
+            raise training.ConfigError(f"patch_size={self.patch_size} must be >= 1")
+        if self.pool not in ("mean", "cls"):
+            raise training.ConfigError(f"pool={self.pool!r}: choose 'mean' or 'cls'")
+
+
+def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """``(N, C, H, W)`` images -> ``(N, P, patch_size**2 * C)`` patches, row-major over the grid
+    (the order of the ViT's patch tokens), each patch flattened as (row, column, channel)."""
+    n, c, h, w = images.shape
+    if h % patch_size or w % patch_size:
+        raise ValueError(f"images of {h}x{w} pixels do not split into {patch_size}x{patch_size} patches")
+    x = images.reshape(n, c, h // patch_size, patch_size, w // patch_size, patch_size)
+    return x.permute(0, 2, 4, 3, 5, 1).reshape(n, (h // patch_size) * (w // patch_size), patch_size ** 2 * c)
+
+
+def unpatchify(patches: torch.Tensor, patch_size: int, channels: int = 3) -> torch.Tensor:
+    """The inverse of :func:`patchify` for square images: ``(N, P, patch_size**2 * C)`` -> ``(N, C, H, W)``."""
+    n, p, d = patches.shape
+    grid = round(p ** 0.5)
+    if grid * grid != p or d != patch_size ** 2 * channels:
+        raise ValueError(f"{p} patches of {d} values are not a square grid of {patch_size}x{patch_size}x{channels} "
+                         "patches")
+    x = patches.reshape(n, grid, grid, patch_size, patch_size, channels)
+    return x.permute(0, 5, 1, 3, 2, 4).reshape(n, channels, grid * patch_size, grid * patch_size)
+
+
+def random_masking(batch_size: int, num_patches: int, mask_ratio: float, device=None,
+                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """An independent random mask per image.
+
+    Each image ranks its patches by uniform noise and keeps the first ``K = int(P * (1 - mask_ratio))``.
+    Returns ``keep`` ``(N, K)`` (the visible patches' indices, in random order), ``mask`` ``(N, P)``
+    (1 = hidden, in the patches' own order) and ``restore`` ``(N, P)``, the permutation that puts
+    ``[visible tokens, then mask tokens]`` back into patch order.
+    """
+    num_keep = int(num_patches * (1 - mask_ratio))
+    if not 1 <= num_keep < num_patches:
+        raise ValueError(f"mask_ratio={mask_ratio} of {num_patches} patches keeps {num_keep}: at least one patch "
+                         "must stay visible and one be masked")
+    noise = torch.rand(batch_size, num_patches, device=device, generator=generator)
+    shuffle = noise.argsort(dim=1)
+    restore = shuffle.argsort(dim=1)
+    mask = torch.ones(batch_size, num_patches, device=device)
+    mask[:, :num_keep] = 0
+    return shuffle[:, :num_keep], mask.gather(1, restore), restore
+
+
+def normalize_patches(patches: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Each patch minus its mean, over its std (MAE's ``norm_pix_loss`` target)."""
+    mean, var = patches.mean(dim=-1, keepdim=True), patches.var(dim=-1, keepdim=True)
+    return (patches - mean) / (var + eps).sqrt()
+
+
+def mae_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The MAE reconstruction loss: mean squared error over the masked patches only.
+
+    ``pred``, ``target``: ``(N, P, patch_dim)`` predicted and true patches; ``mask``: ``(N, P)``,
+    1 for a masked patch and 0 for a visible one (the encoder saw those: no loss there)::
+
+        loss = sum_{n,p} mask_np * ||pred_np - target_np||^2 / patch_dim  /  sum_{n,p} mask_np
+    """
+    if pred.shape != target.shape or pred.ndim != 3:
+        raise ValueError(f"pred and target must both be (N, P, patch_dim); got {tuple(pred.shape)} and "
+                         f"{tuple(target.shape)}")
+    if mask.shape != pred.shape[:2]:
+        raise ValueError(f"mask must be (N, P) = {tuple(pred.shape[:2])}; got {tuple(mask.shape)}")
+    masked = mask.float().sum()
+    if masked == 0:
+        raise ValueError("the mask hides no patch: the MAE loss is only defined on masked patches")
+    per_patch = (pred.float() - target.float()).pow(2).mean(dim=-1)
+    return (per_patch * mask).sum() / masked
+
+
+def transformer(dim: int, depth: int, heads: int, mlp_ratio: float = 4.0) -> nn.TransformerEncoder:
+    layer = nn.TransformerEncoderLayer(dim, heads, int(dim * mlp_ratio), dropout=0.0, activation="gelu",
+                                       batch_first=True, norm_first=True)
+    return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+
+
+class MAE(nn.Module):
+    """ViT encoder (``backbone``) on the visible patches + a light decoder that predicts the hidden pixels.
+
+    There is no projector: ``projector`` is the identity, so the collapse probes measure the
+    backbone's pooled features directly.
+    """
+
+    name = NAME
+
+    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
+        super().__init__()
+        self.config = config
+        c = config
+        self.backbone = models.TinyViT(image_size, c.patch_size, c.vit_dim, c.vit_depth, c.vit_heads,
+                                       mean=mean, std=std, pool=c.pool)
+        self.projector = nn.Identity()
+        grid = self.backbone.grid_size
+        self.decoder_embed = nn.Linear(c.vit_dim, c.decoder_dim)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, c.decoder_dim))
+        nn.init.normal_(self.mask_token, std=0.02)
+        # Fixed positions: the mask tokens are identical, so their position is all that tells them apart.
+        self.register_buffer("decoder_pos", models.sincos_pos_embed(grid, c.decoder_dim)[None])
+        self.decoder = transformer(c.decoder_dim, c.decoder_depth, c.decoder_heads)
+        self.decoder_norm = nn.LayerNorm(c.decoder_dim)
+        self.decoder_pred = nn.Linear(c.decoder_dim, c.patch_size ** 2 * 3)
+
+    def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Float images -> (predicted patches ``(N, P, patch_dim)``, mask ``(N, P)``)."""
+        n, num_patches = len(x), self.backbone.num_patches
+        keep, mask, restore = random_masking(n, num_patches, self.config.mask_ratio, x.device)
+        visible = self.decoder_embed(self.backbone.tokens(x, keep)[:, 1:])  # the [CLS] token is not decoded
+        tokens = torch.cat([visible, self.mask_token.expand(n, num_patches - keep.shape[1], -1)], dim=1)
+        tokens = tokens.gather(1, restore[..., None].expand(-1, -1, tokens.shape[-1])) + self.decoder_pos
+        return self.decoder_pred(self.decoder_norm(self.decoder(tokens))), mask
+
+    def target(self, x: torch.Tensor) -> torch.Tensor:
+        patches = patchify(x, self.config.patch_size)
+        return normalize_patches(patches) if self.config.norm_pix_loss else patches
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = augment(images, self.config.augment)
+        pred, mask = self.predict(x)
+        return {"loss": mae_loss(pred, self.target(x), mask)}
+
+    @torch.no_grad()
+    def reconstruct(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images (uint8 or float in [0, 1]) -> (masked input, reconstruction), float images in [0, 1].
+
+        The masked input shows the hidden patches in grey. The reconstruction keeps the visible
+        patches and paints the predicted ones in; with ``norm_pix_loss`` the prediction has no
+        mean or contrast of its own, so it borrows each true patch's (as the MAE authors' demo does).
+        """
+        was_training = self.training
+        self.eval()
+        x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+        pred, mask = self.predict(x)
+        patches, m = patchify(x, self.config.patch_size), mask[..., None]
+        if self.config.norm_pix_loss:
+            mean, var = patches.mean(dim=-1, keepdim=True), patches.var(dim=-1, keepdim=True)
+            pred = pred * (var + 1e-6).sqrt() + mean
+        p = self.config.patch_size
+        masked_input = unpatchify(patches * (1 - m) + 0.5 * m, p)
+        reconstruction = unpatchify(patches * (1 - m) + pred * m, p).clamp(0, 1)
+        self.train(was_training)
+        return masked_input, reconstruction
+
+
+def build_model(config: Config, data) -> MAE:
+    return MAE(config, data.image_size, data.mean, data.std)
+
+
+def train(config: Config | None = None) -> dict:
+    """Train MAE and return its metrics (see :func:`cookbook.train.run_recipe`)."""
+    config = config or Config.for_budget()
+    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
+
+
+# Hyperparameters the lab offers as sliders: name -> (min, max, step).
+LAB_CONTROLS = {"mask_ratio": (0.1, 0.95, 0.05)}
+
+
+if __name__ == "__main__":
+    import sys
+
+    from cookbook import cli
+
+    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.mae"))

@@ -1,0 +1,186 @@
+"""MoCo: contrast each query against keys from a slowly moving copy of the encoder.
+
+The online encoder embeds one view of an image (the query); a momentum encoder, an
+exponential moving average (EMA) of the online backbone and projector that receives no
+gradient, embeds the other view (the key). The loss picks the query's own key among
+negatives. MoCo v1/v2 draw the negatives from a queue of the keys of earlier batches, so
+there are many of them at a small batch size, and the slow encoder keeps those old keys
+consistent with the new ones. MoCo v3 drops the queue: the negatives are the other keys of
+the batch, the loss is symmetrised over the two views and a predictor MLP sits on the query
+side. ``queue_size=0`` selects the v3 style here.
+
+He, Fan, Wu, Xie and Girshick, "Momentum Contrast for Unsupervised Visual Representation
+Learning", CVPR 2020 (arXiv:1911.05722); Chen, Fan, Girshick and He, "Improved Baselines with
+Momentum Contrastive Learning" (MoCo v2), 2020 (arXiv:2003.04297); Chen, Xie and He, "An
+Empirical Study of Training Self-Supervised Vision Transformers" (MoCo v3), ICCV 2021
+(arXiv:2104.02057). Cookbook sections 2.2.1 and 2.3 (MoCo is discussed with self-distillation
+for its EMA teacher).
+
+With unit vectors ``q_i`` (queries), ``k_i`` (keys, no gradient), ``u_j`` the queue and ``tau``
+the temperature::
+
+    v2:  loss = - 1/N sum_i log( exp(q_i.k_i / tau) / (exp(q_i.k_i / tau) + sum_j exp(q_i.u_j / tau)) )
+    v3:  loss = - 1/N sum_i log( exp(q_i.k_i / tau) / sum_j exp(q_i.k_j / tau) ),  summed over both view orders
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cookbook import models, train as training
+from cookbook.augment import views
+
+NAME = "moco"
+
+
+@dataclass
+class Config(training.TrainConfig):
+    temperature: float = 0.2        # tau of the InfoNCE softmax (v2 uses 0.2)
+    queue_size: int = 4096          # negatives kept from earlier batches; 0: MoCo v3 style (in-batch negatives)
+    momentum: float = 0.99          # EMA momentum of the key encoder (0: a copy of the online one; 1: frozen)
+    bn_splits: int = 4              # BatchNorm groups emulating v2's shuffled BN across GPUs (1: none; v2 only)
+    proj_hidden_dim: int = 512      # width of the projector's hidden layer
+    proj_dim: int = 128             # dimension of the queries and keys
+    proj_depth: int = 2             # linear layers in the projector
+    pred_hidden_dim: int = 512      # width of the v3 predictor's hidden layer (unused with a queue)
+
+    BUDGETS = {
+        # 600 steps are short for a momentum encoder: keys from a slow encoder (m 0.99-0.995) or a long queue
+        # (4096 = 32 batches) are stale and learning crawls (kNN 0.22-0.30 over tau 0.07-0.2, lr 4e-3-1.6e-2,
+        # 1-8 BN splits). A faster encoder (m 0.98; 0.95 is too fast) and a queue of 8 batches gave 0.35, and
+        # batch 160 made it steadier across seeds (seed 1: 0.32 vs 0.29 at batch 128) at 1.1x SimCLR's step.
+        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 8e-3, "temperature": 0.1, "momentum": 0.98,
+                  "queue_size": 1280, "batch_size": 160},
+        # Untested at this size; it follows the quick run's lesson (tau 0.1, a queue of 8 batches), with the
+        # default m 0.99 for a run 2.5 times longer.
+        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "temperature": 0.1, "queue_size": 2048},
+        # The MoCo authors' CIFAR-10 demo (facebookresearch/moco, colab/moco_cifar10_demo.ipynb): SGD with
+        # lr 0.06 for batch 512, weight decay 5e-4, m 0.99, tau 0.1, a 4096-key queue and 8 BN splits.
+        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "optimizer": "sgd", "lr": 0.06, "weight_decay": 5e-4,
+                 "temperature": 0.1, "bn_splits": 8},
+    }
+
+    def validate(self) -> None:
+        super().validate()
+        if self.temperature <= 0:
+            raise training.ConfigError(f"temperature={self.temperature}: the InfoNCE temperature must be > 0 "
+                                       "(MoCo v2 uses 0.2)")
+        if not 0.0 <= self.momentum <= 1.0:
+            raise training.ConfigError(f"momentum={self.momentum}: the key encoder's EMA momentum must be in [0, 1] "
+                                       "(0.99 to 0.999 in the papers)")
+        if self.queue_size < 0 or 0 < self.queue_size < self.batch_size:
+            raise training.ConfigError(f"queue_size={self.queue_size}: the queue must hold at least one batch "
+                                       f"({self.batch_size} keys), or be 0 for MoCo v3's in-batch negatives")
+        if self.bn_splits < 1 or self.batch_size % self.bn_splits:
+            raise training.ConfigError(f"bn_splits={self.bn_splits} must be >= 1 and divide batch_size="
+                                       f"{self.batch_size}")
+
+
+def info_nce_loss(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor | None = None,
+                  temperature: float = 0.2) -> torch.Tensor:
+    """The InfoNCE loss of MoCo: each query must pick out its own key.
+
+    ``q``: ``(N, D)`` queries; ``k``: ``(N, D)`` keys (row ``i`` of each is the same image);
+    ``queue``: ``(K, D)`` negatives from earlier batches, or ``None``/empty for MoCo v3, where the
+    negatives of query ``i`` are the other keys of the batch. All are L2-normalised here. Returns
+    the scalar cross-entropy whose positive logit is ``q_i.k_i / tau``::
+
+        with a queue:  - 1/N sum_i log( exp(q_i.k_i/tau) / (exp(q_i.k_i/tau) + sum_j exp(q_i.u_j/tau)) )
+        without:       - 1/N sum_i log( exp(q_i.k_i/tau) / sum_j exp(q_i.k_j/tau) )
+
+    (MoCo v3 also scales the loss by ``2 tau``; with AdamW that factor changes nothing, so it is left out.)
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature={temperature}: InfoNCE needs a positive temperature")
+    if q.shape != k.shape or q.ndim != 2:
+        raise ValueError(f"q and k must both be (N, D); got {tuple(q.shape)} and {tuple(k.shape)}")
+    q, k = F.normalize(q.float(), dim=1), F.normalize(k.float(), dim=1)
+    if queue is None or queue.numel() == 0:
+        if len(q) < 2:
+            raise ValueError("a batch of 1 image has no negatives: without a queue InfoNCE needs at least 2")
+        return F.cross_entropy(q @ k.T / temperature, torch.arange(len(q), device=q.device))
+    if queue.ndim != 2 or queue.shape[1] != q.shape[1]:
+        raise ValueError(f"queue must be (K, {q.shape[1]}) like the keys; got {tuple(queue.shape)}")
+    positive = (q * k).sum(dim=1, keepdim=True)
+    negatives = q @ F.normalize(queue.float(), dim=1).T
+    logits = torch.cat([positive, negatives], dim=1) / temperature
+    return F.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long, device=q.device))
+
+
+class MoCo(models.TwoViewEncoder):
+    """Online backbone + projector (+ v3 predictor), their EMA copy for the keys, and the key queue."""
+
+    name = NAME
+
+    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
+        super().__init__(config, image_size, mean, std)
+        v3 = config.queue_size == 0
+        self.predictor = models.predictor(config.proj_dim, config.pred_hidden_dim) if v3 else nn.Identity()
+        self.momentum_encoder = copy.deepcopy(nn.Sequential(self.backbone, self.projector)).requires_grad_(False)
+        # Buffers, so a checkpoint holds the queue and a resumed run sees the same negatives.
+        self.register_buffer("queue", F.normalize(torch.randn(config.queue_size, config.proj_dim), dim=1))
+        self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
+
+    def query(self, x: torch.Tensor) -> torch.Tensor:
+        return self.predictor(self.projector(self.backbone(x)))
+
+    @torch.no_grad()
+    def keys(self, x: torch.Tensor) -> torch.Tensor:
+        """Keys of ``x``; BatchNorm sees ``bn_splits`` random groups, not the queries' groups (see forward)."""
+        order = torch.randperm(len(x), device=x.device)
+        shuffled = torch.cat([self.momentum_encoder(part) for part in x[order].chunk(self.config.bn_splits)])
+        return shuffled[order.argsort()]
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        c = self.config
+        view1, view2 = views(images, 2, c.augment)
+        if c.queue_size == 0:  # v3: both views are queries and keys; negatives from the batch
+            q1, q2 = self.query(torch.cat([view1, view2])).chunk(2)
+            with torch.no_grad():
+                k1, k2 = self.momentum_encoder(torch.cat([view1, view2])).chunk(2)
+            return {"loss": info_nce_loss(q1, k2, None, c.temperature) + info_nce_loss(q2, k1, None, c.temperature)}
+        # v2: with one BatchNorm batch for queries and keys, a query could spot its key by the batch
+        # statistics they share (the queue's keys come from other batches); MoCo shuffles the keys across
+        # GPUs to break this, and here the queries and the shuffled keys go through BN in separate groups.
+        q = torch.cat([self.query(part) for part in view1.chunk(c.bn_splits)])
+        k = self.keys(view2)
+        loss = info_nce_loss(q, k, self.queue.clone(), c.temperature)  # a copy: the queue changes before backward
+        self.enqueue(k)
+        return {"loss": loss}
+
+    @torch.no_grad()
+    def enqueue(self, k: torch.Tensor) -> None:
+        """Overwrite the oldest keys with ``k`` (a ring buffer)."""
+        slots = (self.queue_ptr + torch.arange(len(k), device=k.device)) % len(self.queue)
+        self.queue[slots] = F.normalize(k.float(), dim=1)
+        self.queue_ptr.copy_((self.queue_ptr + len(k)) % len(self.queue))
+
+    def after_step(self, step: int, total_steps: int) -> None:
+        # A constant momentum as in v1/v2 (v3 raises it to 1 along a cosine; training.cosine_momentum).
+        training.ema_update(self.momentum_encoder, nn.Sequential(self.backbone, self.projector), self.config.momentum)
+
+
+def build_model(config: Config, data) -> MoCo:
+    return MoCo(config, data.image_size, data.mean, data.std)
+
+
+def train(config: Config | None = None) -> dict:
+    """Train MoCo and return its metrics (see :func:`cookbook.train.run_recipe`)."""
+    config = config or Config.for_budget()
+    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
+
+
+# Hyperparameters the lab offers as sliders: name -> (min, max, step).
+LAB_CONTROLS = {"temperature": (0.01, 1.0, 0.01), "momentum": (0.0, 1.0, 0.001)}
+
+
+if __name__ == "__main__":
+    import sys
+
+    from cookbook import cli
+
+    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.moco"))

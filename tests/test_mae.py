@@ -1,0 +1,129 @@
+"""recipes.mae: patches, masking and the loss on small cases computed by hand; the model and its errors."""
+import math
+
+import pytest
+import torch
+
+from cookbook import models
+from recipes import mae
+
+
+def tiny_config(**overrides):
+    values = dict(steps=3, batch_size=16, vit_dim=16, vit_depth=1, vit_heads=2, decoder_dim=8, decoder_depth=1,
+                  decoder_heads=2, patch_size=8, eval_every=0, log_every=1, progress=False)
+    return mae.Config.for_budget("quick", **{**values, **overrides})
+
+
+def test_patchify_by_hand_and_back():
+    # A 4x4 one-channel image holding 0..15, cut into 2x2 patches, row-major over the 2x2 grid:
+    # patch 0 = rows 0-1, cols 0-1 = [0, 1, 4, 5]; patch 1 = [2, 3, 6, 7]; patch 2 = [8, 9, 12, 13]; ...
+    image = torch.arange(16.0).view(1, 1, 4, 4)
+    patches = mae.patchify(image, 2)
+    assert patches.tolist() == [[[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]]
+    assert torch.equal(mae.unpatchify(patches, 2, channels=1), image)
+    rgb = torch.rand(2, 3, 8, 8)
+    assert torch.equal(mae.unpatchify(mae.patchify(rgb, 4), 4), rgb)
+
+
+def test_patches_are_in_the_order_of_the_vit_tokens():
+    # A patch embedding that copies pixel (0, 0) of the red channel must see the same value as patchify.
+    embed = torch.nn.Conv2d(3, 1, 4, stride=4, bias=False)
+    with torch.no_grad():
+        embed.weight.zero_()
+        embed.weight[0, 0, 0, 0] = 1.0
+    x = torch.rand(2, 3, 16, 16)
+    assert torch.allclose(embed(x).flatten(2)[:, 0], mae.patchify(x, 4)[..., 0])
+
+
+def test_patch_sizes_that_do_not_fit_are_refused():
+    with pytest.raises(ValueError, match="do not split"):
+        mae.patchify(torch.rand(1, 3, 10, 10), 4)
+    with pytest.raises(ValueError, match="square grid"):
+        mae.unpatchify(torch.rand(1, 3, 48), 4)
+
+
+def test_random_masking_keeps_a_quarter_per_image_and_restore_inverts_the_shuffle():
+    keep, mask, restore = mae.random_masking(5, 16, 0.75, generator=torch.Generator().manual_seed(0))
+    assert keep.shape == (5, 4) and mask.shape == (5, 16) and restore.shape == (5, 16)
+    assert mask.sum(dim=1).tolist() == [12.0] * 5
+    assert (mask.gather(1, keep) == 0).all()                      # the kept patches are the visible ones
+    assert len({tuple(sorted(row)) for row in keep.tolist()}) > 1  # each image draws its own mask
+    # Tokens [visible ones (here: their own patch index), then 12 mask tokens (-1)] gathered with
+    # restore land in patch order: patch p holds p where it is visible and -1 where it is masked.
+    tokens = torch.cat([keep, torch.full((5, 12), -1)], dim=1).gather(1, restore)
+    assert torch.equal(tokens, torch.where(mask == 0, torch.arange(16), -1))
+    with pytest.raises(ValueError, match="at least one patch"):
+        mae.random_masking(2, 16, 0.99)
+    with pytest.raises(ValueError, match="at least one patch"):
+        mae.random_masking(2, 16, 0.0)
+
+
+def test_mae_loss_by_hand_counts_only_masked_patches():
+    # Patch 0 is visible (error (1 + 1) / 2 = 1, ignored); patch 1 is masked: ((1-1)^2 + (1-3)^2) / 2 = 2.
+    pred = torch.tensor([[[0.0, 0.0], [1.0, 1.0]]])
+    target = torch.tensor([[[1.0, 1.0], [1.0, 3.0]]])
+    mask = torch.tensor([[0.0, 1.0]])
+    assert mae.mae_loss(pred, target, mask).item() == pytest.approx(2.0)
+    # Averaged over the masked patches: a second image whose masked patch is exact halves the loss.
+    pred2, target2 = torch.cat([pred, target]), torch.cat([target, target])
+    assert mae.mae_loss(pred2, target2, torch.cat([mask, mask])).item() == pytest.approx(1.0)
+    assert mae.mae_loss(target, target, mask).item() == 0.0
+
+
+def test_mae_loss_refuses_bad_inputs():
+    with pytest.raises(ValueError, match=r"\(N, P, patch_dim\)"):
+        mae.mae_loss(torch.rand(2, 4, 3), torch.rand(2, 4, 2), torch.ones(2, 4))
+    with pytest.raises(ValueError, match=r"mask must be \(N, P\)"):
+        mae.mae_loss(torch.rand(2, 4, 3), torch.rand(2, 4, 3), torch.ones(2, 3))
+    with pytest.raises(ValueError, match="hides no patch"):
+        mae.mae_loss(torch.rand(2, 4, 3), torch.rand(2, 4, 3), torch.zeros(2, 4))
+
+
+def test_normalised_patches_have_zero_mean_and_unit_variance():
+    patches = mae.normalize_patches(5 + 3 * torch.rand(2, 4, 48))
+    assert torch.allclose(patches.mean(dim=-1), torch.zeros(2, 4), atol=1e-5)
+    assert torch.allclose(patches.var(dim=-1), torch.ones(2, 4), atol=1e-3)
+
+
+def test_config_errors_say_what_to_do():
+    with pytest.raises(mae.training.ConfigError, match="vit_tiny"):
+        tiny_config(backbone="small_cnn")
+    with pytest.raises(mae.training.ConfigError, match="mask_ratio"):
+        tiny_config(mask_ratio=1.0)
+    with pytest.raises(mae.training.ConfigError, match="vit_heads"):
+        tiny_config(vit_heads=3)
+    with pytest.raises(mae.training.ConfigError, match="pool"):
+        tiny_config(pool="max")
+
+
+def test_model_features_reconstruction_and_identity_projector(tiny_toy):
+    config = tiny_config()
+    model = mae.build_model(config, tiny_toy)
+    assert isinstance(model.projector, torch.nn.Identity) and model.backbone.pool == "mean"
+    x = tiny_toy.train_x[:4]
+    with torch.no_grad():
+        assert model.backbone(x.float() / 255).shape == (4, 16)
+    masked_input, reconstruction = model.reconstruct(x)
+    assert masked_input.shape == reconstruction.shape == (4, 3, 32, 32)
+    assert 0 <= reconstruction.min() and reconstruction.max() <= 1
+    # 16 patches, 4 visible: the visible ones are copied from the input, the masked ones drawn grey.
+    original = mae.patchify(x.float() / 255, 8)
+    shown = mae.patchify(masked_input, 8)
+    grey = (shown == 0.5).all(dim=-1)
+    assert grey.sum(dim=1).tolist() == [12] * 4
+    assert torch.allclose(shown[~grey], original[~grey])
+    assert torch.allclose(mae.patchify(reconstruction, 8)[~grey], original[~grey])
+
+
+def test_mae_trains_a_few_steps(tiny_toy):
+    from cookbook.train import Trainer
+
+    config = tiny_config()
+    records = list(Trainer(mae.build_model(config, tiny_toy), tiny_toy, config).run())
+    assert [r["step"] for r in records] == [1, 2, 3]
+    assert all(math.isfinite(r["loss"]) for r in records)
+
+
+def test_default_vit_is_the_cookbook_tiny_vit():
+    model = mae.MAE(mae.Config(steps=1, warmup_steps=0))
+    assert isinstance(model.backbone, models.TinyViT) and model.backbone.dim == 192
