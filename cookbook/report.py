@@ -52,10 +52,10 @@ def load_runs(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table: accuracies in percent, RankMe over the feature dimension, wall time in s."""
-    lines = ["| method | family | kNN | random-init kNN | gain | linear probe | RankMe | wall time | device |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| method | family | data | kNN | random-init kNN | gain | linear probe | RankMe | wall time | device |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
-        lines.append(f"| {r['method']} | {r['family']} | {100 * r['knn_acc']:.1f}% | "
+        lines.append(f"| {r['method']} | {r['family']} | {r['dataset']} | {100 * r['knn_acc']:.1f}% | "
                      f"{100 * r['random_init_knn_acc']:.1f}% | {100 * r['knn_gain']:+.1f} | "
                      f"{100 * r['linear_acc']:.1f}% | {r['rankme']:.1f} / {r['feature_dim']} | "
                      f"{r['process_s']:.0f} s | {r['device']} |")
