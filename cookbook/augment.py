@@ -197,6 +197,20 @@ def views(x: torch.Tensor, n: int = 2, config: AugmentConfig = AugmentConfig()) 
     return [augment(x, config) for _ in range(n)]
 
 
+def check_multi_crop(n_local: int, local_size: int | None, local_scale: tuple[float, float], n_global: int = 2) -> None:
+    """Raise ValueError, saying what to change, for multi-crop settings :func:`multi_crop` cannot use
+    (the recipes that use it call this from their ``Config.validate``, so a bad value fails at once)."""
+    low, high = local_scale
+    if not 0.0 < low <= high <= 1.0:
+        raise ValueError(f"local crop scales ({low}, {high}) must satisfy 0 < low <= high <= 1 "
+                         "(fractions of the image area; multi-crop papers use about 0.05 to 0.4)")
+    if n_global < 1 or n_local < 0:
+        raise ValueError(f"n_global={n_global}, n_local={n_local}: ask for at least one global view and no "
+                         "negative number of local views")
+    if local_size is not None and local_size < 1:
+        raise ValueError(f"local_size={local_size} must be at least 1 pixel")
+
+
 def multi_crop(x: torch.Tensor, config: AugmentConfig = AugmentConfig(), n_global: int = 2, n_local: int = 4,
                local_size: int | None = None, local_scale: tuple[float, float] = (0.05, 0.4)
                ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -208,16 +222,10 @@ def multi_crop(x: torch.Tensor, config: AugmentConfig = AugmentConfig(), n_globa
     more views per image; matching a local view to a global one teaches "local-to-global"
     correspondence. Returns ``(global_views, local_views)``, two lists of float tensors.
     """
+    check_multi_crop(n_local, local_size, local_scale, n_global)
     low, high = local_scale
-    if not 0.0 < low <= high <= 1.0:
-        raise ValueError(f"local_scale={local_scale} must be (low, high) with 0 < low <= high <= 1")
-    if n_global < 1 or n_local < 0:
-        raise ValueError(f"multi_crop(n_global={n_global}, n_local={n_local}): ask for at least one global "
-                         "view and no negative number of local views")
     if x.dtype == torch.uint8:
         x = x.float().div_(255)
-    if local_size is not None and local_size < 1:
-        raise ValueError(f"local_size={local_size} must be at least 1 pixel")
     local_size = local_size or max(1, (config.output_size or x.shape[-1]) // 2)
     global_views = views(x, n_global, config)
     # The crop is taken here; the colour pipeline then runs with an identity crop (full area, square).

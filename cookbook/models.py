@@ -88,6 +88,15 @@ def sincos_pos_embed(grid_size: int, dim: int) -> torch.Tensor:
     return torch.cat([f(a) for a in angles for f in (torch.sin, torch.cos)], dim=1)
 
 
+def transformer(dim: int, depth: int, heads: int, mlp_ratio: float = 4.0) -> nn.TransformerEncoder:
+    """``depth`` pre-norm transformer blocks of width ``dim`` (GELU MLPs, no dropout), batch first:
+    the ViT encoder, and the MAE decoder and I-JEPA predictor built the same way."""
+    layer = nn.TransformerEncoderLayer(dim, heads, int(dim * mlp_ratio), dropout=0.0, activation="gelu",
+                                       batch_first=True, norm_first=True)
+    # The nested-tensor fast path only applies to inference with padding masks, and warns for pre-norm layers.
+    return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+
+
 class TinyViT(nn.Module):
     """A small pre-norm Vision Transformer. ``forward`` returns the [CLS] feature, or with
     ``pool="mean"`` the mean of the patch tokens (what MAE and I-JEPA evaluate: their losses never
@@ -107,9 +116,7 @@ class TinyViT(nn.Module):
         self.patch_embed = nn.Conv2d(3, dim, patch_size, stride=patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.randn(1, self.num_patches + 1, dim) * 0.02)
-        layer = nn.TransformerEncoderLayer(dim, heads, int(dim * mlp_ratio), dropout=0.0, activation="gelu",
-                                           batch_first=True, norm_first=True)
-        self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.encoder = transformer(dim, depth, heads, mlp_ratio)
         self.norm = nn.LayerNorm(dim)
 
     def patchify(self, x: torch.Tensor) -> torch.Tensor:

@@ -45,7 +45,11 @@ class Config(training.TrainConfig):
     stop_gradient: bool = True      # False: no target network; the online network is its own target, with gradients
 
     BUDGETS = {
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 4e-3},
+        # Quick-run kNN on the toy shapes (seed 0, random init 0.133): 600 steps reach 0.179 with momentum 0.99,
+        # 0.226 with 0.98, 0.232 with 0.95, 0.191 with 0.9 and 0.174 with no EMA; lr 2e-3 or 8e-3, batch 256 and
+        # smaller crops did not help. BYOL is slow to start: 1200 steps with momentum 0.98 reach 0.275.
+        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 4e-3, "momentum": 0.98, "steps": 1200,
+                  "warmup_steps": 100, "eval_every": 400, "checkpoint_every": 400},
         "cpu": training.TrainConfig.BUDGETS["cpu"],
         # BYOL's setting (Grill et al., 2020, section 3.2 and appendix J): LARS with lr 0.2 x batch/256, weight
         # decay 1.5e-6, base momentum 0.996, 4096-wide hidden layers and 256-d projections.

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cookbook import models, train as training
-from cookbook.augment import multi_crop
+from cookbook.augment import check_multi_crop, multi_crop
 
 NAME = "dino"
 
@@ -85,12 +85,10 @@ class Config(training.TrainConfig):
                                            "(DINO uses 0.996 for the teacher and 0.9 for the centre)")
         if self.out_dim < 2:
             raise training.ConfigError(f"out_dim={self.out_dim}: the distributions need at least 2 prototypes")
-        if self.n_local_crops < 0 or self.local_size < 1:
-            raise training.ConfigError(f"n_local_crops={self.n_local_crops} must be >= 0 and "
-                                       f"local_size={self.local_size} >= 1")
-        if not 0.0 < self.local_min_scale <= self.local_max_scale <= 1.0:
-            raise training.ConfigError(f"local crop scales ({self.local_min_scale}, {self.local_max_scale}) must "
-                                       "satisfy 0 < local_min_scale <= local_max_scale <= 1")
+        try:
+            check_multi_crop(self.n_local_crops, self.local_size, (self.local_min_scale, self.local_max_scale))
+        except ValueError as err:
+            raise training.ConfigError(str(err)) from None
 
 
 def dino_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, center: torch.Tensor,

@@ -162,12 +162,6 @@ def ijepa_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (predicted.float() - target.float()).pow(2).mean()
 
 
-def transformer(dim: int, depth: int, heads: int, mlp_ratio: float = 4.0) -> nn.TransformerEncoder:
-    layer = nn.TransformerEncoderLayer(dim, heads, int(dim * mlp_ratio), dropout=0.0, activation="gelu",
-                                       batch_first=True, norm_first=True)
-    return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
-
-
 class Predictor(nn.Module):
     """Context tokens + positional mask tokens -> predicted features of the target patches."""
 
@@ -177,7 +171,7 @@ class Predictor(nn.Module):
         self.mask_token = nn.Parameter(torch.randn(1, 1, pred_dim) * 0.02)
         # Fixed positions: the mask tokens are identical, so their position is all that tells them apart.
         self.register_buffer("pos", models.sincos_pos_embed(grid_size, pred_dim))
-        self.blocks = transformer(pred_dim, depth, heads)
+        self.blocks = models.transformer(pred_dim, depth, heads)
         self.norm = nn.LayerNorm(pred_dim)
         self.out = nn.Linear(pred_dim, dim)
 

@@ -152,12 +152,6 @@ def mae_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> to
     return (per_patch * mask).sum() / masked
 
 
-def transformer(dim: int, depth: int, heads: int, mlp_ratio: float = 4.0) -> nn.TransformerEncoder:
-    layer = nn.TransformerEncoderLayer(dim, heads, int(dim * mlp_ratio), dropout=0.0, activation="gelu",
-                                       batch_first=True, norm_first=True)
-    return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
-
-
 class MAE(nn.Module):
     """ViT encoder (``backbone``) on the visible patches + a light decoder that predicts the hidden pixels.
 
@@ -180,7 +174,7 @@ class MAE(nn.Module):
         nn.init.normal_(self.mask_token, std=0.02)
         # Fixed positions: the mask tokens are identical, so their position is all that tells them apart.
         self.register_buffer("decoder_pos", models.sincos_pos_embed(grid, c.decoder_dim)[None])
-        self.decoder = transformer(c.decoder_dim, c.decoder_depth, c.decoder_heads)
+        self.decoder = models.transformer(c.decoder_dim, c.decoder_depth, c.decoder_heads)
         self.decoder_norm = nn.LayerNorm(c.decoder_dim)
         self.decoder_pred = nn.Linear(c.decoder_dim, c.patch_size ** 2 * 3)
 

@@ -232,3 +232,38 @@ def test_replace_validates_and_keeps_other_values():
     assert changed.as_dict()["gray_p"] == 0.5
     with pytest.raises(ValueError):
         config.replace(gray_p=2.0)
+
+
+# ----------------------------------------------------------------------------- multi-crop
+
+def test_multi_crop_makes_global_and_half_size_local_views_in_range(image):
+    x = (copies(image, 6) * 255).round().to(torch.uint8)
+    global_views, local_views = augment.multi_crop(x, EVERYTHING, n_global=2, n_local=3)
+    assert len(global_views) == 2 and len(local_views) == 3
+    assert all(v.shape == (6, 3, 16, 16) and v.dtype == torch.float32 for v in global_views)
+    assert all(v.shape == (6, 3, 8, 8) for v in local_views)  # default: half the global side
+    assert all(0.0 <= v.min() and v.max() <= 1.0 for v in global_views + local_views)
+    _, sized = augment.multi_crop(x, EVERYTHING, n_local=1, local_size=12)
+    assert sized[0].shape == (6, 3, 12, 12)
+    assert augment.multi_crop(x, EVERYTHING, n_local=0)[1] == []
+
+
+def test_local_crops_are_small_parts_of_the_image(image):
+    # A full-area crop of a smooth gradient spans it all; a crop of at most 10% of the area cannot.
+    x = copies(image, 32)
+    _, (local,) = augment.multi_crop(x, OFF, n_local=1, local_size=8, local_scale=(0.05, 0.1))
+    whole = augment.random_resized_crop(x, 8, 1.0, (1.0, 1.0), 0.0)
+    span = lambda v: (v[:, 0].amax(dim=(1, 2)) - v[:, 0].amin(dim=(1, 2)))  # noqa: E731 (range of the x ramp)
+    assert (span(local) < 0.5 * span(whole)).all()
+    # The local crops of different images are placed independently.
+    assert not torch.allclose(local[0], local[1])
+
+
+def test_multi_crop_settings_are_checked_with_a_clear_message(image):
+    x = copies(image, 2)
+    with pytest.raises(ValueError, match="local crop scales"):
+        augment.multi_crop(x, OFF, local_scale=(0.5, 0.2))
+    with pytest.raises(ValueError, match="at least one global view"):
+        augment.multi_crop(x, OFF, n_global=0)
+    with pytest.raises(ValueError, match="at least 1 pixel"):
+        augment.check_multi_crop(2, 0, (0.05, 0.4))
