@@ -127,3 +127,10 @@ def test_mae_trains_a_few_steps(tiny_toy):
 def test_default_vit_is_the_cookbook_tiny_vit():
     model = mae.MAE(mae.Config(steps=1, warmup_steps=0))
     assert isinstance(model.backbone, models.TinyViT) and model.backbone.dim == 192
+
+
+def test_a_mask_ratio_that_hides_every_patch_is_refused_when_the_model_is_built(tiny_toy):
+    config = mae.Config.for_budget("quick", patch_size=8, mask_ratio=0.97, vit_dim=16, vit_heads=2,
+                                   decoder_dim=8, decoder_heads=2)
+    with pytest.raises(mae.training.ConfigError, match="leaves 0 visible"):
+        mae.build_model(config, tiny_toy)
