@@ -76,7 +76,8 @@ def comparison_figure(rows: list[dict[str, Any]], title: str | None = None):
                    zorder=3, label="random-init kNN")
     acc_ax.set_xticks(list(x), names, rotation=60, ha="right", fontsize=8)
     acc_ax.set_ylabel("test accuracy (%)")
-    acc_ax.legend(fontsize=8, loc="upper left")
+    acc_ax.set_ylim(0, 100)
+    acc_ax.legend(fontsize=8, loc="upper right", ncol=3)  # the right end is the frontier methods, rarely the tallest
     rank_ax.barh(list(x), [r["rankme"] for r in rows], color="C2")
     rank_ax.set_yticks(list(x), names, fontsize=8)
     rank_ax.invert_yaxis()
