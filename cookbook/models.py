@@ -97,6 +97,23 @@ def transformer(dim: int, depth: int, heads: int, mlp_ratio: float = 4.0) -> nn.
     return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
 
 
+def check_transformer_sizes(config, *prefixes: str, sincos: tuple[str, ...] = ()) -> None:
+    """Raise ValueError for transformer sizes a recipe's ``config`` cannot build: for each prefix
+    (``"vit"``, ``"decoder"``, ``"pred"``), ``<prefix>_heads`` must divide ``<prefix>_dim`` and
+    ``<prefix>_depth`` be at least 1; the widths named in ``sincos`` carry 2-D sine-cosine
+    positions, so they must be multiples of 4 (see :func:`sincos_pos_embed`)."""
+    for prefix in prefixes:
+        dim, heads, depth = (getattr(config, f"{prefix}_{k}") for k in ("dim", "heads", "depth"))
+        if heads < 1 or dim % heads:
+            raise ValueError(f"{prefix}_heads={heads} must be >= 1 and divide {prefix}_dim={dim}")
+        if depth < 1:
+            raise ValueError(f"{prefix}_depth={depth} must be >= 1")
+    for name in sincos:
+        if getattr(config, name) % 4:
+            raise ValueError(f"{name}={getattr(config, name)} must be a multiple of 4 "
+                             "(its 2-D sine-cosine positions split the channels in four)")
+
+
 class TinyViT(nn.Module):
     """A small pre-norm Vision Transformer. ``forward`` returns the [CLS] feature, or with
     ``pool="mean"`` the mean of the patch tokens (what MAE and I-JEPA evaluate: their losses never

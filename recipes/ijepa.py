@@ -83,15 +83,10 @@ class Config(training.TrainConfig):
             raise training.ConfigError(f"backbone={self.backbone!r}: I-JEPA removes patch tokens, which needs a "
                                        "Vision Transformer; use backbone='vit_tiny' (sized by vit_dim, vit_depth, "
                                        "vit_heads)")
-        for width, heads in (("vit_dim", "vit_heads"), ("pred_dim", "pred_heads")):
-            if getattr(self, heads) < 1 or getattr(self, width) % getattr(self, heads):
-                raise training.ConfigError(f"{heads}={getattr(self, heads)} must be >= 1 and divide "
-                                           f"{width}={getattr(self, width)}")
-        if self.pred_dim % 4:
-            raise training.ConfigError(f"pred_dim={self.pred_dim} must be a multiple of 4 "
-                                       "(its 2-D sine-cosine positions split the channels in four)")
-        if self.vit_depth < 1 or self.pred_depth < 1:
-            raise training.ConfigError("vit_depth and pred_depth must be >= 1")
+        try:
+            models.check_transformer_sizes(self, "vit", "pred", sincos=("pred_dim",))
+        except ValueError as err:
+            raise training.ConfigError(str(err)) from None
         if self.patch_size < 1:
             raise training.ConfigError(f"patch_size={self.patch_size} must be >= 1")
         if self.num_targets < 1:

@@ -77,15 +77,10 @@ class Config(training.TrainConfig):
         if not 0.0 < self.mask_ratio < 1.0:
             raise training.ConfigError(f"mask_ratio={self.mask_ratio} must be in (0, 1): some patches must stay "
                                        "visible and some must be predicted (MAE uses 0.75)")
-        for width, heads in (("vit_dim", "vit_heads"), ("decoder_dim", "decoder_heads")):
-            if getattr(self, heads) < 1 or getattr(self, width) % getattr(self, heads):
-                raise training.ConfigError(f"{heads}={getattr(self, heads)} must be >= 1 and divide "
-                                           f"{width}={getattr(self, width)}")
-        if self.decoder_dim % 4:
-            raise training.ConfigError(f"decoder_dim={self.decoder_dim} must be a multiple of 4 "
-                                       "(its 2-D sine-cosine positions split the channels in four)")
-        if self.vit_depth < 1 or self.decoder_depth < 1:
-            raise training.ConfigError("vit_depth and decoder_depth must be >= 1")
+        try:
+            models.check_transformer_sizes(self, "vit", "decoder", sincos=("decoder_dim",))
+        except ValueError as err:
+            raise training.ConfigError(str(err)) from None
         if self.patch_size < 1:
             raise training.ConfigError(f"patch_size={self.patch_size} must be >= 1")
         if self.pool not in ("mean", "cls"):

@@ -73,3 +73,18 @@ def test_sincos_positions_are_distinct_bounded_and_row_major():
     assert torch.allclose(pos[:4, :2], torch.zeros(4, 2)) and torch.allclose(pos[4:8, 0], torch.full((4,), torch.sin(torch.tensor(1.0)).item()))
     with pytest.raises(ValueError, match="multiple of 4"):
         models.sincos_pos_embed(4, 6)
+
+
+def test_transformer_size_checks_name_the_setting_to_change():
+    from types import SimpleNamespace
+
+    good = SimpleNamespace(vit_dim=64, vit_heads=4, vit_depth=2, pred_dim=32, pred_heads=2, pred_depth=1)
+    models.check_transformer_sizes(good, "vit", "pred", sincos=("pred_dim",))
+    with pytest.raises(ValueError, match="vit_heads=3 must be >= 1 and divide vit_dim=64"):
+        models.check_transformer_sizes(SimpleNamespace(**{**vars(good), "vit_heads": 3}), "vit")
+    with pytest.raises(ValueError, match="pred_depth=0"):
+        models.check_transformer_sizes(SimpleNamespace(**{**vars(good), "pred_depth": 0}), "vit", "pred")
+    with pytest.raises(ValueError, match="pred_dim=30 must be a multiple of 4"):
+        models.check_transformer_sizes(SimpleNamespace(**{**vars(good), "pred_dim": 30, "pred_heads": 3}),
+                                       "pred", sincos=("pred_dim",))
+    assert models.TinyViT(image_size=16, patch_size=4, dim=16, depth=1, heads=2).encoder.num_layers == 1
