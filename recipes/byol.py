@@ -87,7 +87,7 @@ class BYOL(models.TwoViewEncoder):
 
     def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
         super().__init__(config, image_size, mean, std)
-        self.predictor = (models.mlp(config.proj_dim, config.pred_hidden_dim, config.proj_dim)
+        self.predictor = (models.predictor(config.proj_dim, config.pred_hidden_dim)
                           if config.predictor else nn.Identity())
         self.target = copy.deepcopy(nn.Sequential(self.backbone, self.projector)).requires_grad_(False)
 

@@ -76,7 +76,7 @@ class SimSiam(models.TwoViewEncoder):
         # SimSiam's projector normalises its output with an affine-free BatchNorm.
         self.projector = models.projector(self.backbone.dim, config.proj_hidden_dim, config.proj_dim,
                                           config.proj_depth, last_batch_norm=True)
-        self.predictor = (models.mlp(config.proj_dim, config.pred_hidden_dim, config.proj_dim)
+        self.predictor = (models.predictor(config.proj_dim, config.pred_hidden_dim)
                           if config.predictor else nn.Identity())
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
