@@ -176,18 +176,30 @@ def gaussian_noise(x: torch.Tensor, std: float = 0.05) -> torch.Tensor:
     return (x + std * torch.randn_like(x)).clamp(0, 1)
 
 
-def augment(x: torch.Tensor, config: AugmentConfig = AugmentConfig()) -> torch.Tensor:
-    """One random view of every image in ``x`` (uint8 or float in [0, 1]) -> float in [0, 1]."""
+def crop(x: torch.Tensor, config: AugmentConfig = AugmentConfig()) -> torch.Tensor:
+    """The geometric half of :func:`augment`: a random resized crop and flip of every image in ``x``
+    (uint8 or float in [0, 1]), resized to ``config.output_size`` (default: the input's side)."""
     if x.dtype == torch.uint8:
         x = x.float().div_(255)
-    size = config.output_size or x.shape[-1]
-    x = random_resized_crop(x, size, config.crop_min_scale, config.crop_ratio, config.flip_p)
+    return random_resized_crop(x, config.output_size or x.shape[-1], config.crop_min_scale, config.crop_ratio,
+                               config.flip_p)
+
+
+def recolour(x: torch.Tensor, config: AugmentConfig = AugmentConfig()) -> torch.Tensor:
+    """The photometric half of :func:`augment`, on float images in [0, 1]: colour jitter, grayscale,
+    blur (its sigma scaled to the images' side), solarization and noise, each as ``config`` says."""
     x = color_jitter(x, config.jitter_strength, config.jitter_p)
     x = random_grayscale(x, config.gray_p)
-    scaled_sigma = tuple(s * size / 224 for s in config.blur_sigma)
+    scaled_sigma = tuple(s * x.shape[-1] / 224 for s in config.blur_sigma)
     x = gaussian_blur(x, config.blur_p, scaled_sigma)
     x = random_solarize(x, config.solarize_p)
     return gaussian_noise(x, config.noise_std)
+
+
+def augment(x: torch.Tensor, config: AugmentConfig = AugmentConfig()) -> torch.Tensor:
+    """One random view of every image in ``x`` (uint8 or float in [0, 1]) -> float in [0, 1]:
+    :func:`crop`, then :func:`recolour`."""
+    return recolour(crop(x, config), config)
 
 
 def views(x: torch.Tensor, n: int = 2, config: AugmentConfig = AugmentConfig()) -> list[torch.Tensor]:
@@ -228,8 +240,6 @@ def multi_crop(x: torch.Tensor, config: AugmentConfig = AugmentConfig(), n_globa
         x = x.float().div_(255)
     local_size = local_size or max(1, (config.output_size or x.shape[-1]) // 2)
     global_views = views(x, n_global, config)
-    # The crop is taken here; the colour pipeline then runs with an identity crop (full area, square).
-    colour_only = config.replace(crop_min_scale=1.0, crop_ratio=(1.0, 1.0), flip_p=0.0, output_size=None)
-    local_views = [augment(random_resized_crop(x, local_size, low, config.crop_ratio, config.flip_p, max_scale=high),
-                           colour_only) for _ in range(n_local)]
+    local_views = [recolour(random_resized_crop(x, local_size, low, config.crop_ratio, config.flip_p, max_scale=high),
+                            config) for _ in range(n_local)]
     return global_views, local_views

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cookbook import models, train as training
-from cookbook.augment import AugmentConfig, augment
+from cookbook.augment import AugmentConfig, crop, recolour
 
 NAME = "ijepa"
 
@@ -37,7 +37,6 @@ NAME = "ijepa"
 # no colour changes): what the encoder must learn comes from the masking, not from hand-made views.
 IJEPA_AUGMENT = AugmentConfig(crop_min_scale=0.3, flip_p=0.0, jitter_strength=0.0, jitter_p=0.0, gray_p=0.0)
 TARGET_ASPECT = (0.75, 1.5)     # height / width of the target blocks, as in the paper
-NO_COLOUR = dict(jitter_strength=0.0, jitter_p=0.0, gray_p=0.0, blur_p=0.0, solarize_p=0.0, noise_std=0.0)
 
 
 @dataclass
@@ -218,10 +217,9 @@ class IJEPA(nn.Module):
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         c = self.config
-        crop = augment(images, c.augment.replace(**NO_COLOUR))
         # One crop for both encoders; colour changes (none in the paper) are drawn separately for each.
-        colour = c.augment.replace(crop_min_scale=1.0, flip_p=0.0)
-        x, x_target = augment(crop, colour), augment(crop, colour)
+        cropped = crop(images, c.augment)
+        x, x_target = recolour(cropped, c.augment), recolour(cropped, c.augment)
         # One block geometry for the whole batch (the authors' collator also draws one block size per batch,
         # but places the blocks per image): every image then has the same number of context and target
         # patches, so no padding is needed. A new geometry is drawn at every step.

@@ -34,16 +34,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from cookbook import models, train as training
-from cookbook.augment import AugmentConfig, color_jitter, random_grayscale, random_resized_crop
+from cookbook.augment import AugmentConfig, crop, recolour
 
 NAME = "jigsaw"
 NUM_NEIGHBOURS = 8
 CENTRE = 4                                              # the middle of a 3x3 grid, row by row
 NEIGHBOURS = (0, 1, 2, 3, 5, 6, 7, 8)                   # label j is the patch at grid position NEIGHBOURS[j]
 
-# The crop and flip act on the whole image before it is cut up; the colour jitter and grayscale act
-# on every patch independently (see the module docstring: colour must not tell where a patch was).
-# Blur, solarization and noise are not used by this recipe.
+# The crop and flip act on the whole image before it is cut up; the colour changes act on every
+# patch independently (see the module docstring: colour must not tell where a patch was).
 JIGSAW_AUGMENT = AugmentConfig(crop_min_scale=0.7, jitter_strength=1.0, gray_p=0.5)
 
 
@@ -180,15 +179,14 @@ class RelativePosition(nn.Module):
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         c, a = self.config, self.config.augment
-        x = random_resized_crop(images.float() / 255, None, a.crop_min_scale, a.crop_ratio, a.flip_p)
-        patches = grid_patches(x, c.patch_size, c.gap, c.jitter)
+        patches = grid_patches(crop(images, a), c.patch_size, c.gap, c.jitter)
         n = len(patches)
         patches = patches.flatten(0, 1)
         if c.patch_resize:
             # The backbone is evaluated on whole 32 px images: patches blown up to 16 px keep its inputs
             # closer to that size than 8 px ones, which its stride-2 layers shrink to a single pixel.
             patches = F.interpolate(patches, size=c.patch_resize, mode="bilinear", align_corners=False)
-        patches = random_grayscale(color_jitter(patches, a.jitter_strength, a.jitter_p), a.gray_p)
+        patches = recolour(patches, a)
         z = self.projector(self.backbone(patches)).view(n, 9, -1)
         pairs, labels = neighbour_pairs(z)
         logits = self.classifier(pairs)

@@ -267,3 +267,15 @@ def test_multi_crop_settings_are_checked_with_a_clear_message(image):
         augment.multi_crop(x, OFF, n_global=0)
     with pytest.raises(ValueError, match="at least 1 pixel"):
         augment.check_multi_crop(2, 0, (0.05, 0.4))
+
+
+def test_augment_is_crop_then_recolour(image):
+    x = (copies(image, 6) * 255).round().to(torch.uint8)
+    torch.manual_seed(3)
+    whole = augment.augment(x, EVERYTHING)
+    torch.manual_seed(3)
+    halves = augment.recolour(augment.crop(x, EVERYTHING), EVERYTHING)
+    assert torch.equal(whole, halves)
+    # With every photometric transform off, recolour leaves the pixels alone.
+    floats = copies(image, 3)
+    assert torch.equal(augment.recolour(floats, OFF), floats)
