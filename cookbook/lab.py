@@ -1,7 +1,8 @@
 """The live lab: tweak the views and a recipe's hyperparameters, train, and watch.
 
 ``Lab(recipe="simclr")`` builds an ipywidgets panel: sliders for the augmentation
-strengths and the recipe's main hyperparameters, Start / Stop / Reset, and a dashboard of
+strengths and the recipe's main hyperparameters (checkboxes for its on/off safeguards:
+a recipe's ``LAB_CONTROLS`` maps a field to ``(min, max, step)`` or to ``bool``), Start / Stop / Reset, and a dashboard of
 the loss, kNN accuracy, RankMe, the singular-value spectrum and a 2-D PCA of the
 embeddings, redrawn after every chunk of training.
 
@@ -74,8 +75,12 @@ class Lab:
                                        description=label, style=style, layout=layout, continuous_update=False)
                    for name, (label, lo, hi, step) in AUGMENT_CONTROLS.items()}
         recipe = {}
-        for name, (lo, hi, step) in getattr(self.recipe, "LAB_CONTROLS", {}).items():
-            value = getattr(config, name)  # a slider clamps its value: widen the range to keep the configured one
+        for name, spec in getattr(self.recipe, "LAB_CONTROLS", {}).items():
+            value = getattr(config, name)
+            if spec is bool:  # an on/off safeguard (a predictor, a stop-gradient, centering): a checkbox
+                recipe[name] = w.Checkbox(value=bool(value), description=name, style=style, layout=layout)
+                continue
+            lo, hi, step = spec  # a slider clamps its value: widen the range to keep the configured one
             # Counts and sizes (prototypes, crops, dimensions) must stay integers, or the model cannot be built.
             integer = isinstance(value, int) and not isinstance(value, bool)
             slider, extra = (w.IntSlider, {}) if integer else (w.FloatSlider, {"readout_format": ".2f"})

@@ -16,8 +16,33 @@ COLUMNS = ("method", "family", "knn_acc", "random_init_knn_acc", "knn_gain", "li
            "feature_dim", "process_s", "device")
 
 
+def row(metrics: dict[str, Any], process_s: float | None = None) -> dict[str, Any]:
+    """One table row from a run's metrics (what ``train`` returns, or its ``metrics.json``).
+
+    ``process_s`` is the wall time of the whole command when it was measured, else the run's
+    own ``wall_s`` is used."""
+    name = metrics["method"]
+    return {
+        "method": name,
+        "family": registry.family(name) if name in registry.RECIPES else "",
+        "dataset": metrics["dataset"],
+        "backbone": metrics["backbone"],
+        "knn_acc": metrics["knn_acc"],
+        "random_init_knn_acc": metrics["random_init_knn_acc"],
+        "raw_pixel_knn_acc": metrics["raw_pixel_knn_acc"],
+        "knn_gain": metrics["knn_acc"] - metrics["random_init_knn_acc"],
+        "linear_acc": metrics["linear_acc"],
+        "rankme": metrics["rankme"],
+        "feature_dim": metrics["feature_dim"],
+        "steps": metrics["steps"],
+        "wall_s": metrics["wall_s"],
+        "process_s": metrics["wall_s"] if process_s is None else process_s,
+        "device": metrics["device"],
+    }
+
+
 def load_runs(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    """One row per ``metrics.json`` (a file, or a run folder holding one), family by family.
+    """One :func:`row` per ``metrics.json`` (a file, or a run folder holding one), family by family.
 
     ``process_s`` is the wall time of the whole command when the benchmark recorded it (in
     ``timing.json`` next to the metrics), else the run's own ``wall_s``."""
@@ -28,24 +53,7 @@ def load_runs(paths: Iterable[Path]) -> list[dict[str, Any]]:
         metrics = json.loads((folder / "metrics.json").read_text())
         timing_file = folder / "timing.json"
         timing = json.loads(timing_file.read_text()) if timing_file.exists() else {}
-        name = metrics["method"]
-        rows.append({
-            "method": name,
-            "family": registry.family(name) if name in registry.RECIPES else "",
-            "dataset": metrics["dataset"],
-            "backbone": metrics["backbone"],
-            "knn_acc": metrics["knn_acc"],
-            "random_init_knn_acc": metrics["random_init_knn_acc"],
-            "raw_pixel_knn_acc": metrics["raw_pixel_knn_acc"],
-            "knn_gain": metrics["knn_acc"] - metrics["random_init_knn_acc"],
-            "linear_acc": metrics["linear_acc"],
-            "rankme": metrics["rankme"],
-            "feature_dim": metrics["feature_dim"],
-            "steps": metrics["steps"],
-            "wall_s": metrics["wall_s"],
-            "process_s": timing.get("process_s", metrics["wall_s"]),
-            "device": metrics["device"],
-        })
+        rows.append(row(metrics, timing.get("process_s")))
     order = registry.names()
     return sorted(rows, key=lambda r: (order.index(r["method"]) if r["method"] in order else len(order), r["method"]))
 

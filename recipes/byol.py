@@ -119,7 +119,7 @@ def train(config: Config | None = None) -> dict:
 
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
-LAB_CONTROLS = {"momentum": (0.0, 1.0, 0.01)}
+LAB_CONTROLS = {"momentum": (0.0, 1.0, 0.01), "predictor": bool, "stop_gradient": bool}
 
 
 if __name__ == "__main__":

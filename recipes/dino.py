@@ -210,7 +210,7 @@ def train(config: Config | None = None) -> dict:
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"teacher_temp": (0.01, 0.2, 0.01), "center_momentum": (0.0, 1.0, 0.01),
-                "momentum": (0.9, 1.0, 0.001), "n_local_crops": (0, 6, 1)}
+                "momentum": (0.9, 1.0, 0.001), "n_local_crops": (0, 6, 1), "centering": bool}
 
 
 if __name__ == "__main__":

@@ -100,7 +100,8 @@ def train(config: Config | None = None) -> dict:
 
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
-LAB_CONTROLS = {"pred_hidden_dim": (8, 512, 8), "proj_dim": (32, 1024, 32)}
+LAB_CONTROLS = {"pred_hidden_dim": (8, 512, 8), "proj_dim": (32, 1024, 32), "predictor": bool,
+                "stop_gradient": bool}
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from collapse import is_collapsed, train_and_probe
+from cookbook.collapse import is_collapsed, train_and_probe
 from recipes import byol
 
 
@@ -71,7 +71,7 @@ def test_the_target_follows_the_online_network_by_ema_not_by_gradients(tiny_toy)
 
 @functools.lru_cache(maxsize=None)
 def probe(**switch) -> dict[str, float]:
-    """One short run of tests/collapse.py (cached: the default run serves every switch)."""
+    """One short run of cookbook.collapse (cached: the default run serves every switch)."""
     return train_and_probe(byol, **switch)
 
 

@@ -1,6 +1,6 @@
 """Collapse on demand: switch a safeguard off and the embeddings collapse; leave it on and they do not.
 
-Each case trains the same short probe run (tests/collapse.py) twice, with the recipe's
+Each case trains the same short probe run (cookbook.collapse) twice, with the recipe's
 defaults and with one switch flipped, and compares the projector outputs on the test images.
 The recipes of the other families keep their own collapse tests next to their loss tests.
 """
@@ -11,7 +11,7 @@ import functools
 import pytest
 
 from cookbook import registry
-from collapse import is_collapsed, train_and_probe
+from cookbook.collapse import is_collapsed, train_and_probe
 
 
 @functools.lru_cache(maxsize=None)
@@ -47,3 +47,14 @@ def test_vicreg_without_invariance_spreads_instead_of_collapsing():
     default, switched = probe("vicreg"), probe("vicreg", sim_coeff=0.0)
     assert not is_collapsed(switched)
     assert switched["rankme"] > default["rankme"]
+
+
+def test_compare_probes_every_variant_and_tabulates_them():
+    from cookbook.collapse import compare, markdown_table
+
+    rows = compare("simclr", {"default": {}, "hot": {"temperature": 1000.0}}, steps=4, n_train=128, n_test=64)
+    assert [r["run"] for r in rows] == ["default", "hot"]
+    assert all({"rankme", "mean_std", "loss", "collapsed"} <= set(r) for r in rows)
+    assert rows[0]["loss"] != rows[1]["loss"]  # the override reached the run
+    table = markdown_table(rows).splitlines()
+    assert len(table) == 4 and table[2].startswith("| default | ") and f"{rows[1]['rankme']:.2f}" in table[3]

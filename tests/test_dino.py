@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from collapse import is_collapsed, train_and_probe
+from cookbook.collapse import is_collapsed, train_and_probe
 from recipes import dino
 
 
@@ -116,7 +116,7 @@ def test_dino_trains_a_few_steps_updates_the_centre_and_the_teacher(tiny_toy):
 
 @functools.lru_cache(maxsize=None)
 def probe(**switch) -> dict[str, float]:
-    """One run of tests/collapse.py (cached). At 100 steps the uncentred teacher is only starting to
+    """One run of cookbook.collapse (cached). At 100 steps the uncentred teacher is only starting to
     collapse; at 300 the spread of its head's output is 50 times below the default's (measured)."""
     return train_and_probe(dino, steps=300, **switch)
 

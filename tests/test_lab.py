@@ -169,3 +169,14 @@ def test_every_registered_recipe_runs_in_the_lab(name):
         assert isinstance(slider.value, int) == isinstance(getattr(lab.base_config, control), int), control
     lab.run()
     assert lab.done and not lab.error and "knn_acc" in lab.metrics()
+
+
+def test_on_off_safeguards_are_checkboxes_that_reach_the_config():
+    lab = Lab("byol", steps=2, chunk=2, autorun=False, budget="quick", n_train=64, n_test=32, batch_size=16, width=4)
+    lab.widget()
+    predictor = lab._widgets["recipe"]["predictor"]
+    assert type(predictor).__name__ == "Checkbox" and predictor.value is True
+    predictor.value = False
+    assert lab.config().predictor is False and lab.config().stop_gradient is True
+    lab.reset()
+    assert isinstance(lab.trainer.model.predictor, torch.nn.Identity)  # the model was rebuilt without one

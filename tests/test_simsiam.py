@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from collapse import is_collapsed, train_and_probe
+from cookbook.collapse import is_collapsed, train_and_probe
 from recipes import simsiam
 
 
@@ -82,7 +82,7 @@ def test_simsiam_trains_a_few_steps(tiny_toy):
 
 @functools.lru_cache(maxsize=None)
 def probe(**switch) -> dict[str, float]:
-    """One run of tests/collapse.py (cached: the default run serves every switch). SimSiam's projector
+    """One run of cookbook.collapse (cached: the default run serves every switch). SimSiam's projector
     ends in BatchNorm, which holds the collapse off for a while: 100 steps leave RankMe near 3 with either
     switch, 300 steps bring it under 2 while the default stays above 9."""
     return train_and_probe(simsiam, steps=300, **switch)

@@ -1,67 +1,15 @@
-"""Answer checkers for the exercises: accept a correct answer, explain a wrong one.
-
-Each ``check_*`` function takes the student's answer (usually a function), compares it
-with the library's own implementation on several inputs, and returns a :class:`Feedback`
-that is truthy when the answer is right. For a wrong answer it tries the usual mistakes
-and names the one that matches, so the message says *what* is wrong, not just *that* it is.
-"""
+"""Checkers of chapter 1: NT-Xent and RankMe."""
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-from . import evaluate, registry
+from .. import evaluate, registry
+from .core import Feedback, _close, _first_matching, _value
 
-
-@dataclass
-class Feedback:
-    passed: bool
-    message: str
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def __str__(self) -> str:
-        return ("correct: " if self.passed else "not yet: ") + self.message
-
-    def _repr_markdown_(self) -> str:
-        mark = "✅" if self.passed else "❌"
-        return f"{mark} **{'Correct' if self.passed else 'Not yet'}**: {self.message}"
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
-def _value(fn: Callable, *args):
-    """Call the student's function; turn a crash or a non-number into a message."""
-    try:
-        out = fn(*args)
-    except NotImplementedError:
-        return None, "the function still raises NotImplementedError: fill in its body"
-    except Exception as err:  # the student's code may fail in any way; report it, do not crash the page
-        return None, f"calling it raised {type(err).__name__}: {err}"
-    if out is None:
-        return None, "it returned None: did you forget `return`?"
-    if isinstance(out, torch.Tensor):
-        if out.numel() != 1:
-            return None, f"it returned a tensor of shape {tuple(out.shape)}; the answer is a single number (a scalar)"
-        out = out.item()
-    try:
-        return float(out), None
-    except (TypeError, ValueError):
-        return None, f"it returned {type(out).__name__}, not a number"
-
-
-def _close(a: float, b: float, tol: float = 1e-4) -> bool:
-    return math.isfinite(a) and abs(a - b) <= tol * max(1.0, abs(b))
-
-
-def _first_matching(value: float, mistakes: dict[str, float]) -> str | None:
-    return next((why for why, wrong in mistakes.items() if _close(value, wrong)), None)
+__all__ = ["check_nt_xent", "check_rankme"]
 
 
 # ------------------------------------------------------------------------- NT-Xent
@@ -145,17 +93,3 @@ def check_rankme(fn: Callable[[torch.Tensor], float]) -> Feedback:
             return Feedback(False, (why or "the value differs from RankMe")
                             + f" (on a {tuple(z.shape)} matrix: expected {expected:.3f}, got {got:.3f})")
     return Feedback(True, "your RankMe matches `cookbook.evaluate.rankme` on two matrices.")
-
-
-# ------------------------------------------------------------------------- multiple choice
-
-def check_choice(answer: str, correct: str, explanations: dict[str, str]) -> Feedback:
-    """A multiple-choice answer: ``explanations`` maps each wrong option to why it is wrong."""
-    options = sorted({correct, *explanations})
-    key = str(answer).strip().lower()
-    if key == correct.lower():
-        return Feedback(True, explanations.get(correct, "that is it."))
-    for option, why in explanations.items():
-        if key == option.lower():
-            return Feedback(False, why)
-    return Feedback(False, f"{answer!r} is not one of the options {', '.join(options)}")

@@ -1,0 +1,20 @@
+"""Answer checkers for the exercises: accept a correct answer, explain a wrong one.
+
+Each ``check_*`` function takes the student's answer (usually a function), compares it
+with the library's own implementation on several inputs, and returns a :class:`Feedback`
+that is truthy when the answer is right. For a wrong answer it tries the usual mistakes
+and names the one that matches, so the message says *what* is wrong, not just *that* it is.
+
+The checkers live in one module per chapter topic and are all importable from here
+(``from cookbook import checks; checks.check_nt_xent(fn)``). A new checker joins its topic's
+module and that module's ``__all__``; shared machinery (``Feedback``, ``_value``, ``_close``,
+``_first_matching``) is in :mod:`cookbook.checks.core`.
+"""
+from .core import Feedback, check_choice
+from .basics import *  # noqa: F401,F403  chapter 1: NT-Xent, RankMe
+from .pretext import *  # noqa: F401,F403  chapter 2: pretext tasks
+from .metric_learning import *  # noqa: F401,F403  chapter 3: SimCLR, NNCLR, MoCo
+from .distillation import *  # noqa: F401,F403  chapter 4: BYOL, SimSiam, DINO
+from .correlation import *  # noqa: F401,F403  chapter 5: VICReg, Barlow Twins, SwAV, W-MSE
+from .masked import *  # noqa: F401,F403  chapter 6: MAE, I-JEPA
+from .unified import *  # noqa: F401,F403  chapter 7: the unified view

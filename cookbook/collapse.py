@@ -1,0 +1,62 @@
+"""A small training run that measures how collapsed a recipe's embeddings end up.
+
+The chapters' "what goes wrong" sections and the collapse-switch tests both use it: the same
+short run with a recipe's defaults and with one of its safeguards switched off, compared on
+the embeddings the loss sees (the output of ``model.projector`` on clean test images).
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+from torch import nn
+
+from . import evaluate, registry
+from .train import Trainer, load_data, seed_everything
+
+# Small enough for a few seconds on one CPU thread, long enough for a collapse to show.
+PROBE = dict(steps=100, batch_size=64, n_train=1024, n_test=256, width=8, warmup_steps=10,
+             eval_every=0, log_every=50, progress=False, device="cpu", out=None)
+
+
+def train_and_probe(recipe: ModuleType | str, **overrides) -> dict[str, float]:
+    """Train ``recipe`` (a module or a registry name) with the quick budget, :data:`PROBE` and
+    ``overrides``; return :func:`cookbook.evaluate.collapse_report` of its projector outputs on
+    the test images plus the final ``loss``."""
+    recipe = registry.get(recipe) if isinstance(recipe, str) else recipe
+    config = recipe.Config.for_budget("quick", **{**PROBE, **overrides})
+    seed_everything(config.seed)
+    data = load_data(config)
+    seed_everything(config.seed)
+    model = recipe.build_model(config, data)
+    records = list(Trainer(model, data, config).run())
+    head = nn.Sequential(model.backbone, model.projector)
+    return {**evaluate.collapse_report(evaluate.embed(head, data.test_x)), "loss": records[-1]["loss"]}
+
+
+def is_collapsed(report: dict[str, float]) -> bool:
+    """Complete collapse (normalised std under a tenth of the healthy 1/sqrt(D)) or
+    dimensional collapse to at most two effective dimensions."""
+    return report["rankme"] <= 2.0 or report["mean_std"] < 0.1 * report["std_if_uniform"]
+
+
+def compare(recipe: ModuleType | str, variants: dict[str, dict], **settings) -> list[dict]:
+    """Probe ``recipe`` once per variant (a label and its config overrides), all sharing
+    ``settings``; one row per variant: its label, the probe's report and :func:`is_collapsed`.
+
+    ``compare("byol", {"default": {}, "no predictor": {"predictor": False}}, steps=300)``
+    """
+    rows = []
+    for label, overrides in variants.items():
+        report = train_and_probe(recipe, **{**settings, **overrides})
+        rows.append({"run": label, **report, "collapsed": is_collapsed(report)})
+    return rows
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The rows of :func:`compare` as a Markdown table. The std column is normalised so that
+    1 is the healthy 1/sqrt(D) of embeddings spread evenly over the unit sphere."""
+    lines = ["| run | RankMe | std / (1/sqrt(D)) | final loss | collapsed? |", "|---|---:|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['run']} | {r['rankme']:.2f} / {r['dim']} | {r['mean_std'] / r['std_if_uniform']:.3f} | "
+                     f"{r['loss']:.4f} | {'**yes**' if r['collapsed'] else 'no'} |")
+    return "\n".join(lines)
