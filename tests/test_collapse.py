@@ -52,7 +52,8 @@ def test_vicreg_without_invariance_spreads_instead_of_collapsing():
 def test_compare_probes_every_variant_and_tabulates_them():
     from cookbook.collapse import compare, markdown_table
 
-    rows = compare("simclr", {"default": {}, "hot": {"temperature": 1000.0}}, steps=4, n_train=128, n_test=64)
+    rows = compare("simclr", {"default": {}, "hot": {"temperature": 1000.0}}, steps=4, warmup_steps=1,
+                   n_train=128, n_test=64)
     assert [r["run"] for r in rows] == ["default", "hot"]
     assert all({"rankme", "mean_std", "loss", "collapsed"} <= set(r) for r in rows)
     assert rows[0]["loss"] != rows[1]["loss"]  # the override reached the run
