@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+import torch
 from torch import nn
 
 from . import evaluate, registry
@@ -18,10 +19,10 @@ PROBE = dict(steps=100, batch_size=64, n_train=1024, n_test=256, width=8, warmup
              eval_every=0, log_every=50, progress=False, device="cpu", out=None)
 
 
-def train_and_probe(recipe: ModuleType | str, **overrides) -> dict[str, float]:
+def probe_embeddings(recipe: ModuleType | str, **overrides) -> tuple[torch.Tensor, float]:
     """Train ``recipe`` (a module or a registry name) with the quick budget, :data:`PROBE` and
-    ``overrides``; return :func:`cookbook.evaluate.collapse_report` of its projector outputs on
-    the test images plus the final ``loss``."""
+    ``overrides``; return its projector outputs on the test images (what the loss sees) and the
+    final loss. For a spectrum or a scatter of the embeddings themselves."""
     recipe = registry.get(recipe) if isinstance(recipe, str) else recipe
     config = recipe.Config.for_budget("quick", **{**PROBE, **overrides})
     seed_everything(config.seed)
@@ -30,7 +31,14 @@ def train_and_probe(recipe: ModuleType | str, **overrides) -> dict[str, float]:
     model = recipe.build_model(config, data)
     records = list(Trainer(model, data, config).run())
     head = nn.Sequential(model.backbone, model.projector)
-    return {**evaluate.collapse_report(evaluate.embed(head, data.test_x)), "loss": records[-1]["loss"]}
+    return evaluate.embed(head, data.test_x), records[-1]["loss"]
+
+
+def train_and_probe(recipe: ModuleType | str, **overrides) -> dict[str, float]:
+    """:func:`probe_embeddings`, summarised: :func:`cookbook.evaluate.collapse_report` of the
+    embeddings plus the final ``loss``."""
+    z, loss = probe_embeddings(recipe, **overrides)
+    return {**evaluate.collapse_report(z), "loss": loss}
 
 
 def is_collapsed(report: dict[str, float]) -> bool:
