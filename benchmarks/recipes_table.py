@@ -9,7 +9,8 @@ shapes, or for RotNet their upright variant (``toy_upright``: on shapes drawn at
 there is no rotation to predict). A finished run is reused unless ``--rerun`` is given, so an
 interrupted benchmark picks up where it stopped. The table and figure are written to
 ``benchmarks/results/recipes-<budget>.{md,json,png}`` (``recipes-<dataset>-<budget>`` with
-``--dataset``) from the runs' own ``metrics.json`` files (see :mod:`cookbook.report`), and the
+``--dataset``) from the runs' own ``metrics.json`` files (see :mod:`cookbook.report`), which are
+copied to ``benchmarks/results/runs/<label>/<recipe>/`` for the book's comparison page, and the
 script ends by naming any run that misses the quick budget's bars (90 s, 10 points of kNN
 accuracy over the same network at random initialisation).
 """
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -82,6 +84,16 @@ def main() -> int:
         folder = Path(args.runs) / f"{name}-{label}"
         run_one(name, args.dataset, args.budget, folder, args.rerun)
         folders.append(folder)
+
+    # The runs' own metrics.json files, kept next to the table: the book's comparison page builds its
+    # tables and figures from them (cookbook.report), and runs/ is not committed.
+    kept = Path(args.results) / "runs" / label
+    for name, folder in zip(names, folders):
+        keep = kept / name
+        keep.mkdir(parents=True, exist_ok=True)
+        for file in ("metrics.json", "timing.json"):
+            if (folder / file).exists():
+                shutil.copyfile(folder / file, keep / file)
 
     rows = report.load_runs(folders)
     stem = Path(args.results) / f"recipes-{label}"

@@ -45,7 +45,7 @@ def load_runs(paths: Iterable[Path]) -> list[dict[str, Any]]:
     """One :func:`row` per ``metrics.json`` (a file, or a run folder holding one), family by family.
 
     ``process_s`` is the wall time of the whole command when the benchmark recorded it (in
-    ``timing.json`` next to the metrics), else the run's own ``wall_s``."""
+    ``timing.json`` next to the metrics, with the ``machine`` it ran on), else the run's own ``wall_s``."""
     rows = []
     for path in paths:
         path = Path(path)
@@ -53,9 +53,24 @@ def load_runs(paths: Iterable[Path]) -> list[dict[str, Any]]:
         metrics = json.loads((folder / "metrics.json").read_text())
         timing_file = folder / "timing.json"
         timing = json.loads(timing_file.read_text()) if timing_file.exists() else {}
-        rows.append(row(metrics, timing.get("process_s")))
+        rows.append({**row(metrics, timing.get("process_s")), "machine": timing.get("machine", "")})
     order = registry.names()
     return sorted(rows, key=lambda r: (order.index(r["method"]) if r["method"] in order else len(order), r["method"]))
+
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "runs"
+
+
+def load_results(label: str, results: Path = RESULTS) -> list[dict[str, Any]]:
+    """The rows of one benchmark (``quick``, ``digits-quick``...), from the ``metrics.json`` files
+    ``benchmarks/recipes_table.py`` keeps in ``benchmarks/results/runs/<label>/``."""
+    folder = Path(results) / label
+    runs = sorted(p for p in folder.glob("*") if (p / "metrics.json").exists()) if folder.is_dir() else []
+    if not runs:
+        flag = f" --dataset {label.rsplit('-', 1)[0]}" if "-" in label else ""
+        raise FileNotFoundError(f"no runs in {folder}: generate them with "
+                                f"`python benchmarks/recipes_table.py{flag} --budget {label.rsplit('-', 1)[-1]}`")
+    return load_runs(runs)
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
@@ -92,4 +107,27 @@ def comparison_figure(rows: list[dict[str, Any]], title: str | None = None):
     rank_ax.set_xlabel("RankMe of the features")
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def gain_figure(rows_by_dataset: dict[str, list[dict[str, Any]]], title: str | None = None):
+    """kNN accuracy gained over the same network at random initialisation, per method, one bar per
+    dataset: the one number that says what training added, whatever the dataset's baseline."""
+    from .plots import new_figure
+
+    names = [r["method"] for r in next(iter(rows_by_dataset.values()))]
+    fig = new_figure(max(8.0, 0.6 * len(names) + 3), 3.6)
+    ax = fig.subplots()
+    width = 0.8 / len(rows_by_dataset)
+    for k, (dataset, rows) in enumerate(rows_by_dataset.items()):
+        gain = {r["method"]: 100 * r["knn_gain"] for r in rows}
+        offset = (k - (len(rows_by_dataset) - 1) / 2) * width
+        ax.bar([i + offset for i in range(len(names))], [gain.get(n, float("nan")) for n in names], width,
+               label=dataset)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("kNN gain over random init (points)")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
     return fig

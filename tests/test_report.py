@@ -41,3 +41,28 @@ def test_comparison_figure_has_one_bar_per_method(tmp_path):
     accuracy_axes = fig.axes[0]
     assert [t.get_text() for t in accuracy_axes.get_xticklabels()] == ["simclr", "vicreg"]
     assert len(accuracy_axes.patches) == 4  # kNN and linear probe per method
+
+
+def test_load_results_reads_a_benchmark_folder_and_says_how_to_make_a_missing_one(tmp_path):
+    write_run(tmp_path / "digits-quick" / "simclr", "simclr", 0.9, process_s=20.0)
+    rows = report.load_results("digits-quick", results=tmp_path)
+    assert [r["method"] for r in rows] == ["simclr"] and rows[0]["process_s"] == 20.0
+    with pytest.raises(FileNotFoundError, match="recipes_table.py --dataset toy --budget quick"):
+        report.load_results("toy-quick", results=tmp_path)
+
+
+def test_row_of_an_in_notebook_run_uses_its_own_wall_time():
+    metrics = {"method": "byol", "dataset": "toy", "backbone": "small_cnn", "knn_acc": 0.3,
+               "random_init_knn_acc": 0.1, "raw_pixel_knn_acc": 0.2, "linear_acc": 0.4, "rankme": 9.0,
+               "feature_dim": 128, "steps": 10, "wall_s": 3.5, "device": "cpu"}
+    row = report.row(metrics)
+    assert row["family"] == "self-distillation" and row["process_s"] == 3.5
+    assert row["knn_gain"] == pytest.approx(0.2)
+
+
+def test_gain_figure_has_one_bar_per_method_and_dataset(tmp_path):
+    toy = report.load_runs([write_run(tmp_path / "a", "simclr", 0.5), write_run(tmp_path / "b", "vicreg", 0.4)])
+    digits = report.load_runs([write_run(tmp_path / "c", "simclr", 0.9)])
+    fig = report.gain_figure({"toy": toy, "digits": digits})
+    heights = [round(p.get_height(), 1) for p in fig.axes[0].patches]
+    assert heights[:2] == [37.0, 27.0] and heights[2] == 77.0 and heights[3] != heights[3]  # vicreg missing: NaN
