@@ -53,11 +53,20 @@ def compare(recipe: ModuleType | str, variants: dict[str, dict], **settings) -> 
 
     ``compare("byol", {"default": {}, "no predictor": {"predictor": False}}, steps=300)``
     """
-    rows = []
+    return compare_embeddings(recipe, variants, **settings)[0]
+
+
+def compare_embeddings(recipe: ModuleType | str, variants: dict[str, dict],
+                       **settings) -> tuple[list[dict], dict[str, torch.Tensor]]:
+    """:func:`compare`, also returning each variant's embeddings (label -> ``(N, D)`` tensor), for
+    spectra of the very runs the table describes."""
+    rows, embeddings = [], {}
     for label, overrides in variants.items():
-        report = train_and_probe(recipe, **{**settings, **overrides})
+        z, loss = probe_embeddings(recipe, **{**settings, **overrides})
+        report = {**evaluate.collapse_report(z), "loss": loss}
         rows.append({"run": label, **report, "collapsed": is_collapsed(report)})
-    return rows
+        embeddings[label] = z
+    return rows, embeddings
 
 
 def markdown_table(rows: list[dict]) -> str:

@@ -28,8 +28,8 @@ class Feedback:
         return str(self)
 
 
-def _value(fn: Callable, *args):
-    """Call the student's function; turn a crash or a non-number into a message."""
+def _returned(fn: Callable, *args):
+    """Call the student's function; return ``(output, None)`` or ``(None, what went wrong)``."""
     try:
         out = fn(*args)
     except NotImplementedError:
@@ -38,6 +38,14 @@ def _value(fn: Callable, *args):
         return None, f"calling it raised {type(err).__name__}: {err}"
     if out is None:
         return None, "it returned None: did you forget `return`?"
+    return out, None
+
+
+def _value(fn: Callable, *args):
+    """Call the student's function; turn a crash or a non-number into a message."""
+    out, error = _returned(fn, *args)
+    if error:
+        return None, error
     if isinstance(out, torch.Tensor):
         if out.numel() != 1:
             return None, f"it returned a tensor of shape {tuple(out.shape)}; the answer is a single number (a scalar)"

@@ -1,0 +1,72 @@
+"""The linear-regime theory of cookbook.spectral: closed forms, the loss, and a trained encoder that finds them."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cookbook import spectral
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return spectral.make_problem(n=200, seed=3)
+
+
+def test_gram_and_second_moment_share_their_nonzero_eigenvalues_and_the_criteria_differ_by_norms():
+    z = torch.randn(12, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    gram = torch.linalg.eigvalsh(z @ z.T).flip(0)
+    second = torch.linalg.eigvalsh(z.T @ z).flip(0)
+    assert torch.allclose(gram[:5], second) and gram[5:].abs().max() < 1e-10
+    # sum_ij (Z Z^T)_ij^2 = sum_kl (Z^T Z)_kl^2 = sum sigma^4, so the off-diagonal parts differ by the diagonals
+    rows, columns = z.pow(2).sum(dim=1), z.pow(2).sum(dim=0)
+    difference = spectral.sample_contrastive(z) - spectral.dimension_contrastive(z)
+    assert torch.isclose(difference, columns.pow(2).sum() - rows.pow(2).sum())
+
+
+def test_spectral_contrastive_loss_by_hand():
+    z1 = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    z2 = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
+    # attraction: (1 + 2) / 2; repulsion: ((z1_0 . z2_1)^2 + (z1_1 . z2_0)^2) / 2 = (0 + 4) / 2
+    assert spectral.spectral_contrastive_loss(z1, z2).item() == pytest.approx(-3.0 + 2.0)
+    with pytest.raises(ValueError):
+        spectral.spectral_contrastive_loss(z1[:1], z2[:1])
+
+
+def test_problem_graph_is_a_distribution_and_the_data_are_degree_centred(problem):
+    a = problem.adjacency
+    assert torch.allclose(a, a.T) and a.sum().item() == pytest.approx(1.0) and a.diagonal().abs().max() == 0
+    assert (a.sum(dim=1) @ problem.x).abs().max() < 1e-10
+
+
+def test_spectral_embedding_is_orthogonal_to_the_trivial_eigenvector(problem):
+    k = 3
+    u = spectral.spectral_embedding(problem.adjacency, k)
+    trivial = problem.adjacency.sum(dim=1).sqrt()
+    assert u.shape == (len(trivial), k) and (trivial @ u).abs().max() < 1e-8
+    a_norm = spectral.normalized_adjacency(problem.adjacency)
+    values = torch.diagonal(u.T @ a_norm @ u)
+    assert (values[:-1] >= values[1:]).all() and values.max() < 1
+
+
+def test_principal_angles():
+    e = torch.eye(3, dtype=torch.float64)
+    assert torch.allclose(spectral.principal_angles(e[:, :2], e[:, [1, 0]]), torch.zeros(2, dtype=torch.float64))
+    assert spectral.principal_angles(e[:, :1], e[:, 1:2]).item() == pytest.approx(90.0)
+
+
+def test_closed_form_reaches_minus_the_sum_of_squared_eigenvalues_and_finds_the_content(problem):
+    weight, values = spectral.linear_closed_form(problem.x, problem.adjacency, 2)
+    assert spectral.population_loss(problem.x, problem.adjacency, weight) == pytest.approx(-(values[:2] ** 2).sum().item())
+    # a small perturbation only raises the loss (a minimum, not a saddle)
+    nudged = weight + 1e-3 * torch.randn(weight.shape, generator=torch.Generator().manual_seed(1), dtype=weight.dtype)
+    assert spectral.population_loss(problem.x, problem.adjacency, nudged) > spectral.population_loss(
+        problem.x, problem.adjacency, weight)
+    assert spectral.principal_angles(weight, problem.content_basis).max() < 5
+
+
+def test_trained_linear_encoder_converges_to_the_closed_form(problem):
+    weight, history = spectral.train_linear(problem, steps=300, log_every=100)
+    assert [h["step"] for h in history] == [0, 100, 200, 300]
+    assert history[0]["angle"] > 30 and history[-1]["angle"] < 5
+    _, values = spectral.linear_closed_form(problem.x, problem.adjacency, 2)
+    assert history[-1]["loss"] == pytest.approx(-(values[:2] ** 2).sum().item(), rel=0.02)
