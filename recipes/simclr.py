@@ -93,7 +93,7 @@ def train(config: Config | None = None) -> dict:
 
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
-LAB_CONTROLS = {"temperature": (0.01, 2.0, 0.01)}
+LAB_CONTROLS = {"temperature": (0.01, 2.0, 0.01), "batch_size": (8, 512, 8)}
 
 
 if __name__ == "__main__":

@@ -20,12 +20,14 @@ def tiny_lab(**overrides) -> Lab:
 def test_panel_has_the_controls_the_recipe_declares():
     lab = tiny_lab()
     lab.widget()
-    assert set(lab._widgets["recipe"]) == {"temperature", "lr", "steps"}
+    assert set(lab._widgets["recipe"]) == {"temperature", "batch_size", "lr", "steps"}
     assert {"crop_min_scale", "jitter_strength", "gray_p", "blur_p"} == set(lab._widgets["augment"])
     lab._widgets["recipe"]["temperature"].value = 0.7
+    lab._widgets["recipe"]["batch_size"].value = 32
     lab._widgets["augment"]["gray_p"].value = 0.0
     config = lab.config()
     assert config.temperature == 0.7 and config.augment.gray_p == 0.0
+    assert config.batch_size == 32 and isinstance(config.batch_size, int)  # an IntSlider: the model needs an int
 
 
 def test_start_without_an_event_loop_trains_to_the_end_and_draws():
