@@ -7,7 +7,7 @@ off-diagonal part is what prevents dimensional collapse; there are no negatives 
 momentum encoder.
 
 Zbontar, Jing, Misra, LeCun and Deny, "Barlow Twins: Self-Supervised Learning via Redundancy
-Reduction", ICML 2021 (arXiv:2103.03230). Cookbook section 2.2.3.
+Reduction", ICML 2021 (arXiv:2103.03230). Cookbook section 2.4.
 
 With ``C_ij = 1/N sum_b zn1_bi zn2_bj`` for embeddings standardised over the batch::
 

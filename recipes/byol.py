@@ -8,7 +8,7 @@ branches from agreeing on a constant.
 
 Grill, Strub, Altché, Tallec, Richemond, Buchatskaya, Doersch, Avila Pires, Guo, Gheshlaghi
 Azar, Piot, Kavukcuoglu, Munos and Valko, "Bootstrap Your Own Latent: A New Approach to
-Self-Supervised Learning", NeurIPS 2020 (arXiv:2006.07733). Cookbook section 2.2.2
+Self-Supervised Learning", NeurIPS 2020 (arXiv:2006.07733). Cookbook section 2.3
 (self-distillation).
 
 With ``p_k`` the online prediction for view ``k``, ``z'_k`` the target's projection of it,

@@ -9,7 +9,7 @@ keep it from collapsing: *centering* subtracts a running mean of its logits (no 
 win for every image) and *sharpening* uses a low temperature (the output may not go uniform).
 
 Caron, Touvron, Misra, Jégou, Mairal, Bojanowski and Joulin, "Emerging Properties in
-Self-Supervised Vision Transformers", ICCV 2021 (arXiv:2104.14294). Cookbook section 2.2.2
+Self-Supervised Vision Transformers", ICCV 2021 (arXiv:2104.14294). Cookbook section 2.3
 (self-distillation); multi-crop in section 3.1.
 
 With ``g_t`` the teacher's logits for global crop ``t``, ``s_v`` the student's for crop ``v``,

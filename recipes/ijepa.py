@@ -11,7 +11,7 @@ unlike SimCLR or BYOL there are no hand-made augmentations beyond a crop.
 
 Assran, Duval, Misra, Bojanowski, Vincent, Rabbat, LeCun and Ballas, "Self-Supervised Learning
 from Images with a Joint-Embedding Predictive Architecture", CVPR 2023 (arXiv:2301.08243).
-Cookbook section 2.2.4 (masked image modeling, with latent targets).
+Cookbook section 2.5 (masked image modeling, with latent targets).
 
 With ``B_1..B_M`` the target blocks, ``s_y`` the (layer-normalised) target-encoder feature of
 patch ``y`` and ``s_hat_y`` the predictor's output for it::

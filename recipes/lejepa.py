@@ -11,7 +11,7 @@ negatives, stop-gradients, predictors or teachers are needed.
 
 Balestriero and LeCun, "LeJEPA: Provable and Scalable Self-Supervised Learning Without the
 Heuristics", 2025 (arXiv:2511.08544). A frontier method after the Cookbook (Balestriero et al.,
-2023, arXiv:2304.12210), which it extends from section 2.2.3's variance-covariance criteria to
+2023, arXiv:2304.12210), which it extends from section 2.4's variance-covariance criteria to
 the whole embedding distribution.
 
 With ``x = z a`` the projections of the ``N`` embeddings of one view on a unit direction ``a``,

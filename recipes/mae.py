@@ -9,7 +9,7 @@ local structure (edges) rather than its mean colour. The decoder is thrown away 
 the encoder's mean-pooled patch tokens are the features.
 
 He, Chen, Xie, Li, Dollar and Girshick, "Masked Autoencoders Are Scalable Vision Learners",
-CVPR 2022 (arXiv:2111.06377). Cookbook section 2.2.4 (masked image modeling).
+CVPR 2022 (arXiv:2111.06377). Cookbook section 2.5 (masked image modeling).
 
 With ``x_p`` the pixels of patch ``p`` (normalised by their own mean and variance when
 ``norm_pix_loss``), ``x_hat_p`` its prediction and ``M`` the set of masked patches::

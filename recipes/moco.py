@@ -13,7 +13,7 @@ He, Fan, Wu, Xie and Girshick, "Momentum Contrast for Unsupervised Visual Repres
 Learning", CVPR 2020 (arXiv:1911.05722); Chen, Fan, Girshick and He, "Improved Baselines with
 Momentum Contrastive Learning" (MoCo v2), 2020 (arXiv:2003.04297); Chen, Xie and He, "An
 Empirical Study of Training Self-Supervised Vision Transformers" (MoCo v3), ICCV 2021
-(arXiv:2104.02057). Cookbook sections 2.2.1 and 2.3 (MoCo is discussed with self-distillation
+(arXiv:2104.02057). Cookbook sections 2.2 and 2.3 (MoCo is discussed with self-distillation
 for its EMA teacher).
 
 With unit vectors ``q_i`` (queries), ``k_i`` (keys, no gradient), ``u_j`` the queue and ``tau``

@@ -9,7 +9,7 @@ more than augmentations alone can make them.
 
 Dwibedi, Aytar, Tompson, Sermanet and Zisserman, "With a Little Help from My Friends:
 Nearest-Neighbor Contrastive Learning of Visual Representations", ICCV 2021 (arXiv:2104.14548).
-Cookbook section 2.2.1.
+Cookbook section 2.2.
 
 With ``NN(z, Q)`` the element of the support set ``Q`` closest to ``z`` in cosine similarity,
 ``z`` projections, ``p`` predictions (the projections passed through a predictor MLP) and all

@@ -5,7 +5,7 @@ embeddings ``z``. The NT-Xent loss pulls the two views of an image together and 
 them away from the other ``2N - 2`` views of the batch, which serve as negatives.
 
 Chen, Kornblith, Norouzi and Hinton, "A Simple Framework for Contrastive Learning of Visual
-Representations", ICML 2020 (arXiv:2002.05709). Cookbook section 2.2.1.
+Representations", ICML 2020 (arXiv:2002.05709). Cookbook section 2.2.
 
 With ``s_ij = cos(z_i, z_j) / tau`` over the ``2N`` embeddings of a batch and ``j(i)`` the
 other view of image ``i``::

@@ -7,7 +7,7 @@ no momentum encoder and no large batch, yet the embeddings do not collapse. With
 stop-gradient, or without the predictor, they do (Chen & He, 2021, figure 2 and table 1).
 
 Chen and He, "Exploring Simple Siamese Representation Learning", CVPR 2021 (arXiv:2011.10566).
-Cookbook section 2.2.2 (self-distillation).
+Cookbook section 2.3 (self-distillation).
 
 With ``z_k`` the projection of view ``k``, ``p_k`` its prediction and ``sg`` the stop-gradient::
 

@@ -9,7 +9,7 @@ Each crop, global or small (local, multi-crop), must then predict the code of a 
 crop of the same image from its own scores: the swapped prediction.
 
 Caron, Misra, Mairal, Goyal, Bojanowski and Joulin, "Unsupervised Learning of Visual Features by
-Contrasting Cluster Assignments", NeurIPS 2020 (arXiv:2006.09882). Cookbook section 2.2.3
+Contrasting Cluster Assignments", NeurIPS 2020 (arXiv:2006.09882). Cookbook section 2.4
 (grouped there with the canonical-correlation methods); multi-crop in section 3.1.
 
 With ``z_v`` the unit embedding of crop ``v``, ``C`` the ``(D, K)`` matrix of unit prototypes,

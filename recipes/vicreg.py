@@ -6,7 +6,7 @@ complete collapse); the covariance term pushes the off-diagonal covariances to 0
 dimensional collapse); the invariance term is the mean squared distance between the views.
 
 Bardes, Ponce and LeCun, "VICReg: Variance-Invariance-Covariance Regularization for
-Self-Supervised Learning", ICLR 2022 (arXiv:2105.04906). Cookbook section 2.2.3.
+Self-Supervised Learning", ICLR 2022 (arXiv:2105.04906). Cookbook section 2.4.
 
 For embeddings ``Z, Z'`` of shape ``(N, D)``, with ``S(z) = sqrt(Var(z) + eps)`` per dimension
 and ``C(Z)`` the ``D x D`` covariance matrix::

@@ -9,7 +9,7 @@ predictors or momentum encoders. The whitening matrix is estimated on random sub
 ``w_size`` images, which must outnumber the embedding dimensions.
 
 Ermolov, Siarohin, Sangineto and Sebe, "Whitening for Self-Supervised Representation Learning",
-ICML 2021 (arXiv:2007.06346). Cookbook section 2.2.3 (Balestriero et al., 2023, arXiv:2304.12210).
+ICML 2021 (arXiv:2007.06346). Cookbook section 2.4 (Balestriero et al., 2023, arXiv:2304.12210).
 
 With ``Whiten(Z) = (Z - mean(Z)) L^-T`` for the Cholesky factor ``L L^T = Cov(Z)`` of a sub-batch,
 ``w = Whiten(Z)`` and ``w' = Whiten(Z')`` row by row::
