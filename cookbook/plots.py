@@ -113,13 +113,23 @@ def save_training_curves(history: list[dict], path: Path, **kwargs) -> None:
     training_curves(history, **kwargs).savefig(path, dpi=100)
 
 
-def spectrum(ax, z: torch.Tensor, label: str | None = None) -> None:
-    """Normalised singular values of the embeddings on a log scale (collapse shows as a cliff)."""
-    sigma = evaluate.singular_values(z)
-    sigma = sigma / sigma[0].clamp_min(1e-12)
+def spectrum(ax, z: torch.Tensor, label: str | None = None, *, absolute: bool = False) -> None:
+    """Normalised singular values of the embeddings on a log scale (collapse shows as a cliff).
+
+    By default each spectrum is divided by its largest value: that shows its shape, and
+    dimensional collapse as a cliff after a few indices. Complete collapse keeps its shape and
+    only shrinks, so ``absolute=True`` plots instead the singular values of the L2-normalised,
+    centred embeddings over ``sqrt(N)`` (their squares add up to the spread of the unit
+    embeddings, at most 1): a collapsed run then lies orders of magnitude below a healthy one.
+    """
+    if absolute:
+        sigma = evaluate.singular_values(torch.nn.functional.normalize(z.detach().float(), dim=1)) / len(z) ** 0.5
+    else:
+        sigma = evaluate.singular_values(z)
+        sigma = sigma / sigma[0].clamp_min(1e-12)
     ax.semilogy(range(1, len(sigma) + 1), sigma.clamp_min(1e-8).numpy(), label=label)
     ax.set_xlabel("index")
-    ax.set_ylabel("singular value / largest")
+    ax.set_ylabel("singular value / sqrt(N)" if absolute else "singular value / largest")
     ax.grid(alpha=0.3)
 
 
