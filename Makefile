@@ -36,7 +36,7 @@ unit:
 	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q
 
 notebooks:
-	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q --nbmake --nbmake-timeout=240 -p no:cacheprovider $(NOTEBOOKS)
+	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q --nbmake --nbmake-timeout=240 --durations=0 -p no:cacheprovider $(NOTEBOOKS)
 
 # Regenerate each chapter's paired, output-free .ipynb from its MyST source.
 sync:
