@@ -25,13 +25,21 @@ def probe_embeddings(recipe: ModuleType | str, **overrides) -> tuple[torch.Tenso
     final loss. For a spectrum or a scatter of the embeddings themselves."""
     recipe = registry.get(recipe) if isinstance(recipe, str) else recipe
     config = recipe.Config.for_budget("quick", **{**PROBE, **overrides})
-    seed_everything(config.seed)
-    data = load_data(config)
-    seed_everything(config.seed)
-    model = recipe.build_model(config, data)
-    records = list(Trainer(model, data, config).run())
-    head = nn.Sequential(model.backbone, model.projector)
-    return evaluate.embed(head, data.test_x), records[-1]["loss"]
+    # One thread: the probe's network is tiny, so more threads save little, and the sums they split
+    # differently change the last bits of every step. A run near the collapse threshold could then
+    # collapse in the tests (one thread) and not in a chapter (two), or on one laptop and not another.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        seed_everything(config.seed)
+        data = load_data(config)
+        seed_everything(config.seed)
+        model = recipe.build_model(config, data)
+        records = list(Trainer(model, data, config).run())
+        head = nn.Sequential(model.backbone, model.projector)
+        return evaluate.embed(head, data.test_x), records[-1]["loss"]
+    finally:
+        torch.set_num_threads(threads)
 
 
 def train_and_probe(recipe: ModuleType | str, **overrides) -> dict[str, float]:

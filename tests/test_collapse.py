@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 
 import pytest
+import torch
 
 from cookbook import registry
 from cookbook.collapse import is_collapsed, train_and_probe
@@ -59,3 +60,16 @@ def test_compare_probes_every_variant_and_tabulates_them():
     assert rows[0]["loss"] != rows[1]["loss"]  # the override reached the run
     table = markdown_table(rows).splitlines()
     assert len(table) == 4 and table[2].startswith("| default | ") and f"{rows[1]['rankme']:.2f}" in table[3]
+
+
+def test_the_probe_gives_the_same_numbers_whatever_the_callers_thread_count():
+    from cookbook.collapse import probe_embeddings
+
+    torch.set_num_threads(2)
+    try:
+        z_two, loss_two = probe_embeddings("simclr", steps=20, warmup_steps=2)
+        assert torch.get_num_threads() == 2  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(1)
+    z_one, loss_one = probe_embeddings("simclr", steps=20, warmup_steps=2)
+    assert torch.equal(z_two, z_one) and loss_two == loss_one
