@@ -45,7 +45,11 @@ def probe_embeddings(recipe: ModuleType | str, **overrides) -> tuple[torch.Tenso
 def train_and_probe(recipe: ModuleType | str, **overrides) -> dict[str, float]:
     """:func:`probe_embeddings`, summarised: :func:`cookbook.evaluate.collapse_report` of the
     embeddings plus the final ``loss``."""
-    z, loss = probe_embeddings(recipe, **overrides)
+    return summarise(*probe_embeddings(recipe, **overrides))
+
+
+def summarise(z: torch.Tensor, loss: float) -> dict[str, float]:
+    """A probe's embeddings and final loss as :func:`cookbook.evaluate.collapse_report` plus ``loss``."""
     return {**evaluate.collapse_report(z), "loss": loss}
 
 
@@ -71,7 +75,7 @@ def compare_embeddings(recipe: ModuleType | str, variants: dict[str, dict],
     rows, embeddings = [], {}
     for label, overrides in variants.items():
         z, loss = probe_embeddings(recipe, **{**settings, **overrides})
-        report = {**evaluate.collapse_report(z), "loss": loss}
+        report = summarise(z, loss)
         rows.append({"run": label, **report, "collapsed": is_collapsed(report)})
         embeddings[label] = z
     return rows, embeddings
