@@ -1,8 +1,11 @@
 """The shared kitchen of the SSL Cookbook.
 
-Data flows one way: ``data`` (uint8 tensors on the device) -> ``augment`` (views) ->
-a recipe's model and loss -> ``train`` (a generator of metric records) -> ``evaluate``
-(kNN, linear probe, RankMe, spectrum) -> ``lab`` / ``plots``.
+Data flows one way. A ``config`` (settings and budgets) names the data; ``data`` loads it as
+uint8 tensors on the device; the recipe's model (a ``method.Method``) draws its own views of
+each batch with ``augment`` and computes its loss; ``train`` steps the optimizer (``optim``,
+``ema``, ``checkpoint``) and yields metric records; ``evaluate`` measures the backbone (kNN,
+linear probe, RankMe, spectrum); ``run`` ties these together for one run and writes its files,
+which ``report``, ``plots``, ``lab`` and the chapters' ``chapter`` toolkit show.
 
 Two switches live here because every module needs them: how much work a run does
 (the *budget*) and which device it runs on.
@@ -10,12 +13,11 @@ Two switches live here because every module needs them: how much work a run does
 from __future__ import annotations
 
 import os
+import re
 
 import torch
 
 __version__ = "0.1.0"
-
-BUDGETS = ("quick", "cpu", "cuda")
 
 
 def is_quick() -> bool:
@@ -23,17 +25,38 @@ def is_quick() -> bool:
     return os.environ.get("COOKBOOK_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
+def check_device_name(device: str) -> None:
+    """Raise ValueError unless ``device`` names a device this book can use (present or not)."""
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", device):
+        raise ValueError(f"device={device!r} is not a device this book can use: choose auto, cpu, cuda, cuda:N or mps")
+
+
 def pick_device(device: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when present, else Apple's MPS, else the CPU."""
-    if device != "auto":
-        if device.startswith("cuda") and not torch.cuda.is_available():
+    """``auto`` picks CUDA when present, else Apple's MPS, else the CPU.
+
+    Any other value must be ``cpu``, ``cuda``, ``cuda:N`` or ``mps`` and must be present on this
+    machine: a typo or a missing accelerator is caught here, in one line, instead of as a torch
+    error deep inside the first training step.
+    """
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
+    check_device_name(device)
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
             raise ValueError(f"device={device!r} was asked for but CUDA is not available; use 'cpu' or 'auto'")
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+        index, count = torch.device(device).index, torch.cuda.device_count()
+        if index is not None and index >= count:
+            raise ValueError(f"device={device!r} was asked for but this machine has {count} CUDA device(s) "
+                             f"(cuda:0 to cuda:{count - 1}); use 'cuda' or 'auto'")
+    if device == "mps" and not _mps_available():
+        raise ValueError(f"device={device!r} was asked for but Apple's MPS is not available; use 'cpu' or 'auto'")
+    return torch.device(device)
 
 
 def current_budget(quick: bool | None = None) -> str:

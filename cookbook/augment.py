@@ -44,6 +44,9 @@ class AugmentConfig:
             raise ValueError(f"AugmentConfig.crop_min_scale={self.crop_min_scale} must be in (0, 1]")
         if not 0.0 < self.blur_sigma[0] <= self.blur_sigma[1]:
             raise ValueError(f"AugmentConfig.blur_sigma={self.blur_sigma} must be (low, high) with 0 < low <= high")
+        if self.output_size is not None and self.output_size < 1:
+            raise ValueError(f"AugmentConfig.output_size={self.output_size} must be >= 1 "
+                             "(leave it unset for views the size of the input)")
         if self.jitter_strength < 0 or self.noise_std < 0:
             raise ValueError("AugmentConfig.jitter_strength and noise_std must be >= 0")
 

@@ -4,6 +4,11 @@ Each field becomes ``--field-name`` (booleans also get ``--no-field-name``), wit
 field's trailing comment as its help; augmentation knobs become ``--aug-...``. ``--quick``
 picks the quick budget. A run prints its progress, writes ``metrics.json`` and
 ``curves.png`` into ``--out`` and resumes from the checkpoint there when one exists.
+
+Without ``--out`` a run is named after the recipe, the dataset, the budget and every setting
+given that differs from the budget's: ``runs/simclr-toy-quick`` for ``simclr --quick``,
+``runs/simclr-toy-quick-temperature0.5`` once ``--temperature 0.5`` is added. Trying a value
+therefore starts a new run, and the same command again resumes its own.
 """
 from __future__ import annotations
 
@@ -18,8 +23,11 @@ from types import ModuleType
 
 from . import current_budget
 from .augment import AugmentConfig
+from .checkpoint import CHECKPOINT_NAME, RESUMABLE_CHANGES
+from .config import BUDGETS, ConfigError
 from .data import DatasetUnavailable
-from .train import CHECKPOINT_NAME, ConfigError, TrainingDiverged
+from .run import preflight
+from .train import TrainingDiverged
 
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 SUMMARY_KEYS = ("knn_acc", "linear_acc", "rankme", "raw_pixel_knn_acc", "random_init_knn_acc", "steps", "wall_s", "device")
@@ -59,7 +67,7 @@ def build_parser(recipe: ModuleType, prog: str | None = None) -> argparse.Argume
     parser = argparse.ArgumentParser(prog=prog, description=(recipe.__doc__ or "").strip().split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="quick budget: toy data, a few hundred steps, CPU-friendly")
-    parser.add_argument("--budget", choices=list(recipe.Config.BUDGETS), default=None,
+    parser.add_argument("--budget", choices=list(BUDGETS), default=None,
                         help="budget whose defaults to start from (default: quick with --quick or "
                              "COOKBOOK_QUICK=1, else cuda on a GPU, else cpu)")
     _add_fields(parser.add_argument_group("settings"), recipe.Config)
@@ -78,9 +86,32 @@ def config_from_args(recipe: ModuleType, args: argparse.Namespace):
     if augment_changes:
         config = dataclasses.replace(config, augment=config.augment.replace(**augment_changes))
     if config.out is None:
-        name = getattr(recipe, "NAME", recipe.__name__.rsplit(".", 1)[-1])
-        config = dataclasses.replace(config, out=str(Path("runs") / f"{name}-{Path(config.dataset).name}-{budget}"))
+        config = dataclasses.replace(config, out=str(default_out(recipe, config, budget)))
     return config, budget
+
+
+def recipe_name(recipe: ModuleType) -> str:
+    """``simclr`` for ``recipes.simclr``, also when it runs as ``python -m recipes.simclr`` (``__main__``)."""
+    spec = getattr(recipe, "__spec__", None)
+    return (spec.name if spec is not None else recipe.__name__).rsplit(".", 1)[-1]
+
+
+def default_out(recipe: ModuleType, config, budget: str) -> Path:
+    """``runs/NAME-DATASET-BUDGET``, then ``-fieldVALUE`` for each setting that differs from the
+    budget's own config (augmentation settings as ``-aug_fieldVALUE``), in field order. Settings
+    that a resumed run may change (steps, cadence, device) are left out of the name."""
+    name = recipe_name(recipe)
+    parts = [f"{name}-{Path(config.dataset).name}-{budget}"]
+    reference = recipe.Config.for_budget(budget, steps=config.steps)  # the same warmup as this run's
+    for f in dataclasses.fields(config):
+        if f.name in RESUMABLE_CHANGES or f.name in ("dataset", "augment"):
+            continue
+        if getattr(config, f.name) != getattr(reference, f.name):
+            parts.append(f"{f.name}{getattr(config, f.name)}")
+    for f in dataclasses.fields(AugmentConfig):
+        if getattr(config.augment, f.name) != getattr(reference.augment, f.name):
+            parts.append(f"aug_{f.name}{getattr(config.augment, f.name)}")
+    return Path("runs") / re.sub(r"[^\w.=+-]", "_", "-".join(parts))
 
 
 def main(recipe: ModuleType, argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -88,14 +119,15 @@ def main(recipe: ModuleType, argv: list[str] | None = None, prog: str | None = N
     args = parser.parse_args(argv)
     try:
         config, budget = config_from_args(recipe, args)
+        preflight(config)  # a damaged checkpoint or a file in the way: say so before anything starts
         checkpoint = Path(config.out) / CHECKPOINT_NAME
         if config.resume and checkpoint.exists():
             print(f"resuming from {checkpoint} (pass --no-resume to start over)", file=sys.stderr)
-        print(f"{getattr(recipe, 'NAME', recipe.__name__)} | budget {budget} | dataset {config.dataset} | backbone {config.backbone} | "
+        print(f"{recipe_name(recipe)} | budget {budget} | dataset {config.dataset} | backbone {config.backbone} | "
               f"{config.steps} steps of {config.batch_size} | out {config.out}", file=sys.stderr)
         metrics = recipe.train(config)
-    except (ConfigError, DatasetUnavailable, TrainingDiverged, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (ConfigError, DatasetUnavailable, TrainingDiverged, ValueError, OSError) as err:
+        print("error: " + " ".join(str(err).split()), file=sys.stderr)  # one line, whatever the message
         return 2
     except KeyboardInterrupt:
         print(f"\ninterrupted: a checkpoint is in {config.out}; run the same command again to resume", file=sys.stderr)

@@ -2,17 +2,17 @@
 
 The chapters' "what goes wrong" sections and the collapse-switch tests both use it: the same
 short run with a recipe's defaults and with one of its safeguards switched off, compared on
-the embeddings the loss sees (the output of ``model.projector`` on clean test images).
+the embeddings the loss sees (``model.embed`` of clean test images, see :mod:`cookbook.method`).
 """
 from __future__ import annotations
 
 from types import ModuleType
 
 import torch
-from torch import nn
 
-from . import evaluate, registry
-from .train import Trainer, load_data, seed_everything
+from . import evaluate
+from .run import prepare, recipe_module
+from .train import Trainer
 
 # Small enough for a few seconds on one CPU thread, long enough for a collapse to show.
 PROBE = dict(steps=100, batch_size=64, n_train=1024, n_test=256, width=8, warmup_steps=10,
@@ -21,9 +21,9 @@ PROBE = dict(steps=100, batch_size=64, n_train=1024, n_test=256, width=8, warmup
 
 def probe_embeddings(recipe: ModuleType | str, **overrides) -> tuple[torch.Tensor, float]:
     """Train ``recipe`` (a module or a registry name) with the quick budget, :data:`PROBE` and
-    ``overrides``; return its projector outputs on the test images (what the loss sees) and the
-    final loss. For a spectrum or a scatter of the embeddings themselves."""
-    recipe = registry.get(recipe) if isinstance(recipe, str) else recipe
+    ``overrides``; return its embeddings of the test images (``model.embed``: what the loss sees)
+    and the final loss. For a spectrum or a scatter of the embeddings themselves."""
+    recipe = recipe_module(recipe)
     config = recipe.Config.for_budget("quick", **{**PROBE, **overrides})
     # One thread: the probe's network is tiny, so more threads save little, and the sums they split
     # differently change the last bits of every step. A run near the collapse threshold could then
@@ -31,13 +31,9 @@ def probe_embeddings(recipe: ModuleType | str, **overrides) -> tuple[torch.Tenso
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        seed_everything(config.seed)
-        data = load_data(config)
-        seed_everything(config.seed)
-        model = recipe.build_model(config, data)
+        data, model = prepare(recipe, config)
         records = list(Trainer(model, data, config).run())
-        head = nn.Sequential(model.backbone, model.projector)
-        return evaluate.embed(head, data.test_x), records[-1]["loss"]
+        return evaluate.embed(model, data.test_x, call=model.embed), records[-1]["loss"]
     finally:
         torch.set_num_threads(threads)
 
@@ -53,10 +49,16 @@ def summarise(z: torch.Tensor, loss: float) -> dict[str, float]:
     return {**evaluate.collapse_report(z), "loss": loss}
 
 
+def normalised_std(report: dict[str, float]) -> float:
+    """The mean std of the normalised embeddings over the healthy ``1/sqrt(D)``: 1 for embeddings
+    spread evenly over the unit sphere, 0 for a complete collapse."""
+    return report["mean_std"] / report["std_if_uniform"]
+
+
 def is_collapsed(report: dict[str, float]) -> bool:
     """Complete collapse (normalised std under a tenth of the healthy 1/sqrt(D)) or
     dimensional collapse to at most two effective dimensions."""
-    return report["rankme"] <= 2.0 or report["mean_std"] < 0.1 * report["std_if_uniform"]
+    return report["rankme"] <= 2.0 or normalised_std(report) < 0.1
 
 
 def compare(recipe: ModuleType | str, variants: dict[str, dict], **settings) -> list[dict]:
@@ -86,6 +88,6 @@ def markdown_table(rows: list[dict]) -> str:
     1 is the healthy 1/sqrt(D) of embeddings spread evenly over the unit sphere."""
     lines = ["| run | RankMe | std / (1/sqrt(D)) | final loss | collapsed? |", "|---|---:|---:|---:|---|"]
     for r in rows:
-        lines.append(f"| {r['run']} | {r['rankme']:.2f} / {r['dim']} | {r['mean_std'] / r['std_if_uniform']:.3f} | "
+        lines.append(f"| {r['run']} | {r['rankme']:.2f} / {r['dim']} | {normalised_std(r):.3f} | "
                      f"{r['loss']:.4f} | {'**yes**' if r['collapsed'] else 'no'} |")
     return "\n".join(lines)

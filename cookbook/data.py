@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -328,39 +329,79 @@ def load_stl10(root: Path, *, download: bool = False, unlabeled: bool = True) ->
 # --------------------------------------------------------------------------- image folders
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+# What PIL raises for a file it cannot decode: OSError (UnidentifiedImageError for a file that is
+# no image at all, "image file is truncated" for a cut-off one), and SyntaxError or ValueError
+# from a broken chunk inside a format plugin.
+UNREADABLE_IMAGE_ERRORS = (OSError, SyntaxError, ValueError)
+# How many of the skipped files a warning names; the rest are only counted.
+SKIPPED_NAMED = 3
 
 
 def _read_folder(folder: Path, classes: list[str], image_size: int):
+    """Images and labels of ``folder/<class>/...``, and the image files that could not be decoded.
+
+    An undecodable file is skipped, so that one bad download does not lose the whole folder;
+    a class (or a folder) whose every file is undecodable is an error, since skipping it would
+    silently change the classes.
+    """
     from PIL import Image
 
-    xs, ys = [], []
+    xs, ys, skipped, dead_classes = [], [], [], []
     for index, cls in enumerate(classes):
-        for path in sorted((folder / cls).rglob("*")):
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
+        paths = [p for p in sorted((folder / cls).rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES]
+        read_before = len(xs)
+        for path in paths:
+            try:
+                with Image.open(path) as im:
+                    # convert() decodes every pixel, so a truncated file fails here, where it is
+                    # caught, and not in the crop below.
+                    im = im.convert("RGB")
+            except UNREADABLE_IMAGE_ERRORS:
+                skipped.append(path)
                 continue
-            with Image.open(path) as im:
-                im = im.convert("RGB")
-                side = min(im.size)  # centre square crop, then resize
-                left, top = (im.width - side) // 2, (im.height - side) // 2
-                im = im.crop((left, top, left + side, top + side)).resize((image_size, image_size), Image.BILINEAR)
-                xs.append(torch.from_numpy(np.asarray(im, dtype=np.uint8).copy()).permute(2, 0, 1))
+            side = min(im.size)  # centre square crop, then resize
+            left, top = (im.width - side) // 2, (im.height - side) // 2
+            im = im.crop((left, top, left + side, top + side)).resize((image_size, image_size), Image.BILINEAR)
+            xs.append(torch.from_numpy(np.asarray(im, dtype=np.uint8).copy()).permute(2, 0, 1))
             ys.append(index)
-    return xs, ys
+        if paths and len(xs) == read_before:
+            dead_classes.append(cls)
+    if skipped and not xs:
+        raise ValueError(f"{folder}: none of its {len(skipped)} image files could be decoded (the first is "
+                         f"{skipped[0]}); replace them with real images (an unfetched Git LFS file or an "
+                         f"interrupted download looks like this)")
+    if dead_classes:
+        raise ValueError(f"{folder / dead_classes[0]}: none of the image files of class {dead_classes[0]!r} "
+                         f"could be decoded; replace them with real images or remove the class folder")
+    return xs, ys, skipped
+
+
+def _warn_skipped(path: Path, skipped: list[Path]) -> None:
+    named = ", ".join(str(p.absolute()) for p in skipped[:SKIPPED_NAMED])
+    more = f" and {len(skipped) - SKIPPED_NAMED} more" if len(skipped) > SKIPPED_NAMED else ""
+    warnings.warn(f"{path}: skipped {len(skipped)} image file(s) that could not be decoded: {named}{more}; "
+                  f"replace or delete them", stacklevel=3)
 
 
 def load_image_folder(path: Path, *, image_size: int = 32, seed: int = 0, test_fraction: float = 0.2) -> ImageData:
-    """A folder with one subfolder per class, or ``train/`` and ``test/`` (or ``val/``) folders of those."""
+    """A folder with one subfolder per class, or ``train/`` and ``test/`` (or ``val/``) folders of those.
+
+    Files that cannot be decoded are skipped with one warning that counts and names them.
+    """
     split_dirs = [path / "train", next((path / d for d in ("test", "val") if (path / d).is_dir()), None)]
     if split_dirs[0].is_dir() and split_dirs[1] is not None:
         classes = sorted(d.name for d in split_dirs[0].iterdir() if d.is_dir())
-        (trx, tr_y), (tex, te_y) = (_read_folder(d, classes, image_size) for d in split_dirs)
+        (trx, tr_y, tr_skipped), (tex, te_y, te_skipped) = (_read_folder(d, classes, image_size) for d in split_dirs)
+        skipped = tr_skipped + te_skipped
     else:
         classes = sorted(d.name for d in path.iterdir() if d.is_dir())
-        xs, ys = _read_folder(path, classes, image_size)
+        xs, ys, skipped = _read_folder(path, classes, image_size)
         order = torch.randperm(len(xs), generator=torch.Generator().manual_seed(seed)).tolist()
         n_test = max(1, int(round(len(xs) * test_fraction))) if len(xs) > 1 else 0
         tex, te_y = [xs[i] for i in order[:n_test]], [ys[i] for i in order[:n_test]]
         trx, tr_y = [xs[i] for i in order[n_test:]], [ys[i] for i in order[n_test:]]
+    if skipped:
+        _warn_skipped(path, skipped)
     if not classes or not trx or not tex:
         raise ValueError(f"{path} holds no usable images: expected one subfolder per class with image files "
                          f"({', '.join(sorted(IMAGE_SUFFIXES))}), at least two images in all")

@@ -10,14 +10,19 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 
 @torch.no_grad()
-def embed(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """Features of ``images`` (uint8 or float in [0, 1]) from ``model`` in eval mode, as float32."""
+def embed(model: nn.Module, images: torch.Tensor, batch_size: int = 512, call=None) -> torch.Tensor:
+    """Features of ``images`` (uint8 or float in [0, 1]) from ``model`` in eval mode, as float32.
+
+    ``call`` computes them instead of ``model`` itself, e.g. ``call=method.embed`` for the
+    embedding a recipe's loss sees; ``model`` still decides the device and the eval mode."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -25,7 +30,7 @@ def embed(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> torc
     for start in range(0, len(images), batch_size):
         x = images[start:start + batch_size].to(device)
         x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
-        out.append(model(x).float())
+        out.append((call or model)(x).float())
     model.train(was_training)
     return torch.cat(out)
 
@@ -126,3 +131,48 @@ def collapse_report(z: torch.Tensor) -> dict[str, float]:
     """Label-free summary of one embedding matrix: RankMe, dimension, mean normalised std."""
     return {"rankme": rankme(z), "dim": z.shape[1], "mean_std": feature_std(z).mean().item(),
             "std_if_uniform": z.shape[1] ** -0.5}
+
+
+# ----------------------------------------------------------------------------- a model on a dataset
+
+def features(backbone: nn.Module, data) -> tuple[torch.Tensor, torch.Tensor]:
+    """``backbone`` features of the whole training and test splits of ``data`` (an ImageData)."""
+    return embed(backbone, data.train_x), embed(backbone, data.test_x)
+
+
+def knn_and_rankme(backbone: nn.Module, data, bank: int | None = None, k: int = 20,
+                   temperature: float = 0.07) -> dict[str, float]:
+    """What a run tracks while it trains: kNN accuracy (memory bank: the first ``bank`` training
+    images, default all) and the test features' RankMe."""
+    bank = bank or len(data.train_x)
+    train_z, test_z = embed(backbone, data.train_x[:bank]), embed(backbone, data.test_x)
+    return {"knn_acc": knn_accuracy(train_z, data.train_y[:bank], test_z, data.test_y, k, temperature),
+            "rankme": rankme(test_z)}
+
+
+def knn_scores(train_z: torch.Tensor, test_z: torch.Tensor, data, k: int = 20, temperature: float = 0.07,
+               prefix: str = "") -> dict[str, float]:
+    """kNN accuracy for the class (``knn_acc``) and, where the dataset records discrete nuisance
+    factors (the toy shapes' colour bin), for each of them (``<factor>_knn_acc``): high class and
+    low nuisance accuracy mean the features kept what matters and dropped what does not."""
+    def knn(train_labels, test_labels):
+        return knn_accuracy(train_z, train_labels, test_z, test_labels, k, temperature)
+
+    scores = {f"{prefix}knn_acc": knn(data.train_y, data.test_y)}
+    for name, values in data.train_factors.items():
+        if not values.is_floating_point():
+            scores[f"{prefix}{name}_knn_acc"] = knn(values, data.test_factors[name])
+    return scores
+
+
+def final_report(backbone: nn.Module, data, k: int = 20, temperature: float = 0.07, seed: int = 0) -> dict[str, Any]:
+    """The numbers a run reports about its trained backbone: kNN (class and nuisances), linear
+    probe, RankMe, and the same kNN scores on raw pixels, the baseline every method must beat."""
+    train_z, test_z = features(backbone, data)
+    return {
+        **knn_scores(train_z, test_z, data, k, temperature),
+        "linear_acc": linear_probe_accuracy(train_z, data.train_y, test_z, data.test_y, seed=seed),
+        "rankme": rankme(test_z),
+        "feature_dim": train_z.shape[1],
+        **knn_scores(pixels(data.train_x), pixels(data.test_x), data, k, temperature, prefix="raw_pixel_"),
+    }

@@ -26,7 +26,9 @@ import dataclasses
 import math
 
 from . import evaluate, is_quick, plots, registry
-from .train import ConfigError, Trainer, TrainingDiverged, load_data, seed_everything
+from .config import ConfigError
+from .run import load_data, prepare
+from .train import Trainer, TrainingDiverged
 
 # Augmentation knobs offered as sliders: field -> (label, min, max, step).
 AUGMENT_CONTROLS = {
@@ -111,8 +113,7 @@ class Lab:
         self.stop()
         self.error = None
         config = self.config()
-        seed_everything(config.seed)
-        model = self.recipe.build_model(config, self.data)
+        _, model = prepare(self.recipe, config, self.data)
         self.trainer = Trainer(model, self.data, config)
         for _ in self.trainer.run(steps=0):  # the step-0 evaluation: the random-init baseline
             pass
@@ -193,8 +194,8 @@ class Lab:
         """The dashboard of the current state as a matplotlib figure."""
         z = labels = None
         if self.trainer is not None and not self.error:  # a diverged model's embeddings are NaN: draw the curves only
-            backbone = getattr(self.trainer.model, "backbone", self.trainer.model)
-            z = evaluate.embed(backbone, self.data.test_x[:1000])
+            model = self.trainer.model  # the embedding the loss sees, whose spectrum tells collapse
+            z = evaluate.embed(model, self.data.test_x[:1000], call=model.embed)
             labels = self.data.test_y[:1000]
         return plots.lab_dashboard(self.history, z, labels, self.data.classes,
                                    title=f"{self.recipe_name} on {self.data.name}")

@@ -190,29 +190,6 @@ def mlp(in_dim: int, hidden_dim: int, out_dim: int, depth: int = 2, *, batch_nor
     return nn.Sequential(*layers)
 
 
-class TwoViewEncoder(nn.Module):
-    """Backbone + projector of the joint-embedding recipes (SimCLR, VICReg, Barlow Twins, ...).
-
-    Built from a recipe ``config`` (``backbone``, ``width``, ``proj_hidden_dim``, ``proj_dim``,
-    ``proj_depth``, ``augment``); a recipe subclasses it and writes ``forward`` around its loss.
-    """
-
-    def __init__(self, config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__()
-        self.config = config
-        self.backbone = build_backbone(config.backbone, image_size=image_size, mean=mean, std=std, width=config.width)
-        self.projector = projector(self.backbone.dim, config.proj_hidden_dim, config.proj_dim, config.proj_depth)
-
-    def embed_views(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Two random views of every image -> their projections ``(z1, z2)``, each ``(N, proj_dim)``."""
-        from .augment import views
-
-        view1, view2 = views(images, 2, self.config.augment)
-        # One pass over both views: BatchNorm sees the whole 2N batch, as in SimCLR's global BN.
-        z1, z2 = self.projector(self.backbone(torch.cat([view1, view2]))).chunk(2)
-        return z1, z2
-
-
 def projector(in_dim: int, hidden_dim: int = 512, out_dim: int = 128, depth: int = 2, **kwargs) -> nn.Sequential:
     return mlp(in_dim, hidden_dim, out_dim, depth, **kwargs)
 

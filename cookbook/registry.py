@@ -2,8 +2,9 @@
 
 The shared package never imports a recipe directly; the CLI (``python -m recipes NAME``),
 the lab (``Lab(recipe=NAME)``) and the benchmarks look recipes up here. A recipe joins by
-adding one line. Each recipe module provides ``Config``, ``build_model(config, data)``,
-``train(config)`` and ``LAB_CONTROLS``.
+adding one line. Each recipe module provides ``Config``, its model (a
+:class:`cookbook.method.Method`), ``LAB_CONTROLS``, and the ``build_model``, ``train`` and ``main``
+that :func:`cookbook.method.entry_points` makes for it.
 
 Recipes are listed family by family, in the order of the Cookbook's section 2 (Balestriero
 et al., 2023): pretext tasks, deep metric learning, self-distillation, canonical

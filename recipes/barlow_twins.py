@@ -19,30 +19,26 @@ from dataclasses import dataclass
 
 import torch
 
-from cookbook import models, train as training
-
-NAME = "barlow_twins"
+from cookbook.config import ConfigError, TrainConfig
+from cookbook.method import TwoViewMethod, entry_points
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     lambd: float = 5e-3             # weight of the off-diagonal (redundancy) term; 0 allows dimensional collapse
     proj_hidden_dim: int = 512      # width of the projector's hidden layers
     proj_dim: int = 512             # dimension of the embeddings the loss sees
     proj_depth: int = 3             # linear layers in the projector
 
     BUDGETS = {
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 4e-3},
-        "cpu": training.TrainConfig.BUDGETS["cpu"],
         # The paper's ImageNet recipe uses LARS and an 8192-wide projector; 2048 is the usual CIFAR size.
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "optimizer": "lars", "lr": 0.3, "weight_decay": 1.5e-6,
-                 "proj_hidden_dim": 2048, "proj_dim": 2048},
+        "cuda": {"optimizer": "lars", "lr": 0.3, "weight_decay": 1.5e-6, "proj_hidden_dim": 2048, "proj_dim": 2048},
     }
 
     def validate(self) -> None:
         super().validate()
         if self.lambd < 0:
-            raise training.ConfigError(f"lambd={self.lambd} must be >= 0 (the paper uses 5e-3)")
+            raise ConfigError(f"lambd={self.lambd} must be >= 0 (the paper uses 5e-3)")
 
 
 def standardize(z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -64,33 +60,20 @@ def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, lambd: float = 5e-3) -
     return on_diagonal + lambd * off_diagonal
 
 
-class BarlowTwins(models.TwoViewEncoder):
+class BarlowTwins(TwoViewMethod):
     """Backbone + projector; ``forward`` makes two views of a batch and returns the loss."""
 
-    name = NAME
+    name = "barlow_twins"
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
         return {"loss": barlow_twins_loss(z1, z2, self.config.lambd)}
-
-
-def build_model(config: Config, data) -> BarlowTwins:
-    return BarlowTwins(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train Barlow Twins and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
 
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"lambd": (0.0, 0.05, 0.001)}
 
+build_model, train, main = entry_points(BarlowTwins)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.barlow_twins"))
+    raise SystemExit(main())

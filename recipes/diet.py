@@ -24,32 +24,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import models, train as training
+from cookbook import models
 from cookbook.augment import augment
-
-NAME = "diet"
+from cookbook.config import ConfigError, TrainConfig
+from cookbook.method import Method, entry_points
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     label_smoothing: float = 0.8    # eps: share of the target spread over all N_train classes (the paper uses 0.8)
 
     BUDGETS = {
-        # DIET needs epochs: each image is its own class and is seen once per epoch. On 4000 images, 600 steps
-        # of 128 (19 epochs) learned nothing (kNN 0.12-0.13 for label smoothing 0 / 0.4 / 0.8); batch 256 and
-        # lr 1e-2 (38 epochs) reached 0.20-0.28; 2000 images (77 epochs) reached 0.45 with the paper's
-        # smoothing of 0.8. One view per image makes a step of 256 cost about 1.15 SimCLR steps of 128.
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "n_train": 2000, "batch_size": 256, "lr": 1e-2},
-        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "lr": 1e-2},  # 48 epochs of 8000 images; lr as in quick
+        # Each image is its own class, seen once per epoch: DIET needs epochs (benchmarks/results/tuning/diet.md).
+        "quick": {"n_train": 2000, "batch_size": 256, "lr": 1e-2},
+        "cpu": {"lr": 1e-2},  # 48 epochs of 8000 images; lr as in quick
         # DIET's small-dataset setting (Balestriero, 2023): AdamW, lr 1e-3, weight decay 0.05, label smoothing 0.8.
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "lr": 1e-3, "weight_decay": 0.05},
+        "cuda": {"lr": 1e-3, "weight_decay": 0.05},
     }
 
     def validate(self) -> None:
         super().validate()
         if not 0.0 <= self.label_smoothing < 1.0:
-            raise training.ConfigError(f"label_smoothing={self.label_smoothing} must be in [0, 1): at 1 the target "
-                                       "is uniform and says nothing about the image (the paper uses 0.8)")
+            raise ConfigError(f"label_smoothing={self.label_smoothing} must be in [0, 1): at 1 the target "
+                              "is uniform and says nothing about the image (the paper uses 0.8)")
 
 
 def diet_loss(logits: torch.Tensor, index: torch.Tensor, label_smoothing: float = 0.8) -> torch.Tensor:
@@ -73,43 +70,33 @@ def diet_loss(logits: torch.Tensor, index: torch.Tensor, label_smoothing: float 
     return F.cross_entropy(logits.float(), index, label_smoothing=label_smoothing)
 
 
-class DIET(nn.Module):
+class DIET(Method):
     """Backbone + a linear classifier with one class per training image."""
 
-    name = NAME
-    wants_indices = True  # the Trainer passes each batch's dataset indices to forward
+    name = "diet"
 
-    def __init__(self, config: Config, n_train: int, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__()
-        self.config = config
-        self.backbone = models.build_backbone(config.backbone, image_size=image_size, mean=mean, std=std,
-                                              width=config.width)
-        # Called `projector` like every recipe's head, although DIET's point is to need none: it is the classifier.
-        self.projector = nn.Linear(self.backbone.dim, n_train)
+    def __init__(self, config: Config, data):
+        super().__init__(config, data)
+        self.backbone = models.build_backbone(config.backbone, image_size=data.image_size, mean=data.mean,
+                                              std=data.std, width=config.width)
+        self.classifier = nn.Linear(self.backbone.dim, len(data.pretrain_x))
 
-    def forward(self, images: torch.Tensor, indices: torch.Tensor) -> dict[str, torch.Tensor]:
-        logits = self.projector(self.backbone(augment(images, self.config.augment)))
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits over the training images' indices: what the loss sees."""
+        return self.classifier(self.backbone(x))
+
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        if indices is None:
+            raise ValueError("DIET's targets are the images' positions in the training set: pass indices")
+        logits = self.embed(augment(images, self.config.augment))
         return {"loss": diet_loss(logits, indices, self.config.label_smoothing),
                 "index_acc": (logits.argmax(dim=1) == indices).float().mean()}
-
-
-def build_model(config: Config, data) -> DIET:
-    return DIET(config, len(data.pretrain_x), data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train DIET and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
 
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"label_smoothing": (0.0, 0.95, 0.05)}
 
+build_model, train, main = entry_points(DIET)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.diet"))
+    raise SystemExit(main())

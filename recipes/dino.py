@@ -29,14 +29,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import models, train as training
+from cookbook import models
 from cookbook.augment import check_multi_crop, multi_crop
-
-NAME = "dino"
+from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
+from cookbook.ema import cosine_momentum, ema_update
+from cookbook.method import Method, entry_points
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     out_dim: int = 256              # K: prototypes the distributions spread over (65536 in the paper)
     proj_hidden_dim: int = 512      # width of the head MLP's hidden layers
     proj_dim: int = 128             # bottleneck: the MLP's output, L2-normalised before the prototypes
@@ -48,47 +49,51 @@ class Config(training.TrainConfig):
     centering: bool = True          # subtract a running mean from the teacher's logits (False: one prototype wins, collapse)
     center_momentum: float = 0.9    # m_c: EMA rate of the centre
     momentum: float = 0.996         # teacher EMA momentum at step 0, raised to 1 along a cosine
-    freeze_prototypes_steps: int = 100  # steps during which the prototypes (last layer) get no updates
-    n_local_crops: int = 2          # small crops per image, seen by the student only
+    freeze_prototypes_steps: int = 100  # steps during which the prototypes (last layer) get no updates (0: none)
+    n_local_crops: int = 2          # small crops per image, seen by the student only (0: global crops only)
     local_size: int = 16            # side in pixels of the local crops
     local_min_scale: float = 0.05   # smallest local crop area, as a fraction of the image
     local_max_scale: float = 0.4    # largest local crop area (the global crops use augment.crop_min_scale to 1)
 
+    ZERO_ALLOWED = TrainConfig.ZERO_ALLOWED | {"warmup_teacher_temp_steps", "freeze_prototypes_steps",
+                                               "n_local_crops"}
+
     BUDGETS = {
-        # Per step, 2 global crops + 2 local 16-px crops + the teacher's pass over the global crops cost about
-        # 1.6 SimCLR steps at the same batch. Quick-run kNN (seed 0, random init 0.133): the default teacher
-        # momentum 0.996 barely moves the teacher in 600 steps (0.185); 0.99 0.231, 0.98 0.243, 0.97 0.209;
-        # teacher_temp 0.07 0.184; with 0.98, lr 8e-3 and batch 128 for 900 steps 0.283 (1000 steps of 96: 0.274).
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 8e-3, "momentum": 0.98, "steps": 900,
-                  "warmup_steps": 75, "eval_every": 300, "checkpoint_every": 300},
-        "cpu": training.TrainConfig.BUDGETS["cpu"],
-        # The DINO paper trains no CIFAR model; this follows solo-learn's CIFAR-10 DINO (LARS lr 0.3 for batch 256,
+        # A faster teacher, a higher lr and a longer run: see benchmarks/results/tuning/dino.md.
+        "quick": {"lr": 8e-3, "momentum": 0.98, "steps": 900, "warmup_steps": 75, "eval_every": 300,
+                  "checkpoint_every": 300},
+        # The DINO paper trains no CIFAR model; this follows solo-learn's CIFAR-10 DINO (LARS lr 0.3 x batch/256,
         # weight decay 1e-6, hidden 2048, bottleneck 256, 4096 prototypes, base momentum 0.9995) with the paper's
         # teacher temperature warmup from 0.04 to 0.07 over its first 30 epochs (~3000 steps at batch 512).
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "optimizer": "lars", "lr": 0.6, "weight_decay": 1e-6,
+        "cuda": {"optimizer": "lars", "lr": BatchScaledLR(0.3), "weight_decay": 1e-6,
                  "proj_hidden_dim": 2048, "proj_dim": 256, "out_dim": 4096, "momentum": 0.9995,
                  "teacher_temp": 0.07, "warmup_teacher_temp_steps": 3000, "n_local_crops": 6},
+        # A chapter's 2000 steps cannot hold the 3000-step teacher warmup: a quarter of the run instead.
+        "chapter": {"warmup_teacher_temp_steps": 500},
     }
 
     def validate(self) -> None:
         super().validate()
         for name in ("student_temp", "teacher_temp", "warmup_teacher_temp"):
             if getattr(self, name) <= 0:
-                raise training.ConfigError(f"{name}={getattr(self, name)}: temperatures must be > 0 "
-                                           "(DINO uses 0.1 for the student, 0.04 to 0.07 for the teacher)")
-        if not 0 <= self.warmup_teacher_temp_steps <= self.steps:
-            raise training.ConfigError(f"warmup_teacher_temp_steps={self.warmup_teacher_temp_steps} must be "
-                                       f"between 0 and steps={self.steps}")
+                raise ConfigError(f"{name}={getattr(self, name)}: temperatures must be > 0 "
+                                  "(DINO uses 0.1 for the student, 0.04 to 0.07 for the teacher)")
+        if self.warmup_teacher_temp_steps > self.steps:
+            raise ConfigError(f"warmup_teacher_temp_steps={self.warmup_teacher_temp_steps} is longer than the run "
+                              f"(steps={self.steps}): lower it")
         for name in ("momentum", "center_momentum"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise training.ConfigError(f"{name}={getattr(self, name)} must be in [0, 1] "
-                                           "(DINO uses 0.996 for the teacher and 0.9 for the centre)")
+                raise ConfigError(f"{name}={getattr(self, name)} must be in [0, 1] "
+                                  "(DINO uses 0.996 for the teacher and 0.9 for the centre)")
+        if self.centering and self.center_momentum == 1.0:
+            raise ConfigError("center_momentum=1.0 freezes the centre at 0, which is no centering: "
+                              "use a value below 1 (DINO uses 0.9), or centering=False to switch it off")
         if self.out_dim < 2:
-            raise training.ConfigError(f"out_dim={self.out_dim}: the distributions need at least 2 prototypes")
+            raise ConfigError(f"out_dim={self.out_dim}: the distributions need at least 2 prototypes")
         try:
             check_multi_crop(self.n_local_crops, self.local_size, (self.local_min_scale, self.local_max_scale))
         except ValueError as err:
-            raise training.ConfigError(str(err)) from None
+            raise ConfigError(str(err)) from None
 
 
 def dino_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, center: torch.Tensor,
@@ -147,31 +152,34 @@ class PrototypeHead(nn.Module):
         return F.normalize(self.mlp(h), dim=1) @ F.normalize(prototypes, dim=1).T
 
 
-class DINO(nn.Module):
-    """Student backbone + head, their EMA teacher, the centre and the step (for the temperature warmup)."""
+class DINO(Method):
+    """Student backbone + prototype head, their EMA teacher, the centre and the step (for the temperature
+    warmup). ``embed`` is the student's logits: the cosine similarities to the prototypes."""
 
-    name = NAME
+    name = "dino"
 
-    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__()
-        self.config = config
-        self.backbone = models.build_backbone(config.backbone, image_size=image_size, mean=mean, std=std,
-                                              width=config.width)
-        self.projector = PrototypeHead(self.backbone.dim, config.proj_hidden_dim, config.proj_dim, config.out_dim,
-                                       config.proj_depth)
-        self.teacher = copy.deepcopy(nn.Sequential(self.backbone, self.projector)).requires_grad_(False)
+    def __init__(self, config: Config, data):
+        super().__init__(config, data)
+        self.backbone = models.build_backbone(config.backbone, image_size=data.image_size, mean=data.mean,
+                                              std=data.std, width=config.width)
+        self.head = PrototypeHead(self.backbone.dim, config.proj_hidden_dim, config.proj_dim, config.out_dim,
+                                  config.proj_depth)
+        self.teacher = copy.deepcopy(nn.Sequential(self.backbone, self.head)).requires_grad_(False)
         # Buffers, so a checkpoint holds them and a resumed run continues with the same centre and temperature.
         self.register_buffer("center", torch.zeros(1, config.out_dim))
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))
+
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         c = self.config
         global_views, local_views = multi_crop(images, c.augment, 2, c.n_local_crops, c.local_size,
                                                (c.local_min_scale, c.local_max_scale))
         # One backbone pass per resolution, then one head pass over all crops; rows are grouped crop by crop.
         features = [self.backbone(torch.cat(views)) for views in (global_views, local_views) if views]
         steps_done = int(self.steps_done)
-        student = self.projector(torch.cat(features), steps_done < c.freeze_prototypes_steps)
+        student = self.head(torch.cat(features), steps_done < c.freeze_prototypes_steps)
         student = student.view(-1, len(images), c.out_dim)
         with torch.no_grad():
             teacher = self.teacher(torch.cat(global_views)).view(len(global_views), len(images), c.out_dim)
@@ -189,8 +197,8 @@ class DINO(nn.Module):
 
     def after_step(self, step: int, total_steps: int) -> None:
         self.steps_done.fill_(step)
-        momentum = training.cosine_momentum(step, total_steps, self.config.momentum)
-        training.ema_update(self.teacher, nn.Sequential(self.backbone, self.projector), momentum)
+        momentum = cosine_momentum(step, total_steps, self.config.momentum)
+        ema_update(self.teacher, nn.Sequential(self.backbone, self.head), momentum)
 
 
 def entropy(p: torch.Tensor) -> torch.Tensor:
@@ -198,24 +206,11 @@ def entropy(p: torch.Tensor) -> torch.Tensor:
     return -(p * p.clamp_min(1e-12).log()).sum(dim=-1)
 
 
-def build_model(config: Config, data) -> DINO:
-    return DINO(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train DINO and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
-
-
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
-LAB_CONTROLS = {"teacher_temp": (0.01, 0.2, 0.01), "center_momentum": (0.0, 1.0, 0.01),
+LAB_CONTROLS = {"teacher_temp": (0.01, 0.2, 0.01), "center_momentum": (0.0, 0.99, 0.01),
                 "momentum": (0.9, 1.0, 0.001), "n_local_crops": (0, 6, 1), "centering": bool}
 
+build_model, train, main = entry_points(DINO)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.dino"))
+    raise SystemExit(main())

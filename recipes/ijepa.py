@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import models, train as training
+from cookbook import models
 from cookbook.augment import AugmentConfig, crop, recolour
-
-NAME = "ijepa"
+from cookbook.config import ConfigError, TrainConfig
+from cookbook.ema import cosine_momentum, ema_update
+from cookbook.method import Method, entry_points
 
 # The only augmentation is a random resized crop (Assran et al., 2023, appendix: crop scale 0.3 to 1, no flips,
 # no colour changes): what the encoder must learn comes from the masking, not from hand-made views.
@@ -40,7 +41,8 @@ TARGET_ASPECT = (0.75, 1.5)     # height / width of the target blocks, as in the
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
+    weight_decay: float = 0.04      # the paper's AdamW weight decay (Assran et al., 2023), on every budget
     backbone: str = "vit_tiny"      # I-JEPA needs a ViT (it drops patch tokens); only vit_tiny is offered
     patch_size: int = 4             # side of a square patch in pixels (must divide the image size)
     vit_dim: int = 192              # encoder token width
@@ -54,50 +56,37 @@ class Config(training.TrainConfig):
     target_max_scale: float = 0.2   # largest target block
     context_min_scale: float = 0.85  # smallest context block (before the targets are cut out); largest is 1
     ema_momentum: float = 0.996     # target encoder's EMA momentum at step 0, raised to 1 along a cosine
-    augment: AugmentConfig = IJEPA_AUGMENT  # how the single view is made (a crop only)
+    augment: AugmentConfig = field(default_factory=lambda: IJEPA_AUGMENT)  # the single view: a crop only
 
     BUDGETS = {
-        # Latent prediction learns slowly from scratch. Quick-run kNN on the toy shapes (seed 0, one thread): 600
-        # steps of 4 px patches learn almost nothing (0.125 against 0.123 at random init), their features sort
-        # the images by colour (colour-bin kNN 0.48); colour jitter drawn separately for the two encoders (0.140)
-        # or fixed sine-cosine positions (0.123) did not change that. 8 px patches (a 4x4 grid, a third of
-        # the cost per step) buy steps: 2000 reach 0.161 (random init 0.092), 3000 0.178, and 3000 with lr
-        # 4e-3 0.193 (8e-3: 0.150; EMA 0.99: 0.176).
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "augment": IJEPA_AUGMENT, "lr": 4e-3,
-                  "weight_decay": 0.04, "vit_dim": 64, "vit_depth": 2, "vit_heads": 2,
-                  "pred_dim": 32, "pred_depth": 1, "pred_heads": 2, "patch_size": 8, "steps": 3000,
-                  "warmup_steps": 150, "eval_every": 1000, "checkpoint_every": 1000},
-        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "augment": IJEPA_AUGMENT, "lr": 2e-3, "weight_decay": 0.04,
-                "vit_dim": 128, "vit_depth": 4, "vit_heads": 4, "pred_dim": 64, "pred_depth": 2, "pred_heads": 2},
+        # 8 px patches buy steps; the shared lr 4e-3 did best of those tried (benchmarks/results/tuning/ijepa.md).
+        "quick": {"vit_dim": 64, "vit_depth": 2, "vit_heads": 2, "pred_dim": 32, "pred_depth": 1,
+                  "pred_heads": 2, "patch_size": 8, "steps": 3000, "warmup_steps": 150, "eval_every": 1000,
+                  "checkpoint_every": 1000},
+        "cpu": {"lr": 2e-3, "vit_dim": 128, "vit_depth": 4, "vit_heads": 4, "pred_dim": 64, "pred_depth": 2,
+                "pred_heads": 2},
         # I-JEPA has no CIFAR setting; this scales its ImageNet recipe (Assran et al., 2023, appendix: AdamW,
         # lr 1e-3 for batch 2048 after warmup, weight decay 0.04, EMA 0.996 -> 1, 4 targets of scale 0.15-0.2,
         # context 0.85-1) to 32 px images with 4 px patches and a ViT of width 192 (ViT-Tiny's).
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "backbone": "vit_tiny", "augment": IJEPA_AUGMENT,
-                 "lr": 1e-3, "weight_decay": 0.04, "steps": 40000, "warmup_steps": 2000},
+        "cuda": {"lr": 1e-3, "steps": 40000, "warmup_steps": 2000},
     }
 
     def validate(self) -> None:
         super().validate()
         if self.backbone != "vit_tiny":
-            raise training.ConfigError(f"backbone={self.backbone!r}: I-JEPA removes patch tokens, which needs a "
-                                       "Vision Transformer; use backbone='vit_tiny' (sized by vit_dim, vit_depth, "
-                                       "vit_heads)")
+            raise ConfigError(f"backbone={self.backbone!r}: I-JEPA removes patch tokens, which needs a Vision "
+                              "Transformer; use backbone='vit_tiny' (sized by vit_dim, vit_depth, vit_heads)")
         try:
             models.check_transformer_sizes(self, "vit", "pred", sincos=("pred_dim",))
         except ValueError as err:
-            raise training.ConfigError(str(err)) from None
-        if self.patch_size < 1:
-            raise training.ConfigError(f"patch_size={self.patch_size} must be >= 1")
-        if self.num_targets < 1:
-            raise training.ConfigError(f"num_targets={self.num_targets}: predict at least one target block")
+            raise ConfigError(str(err)) from None
         if not 0 < self.target_min_scale <= self.target_max_scale < 1:
-            raise training.ConfigError(f"target scales ({self.target_min_scale}, {self.target_max_scale}) must "
-                                       "satisfy 0 < target_min_scale <= target_max_scale < 1 (the paper: 0.15, 0.2)")
+            raise ConfigError(f"target scales ({self.target_min_scale}, {self.target_max_scale}) must satisfy "
+                              "0 < target_min_scale <= target_max_scale < 1 (the paper: 0.15, 0.2)")
         if not 0 < self.context_min_scale <= 1:
-            raise training.ConfigError(f"context_min_scale={self.context_min_scale} must be in (0, 1] "
-                                       "(the paper: 0.85)")
+            raise ConfigError(f"context_min_scale={self.context_min_scale} must be in (0, 1] (the paper: 0.85)")
         if not 0.0 <= self.ema_momentum <= 1.0:
-            raise training.ConfigError(f"ema_momentum={self.ema_momentum} must be in [0, 1] (the paper: 0.996)")
+            raise ConfigError(f"ema_momentum={self.ema_momentum} must be in [0, 1] (the paper: 0.996)")
 
 
 def sample_blocks(grid_size: int, num_targets: int = 4, target_scale: tuple[float, float] = (0.15, 0.2),
@@ -191,31 +180,36 @@ class Predictor(nn.Module):
         return self.out(self.norm(out)).reshape(n, m, t, -1)
 
 
-class IJEPA(nn.Module):
+class IJEPA(Method):
     """Context encoder + predictor (trained) and their EMA target encoder (evaluated as ``backbone``).
 
     The paper evaluates the target encoder's average-pooled patch tokens, so ``backbone`` is the
-    target encoder with ``pool="mean"``. There is no projector: ``projector`` is the identity, so
-    the collapse probes measure those pooled features directly.
+    target encoder with ``pool="mean"``. There is no projector: ``embed`` is those pooled features,
+    so the collapse probes measure them directly.
     """
 
-    name = NAME
+    name = "ijepa"
 
-    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__()
-        self.config = config
+    def __init__(self, config: Config, data):
+        super().__init__(config, data)
         c = config
-        self.context_encoder = models.TinyViT(image_size, c.patch_size, c.vit_dim, c.vit_depth, c.vit_heads,
-                                              mean=mean, std=std, pool="mean")
+        if data.image_size % c.patch_size or data.image_size // c.patch_size < 2:
+            raise ConfigError(f"patch_size={c.patch_size} does not cut the {data.image_size} px images into a grid "
+                              f"of at least 2x2 whole patches: choose a divisor of {data.image_size} up to "
+                              f"{data.image_size // 2}")
+        self.context_encoder = models.TinyViT(data.image_size, c.patch_size, c.vit_dim, c.vit_depth, c.vit_heads,
+                                              mean=data.mean, std=data.std, pool="mean")
         self.target_encoder = copy.deepcopy(self.context_encoder).requires_grad_(False)
         self.predictor = Predictor(c.vit_dim, c.pred_dim, c.pred_depth, c.pred_heads, self.context_encoder.grid_size)
-        self.projector = nn.Identity()
 
     @property
     def backbone(self) -> nn.Module:
         return self.target_encoder
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.target_encoder(x)
+
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         c = self.config
         # One crop for both encoders; colour changes (none in the paper) are drawn separately for each.
         cropped = crop(images, c.augment)
@@ -235,27 +229,14 @@ class IJEPA(nn.Module):
         return {"loss": ijepa_loss(predicted, features), "context_patches": torch.tensor(float(len(context)))}
 
     def after_step(self, step: int, total_steps: int) -> None:
-        momentum = training.cosine_momentum(step, total_steps, base=self.config.ema_momentum)
-        training.ema_update(self.target_encoder, self.context_encoder, momentum)
-
-
-def build_model(config: Config, data) -> IJEPA:
-    return IJEPA(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train I-JEPA and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
+        momentum = cosine_momentum(step, total_steps, base=self.config.ema_momentum)
+        ema_update(self.target_encoder, self.context_encoder, momentum)
 
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"ema_momentum": (0.9, 1.0, 0.001), "num_targets": (1, 8, 1), "target_max_scale": (0.15, 0.5, 0.05)}
 
+build_model, train, main = entry_points(IJEPA)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.ijepa"))
+    raise SystemExit(main())

@@ -27,16 +27,16 @@ its neighbour number ``j`` (0..7, row by row) and ``p`` the pair classifier's so
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from cookbook import models, train as training
+from cookbook import models
 from cookbook.augment import AugmentConfig, crop, recolour
+from cookbook.config import ConfigError, TrainConfig
+from cookbook.method import Method, entry_points
 
-NAME = "jigsaw"
 NUM_NEIGHBOURS = 8
 CENTRE = 4                                              # the middle of a 3x3 grid, row by row
 NEIGHBOURS = (0, 1, 2, 3, 5, 6, 7, 8)                   # label j is the patch at grid position NEIGHBOURS[j]
@@ -47,40 +47,34 @@ JIGSAW_AUGMENT = AugmentConfig(crop_min_scale=0.7, jitter_strength=1.0, gray_p=0
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     patch_size: int = 8             # side of each patch of the 3x3 grid, in pixels of the image
-    gap: int = 2                    # pixels left out between neighbouring patches (no edge continuity)
-    jitter: int = 1                 # each patch moves by up to this many pixels (patches do not line up)
+    gap: int = 2                    # pixels left out between neighbouring patches (0: none, edges continue)
+    jitter: int = 1                 # each patch moves by up to this many pixels (0: the patches line up)
     patch_resize: int = 16          # side the patches are resized to before the backbone (0: keep patch_size)
     proj_hidden_dim: int = 256      # width of the per-patch head's hidden layer
     proj_dim: int = 128             # per-patch embedding that the pair classifier receives (two of them)
     head_hidden_dim: int = 256      # width of the pair classifier's hidden layer
-    augment: AugmentConfig = JIGSAW_AUGMENT  # crop/flip of the image, colour of each patch
+    augment: AugmentConfig = field(default_factory=lambda: JIGSAW_AUGMENT)  # image crop/flip, colour per patch
 
+    ZERO_ALLOWED = TrainConfig.ZERO_ALLOWED | {"gap", "jitter", "patch_resize"}
     BUDGETS = {
         # 64 images x 9 patches of 16 px: a step costs what a SimCLR step does (measured; 2 x 128 views of 32 px).
-        # On the toy shapes (seed 0), kNN: 0.38-0.39 with patches resized to 16 px, 0.27 at their own 8 px
-        # (the backbone then never sees inputs near the size it is evaluated on), 0.33 at 24 px. The puzzle
-        # gets easier and the features worse without per-patch colour jitter (0.29) or without gaps and
-        # jitter (0.28). lr 8e-3, 7 px patches with 3 px gaps, or no crop: all 0.38.
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "batch_size": 64, "augment": JIGSAW_AUGMENT},
-        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "batch_size": 128, "augment": JIGSAW_AUGMENT},
-        # Doersch et al. train on ImageNet (96 px patches, 48 px gaps); there is no CIFAR setting to follow.
-        # On 32 px CIFAR images the toy geometry carries over, with the cuda budget's optimisation.
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "augment": JIGSAW_AUGMENT},
+        # The patch geometry and colour jitter: benchmarks/results/tuning/jigsaw.md.
+        "quick": {"batch_size": 64},
+        "cpu": {"batch_size": 128},
+        # cuda: the base budget and the toy geometry. Doersch et al. train on ImageNet (96 px patches, 48 px gaps):
+        # there is no CIFAR setting to follow.
     }
 
     def validate(self) -> None:
         super().validate()
         if self.patch_size < 2:
-            raise training.ConfigError(f"patch_size={self.patch_size}: a patch needs at least 2x2 pixels "
-                                       "to show anything (8 on 32 px images)")
-        if self.gap < 0 or self.jitter < 0:
-            raise training.ConfigError(f"gap={self.gap} and jitter={self.jitter} are pixel counts: use values >= 0")
-        if self.patch_resize < 0:
-            raise training.ConfigError(f"patch_resize={self.patch_resize}: use 0 (no resizing) or a side in pixels")
-        if min(self.proj_hidden_dim, self.proj_dim, self.head_hidden_dim) < 1:
-            raise training.ConfigError("proj_hidden_dim, proj_dim and head_hidden_dim must all be >= 1")
+            raise ConfigError(f"patch_size={self.patch_size}: a patch needs at least 2x2 pixels "
+                              "to show anything (8 on 32 px images)")
+        if self.patch_resize == 1:
+            raise ConfigError(f"patch_resize={self.patch_resize} would shrink every patch to a single pixel: "
+                              "use 0 (keep patch_size) or a side of at least 2 pixels (16 on 32 px images)")
 
 
 def grid_span(patch_size: int, gap: int, jitter: int) -> int:
@@ -154,30 +148,32 @@ def relative_position_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.
     return F.cross_entropy(logits.float(), labels)
 
 
-class RelativePosition(nn.Module):
+class RelativePosition(Method):
     """Backbone + per-patch head (``projector``) + pair classifier.
 
     ``projector`` maps one patch's features to the embedding the pair classifier receives (the
-    shared layer before the concatenation, fc6 in Doersch et al.); the collapse probes apply it to
-    whole images, which is meaningful because the backbone pools over any input size.
+    shared layer before the concatenation, fc6 in Doersch et al.); ``embed`` applies it to whole
+    images, which is meaningful because the backbone pools over any input size.
     """
 
-    name = NAME
+    name = "jigsaw"
 
-    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__()
+    def __init__(self, config: Config, data):
+        super().__init__(config, data)
         span = grid_span(config.patch_size, config.gap, config.jitter)
-        if span > image_size:
-            raise training.ConfigError(
+        if span > data.image_size:
+            raise ConfigError(
                 f"patch_size={config.patch_size}, gap={config.gap}, jitter={config.jitter}: the 3x3 grid needs "
-                f"{span} px but the images have {image_size}; lower them (8, 2, 1 fit 32 px images)")
-        self.config = config
-        self.backbone = models.build_backbone(config.backbone, image_size=image_size, mean=mean, std=std,
-                                              width=config.width)
+                f"{span} px but the images have {data.image_size}; lower them (8, 2, 1 fit 32 px images)")
+        self.backbone = models.build_backbone(config.backbone, image_size=data.image_size, mean=data.mean,
+                                              std=data.std, width=config.width)
         self.projector = models.mlp(self.backbone.dim, config.proj_hidden_dim, config.proj_dim, 2)
         self.classifier = models.mlp(2 * config.proj_dim, config.head_hidden_dim, NUM_NEIGHBOURS, 2)
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.projector(self.backbone(x))
+
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         c, a = self.config, self.config.augment
         patches = grid_patches(crop(images, a), c.patch_size, c.gap, c.jitter)
         n = len(patches)
@@ -187,30 +183,17 @@ class RelativePosition(nn.Module):
             # closer to that size than 8 px ones, which its stride-2 layers shrink to a single pixel.
             patches = F.interpolate(patches, size=c.patch_resize, mode="bilinear", align_corners=False)
         patches = recolour(patches, a)
-        z = self.projector(self.backbone(patches)).view(n, 9, -1)
+        z = self.embed(patches).view(n, 9, -1)
         pairs, labels = neighbour_pairs(z)
         logits = self.classifier(pairs)
         return {"loss": relative_position_loss(logits, labels),
                 "position_acc": (logits.argmax(dim=1) == labels).float().mean()}
 
 
-def build_model(config: Config, data) -> RelativePosition:
-    return RelativePosition(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train the relative-position model and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
-
-
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"gap": (0, 4, 1), "jitter": (0, 2, 1)}
 
+build_model, train, main = entry_points(RelativePosition)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.jigsaw"))
+    raise SystemExit(main())

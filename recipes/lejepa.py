@@ -29,15 +29,14 @@ from dataclasses import dataclass
 
 import torch
 
-from cookbook import models, train as training
-from cookbook.augment import views
+from cookbook.config import ConfigError, TrainConfig
+from cookbook.method import TwoViewMethod, entry_points
 
-NAME = "lejepa"
 T_MAX = 3.0  # the integral stops at t = 3, where the Gaussian weight exp(-t^2/2) is down to 1 %
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     lambd: float = 0.05             # weight of SIGReg; 1 - lambd weighs the invariance (0 lets the embeddings collapse)
     num_slices: int = 256           # random 1-D directions SIGReg tests per step
     num_views: int = 4              # views per image (the invariance pulls each one to their mean)
@@ -46,31 +45,22 @@ class Config(training.TrainConfig):
     proj_depth: int = 3             # linear layers in the projector
 
     BUDGETS = {
-        # Four views of 64 images cost what two of 128 do and gave a steadier quick-run kNN (mean of seeds 0-2
-        # on a GPU): 0.45 with 16-d embeddings and 256 slices, 0.42 with 128 slices, 0.36 with 64, 0.39 with
-        # 64-d embeddings and 128 slices; two views of 128 images: 0.39 (64-d, 256 slices). lambda 0.05 beat
-        # 0.02 (0.38) and 0.1 (0.41). SIGReg's cos/sin over N x slices x 17 knots is most of the extra time per
-        # step on a CPU.
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 4e-3, "batch_size": 64},
+        # Four views of 64 images cost what two of 128 do and gave a steadier kNN (benchmarks/results/tuning/lejepa.md).
+        "quick": {"batch_size": 64},
         # Half the shared batch: four views of 128 images are as many as the other recipes' two of 256.
-        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "batch_size": 128},
+        "cpu": {"batch_size": 128},
         # The authors' minimal example (github.com/rbalestr-lab/lejepa, MINIMAL.md): AdamW, lr 2e-3, weight
         # decay 0.05, batch 256, 4 views, lambda 0.02, a 2048-wide 3-layer projector to 16 dimensions.
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "lr": 2e-3, "weight_decay": 5e-2, "batch_size": 256,
-                 "lambd": 0.02, "proj_hidden_dim": 2048},
+        "cuda": {"lr": 2e-3, "weight_decay": 5e-2, "batch_size": 256, "lambd": 0.02, "proj_hidden_dim": 2048},
     }
 
     def validate(self) -> None:
         super().validate()
         if not 0.0 <= self.lambd <= 1.0:
-            raise training.ConfigError(f"lambd={self.lambd} must be in [0, 1]: it splits the loss between SIGReg "
-                                       "(lambd) and the invariance (1 - lambd); the paper uses about 0.05")
-        if self.num_slices < 1:
-            raise training.ConfigError(f"num_slices={self.num_slices}: SIGReg needs at least one random direction "
-                                       "(a few hundred in practice)")
+            raise ConfigError(f"lambd={self.lambd} must be in [0, 1]: it splits the loss between SIGReg "
+                              "(lambd) and the invariance (1 - lambd); the paper uses about 0.05")
         if self.num_views < 2:
-            raise training.ConfigError(f"num_views={self.num_views}: the invariance term compares views, "
-                                       "so use at least 2")
+            raise ConfigError(f"num_views={self.num_views}: the invariance term compares views, so use at least 2")
 
 
 def random_directions(dim: int, num_slices: int, device=None) -> torch.Tensor:
@@ -139,37 +129,24 @@ def lejepa_loss(z: torch.Tensor, directions: torch.Tensor, lambd: float = 0.05, 
     return lambd * terms["sigreg"] + (1 - lambd) * terms["invariance"]
 
 
-class LeJEPA(models.TwoViewEncoder):
+class LeJEPA(TwoViewMethod):
     """Backbone + projector; ``forward`` makes ``num_views`` views of a batch and returns the loss and its terms."""
 
-    name = NAME
+    name = "lejepa"
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         c = self.config
-        # One pass over all the views: BatchNorm sees the whole V * N batch.
-        z = self.projector(self.backbone(torch.cat(views(images, c.num_views, c.augment))))
-        z = z.view(c.num_views, len(images), -1)
-        terms = lejepa_terms(z, random_directions(z.shape[-1], c.num_slices, z.device))
-        return {"loss": c.lambd * terms["sigreg"] + (1 - c.lambd) * terms["invariance"], **terms}
-
-
-def build_model(config: Config, data) -> LeJEPA:
-    return LeJEPA(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train LeJEPA and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
+        z = torch.stack(self.embed_views(images, c.num_views))                    # (V, N, D)
+        directions = random_directions(z.shape[-1], c.num_slices, z.device)
+        with torch.no_grad():  # logged only: the loss below is the one that trains
+            terms = lejepa_terms(z.detach(), directions)
+        return {"loss": lejepa_loss(z, directions, c.lambd), **terms}
 
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"lambd": (0.0, 1.0, 0.01)}
 
+build_model, train, main = entry_points(LeJEPA)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.lejepa"))
+    raise SystemExit(main())

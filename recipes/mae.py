@@ -18,15 +18,15 @@ With ``x_p`` the pixels of patch ``p`` (normalised by their own mean and varianc
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from cookbook import models, train as training
+from cookbook import models
 from cookbook.augment import AugmentConfig, augment
-
-NAME = "mae"
+from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
+from cookbook.method import Method, entry_points
 
 # MAE's only augmentation is a random resized crop and a flip: the pixels are the target, so
 # colour changes would only make the task noisier (He et al., 2022, section 4: colour jitter hurts).
@@ -34,7 +34,8 @@ MAE_AUGMENT = AugmentConfig(crop_min_scale=0.2, jitter_strength=0.0, jitter_p=0.
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
+    weight_decay: float = 0.05      # the paper's AdamW weight decay (He et al., 2022), on every budget
     backbone: str = "vit_tiny"      # MAE needs a ViT (it drops patch tokens); only vit_tiny is offered
     mask_ratio: float = 0.75        # fraction of the patches hidden from the encoder
     norm_pix_loss: bool = True      # predict each patch normalised by its own mean and std
@@ -46,45 +47,34 @@ class Config(training.TrainConfig):
     decoder_depth: int = 2          # decoder transformer blocks
     decoder_heads: int = 4          # decoder attention heads (must divide decoder_dim)
     pool: str = "mean"              # feature for evaluation: mean of the patch tokens, or the cls token
-    augment: AugmentConfig = MAE_AUGMENT  # how the single view is made (crops and flips only)
+    augment: AugmentConfig = field(default_factory=lambda: MAE_AUGMENT)  # the single view: crops and flips only
 
     BUDGETS = {
-        # MAE learns slowly from scratch, and the toy shapes are built to reward invariance, which MAE does not
-        # ask for. Quick-run kNN (seed 0, one thread): 600 steps of 4 px patches 0.126 against 0.104 at random
-        # init, with features that sort the images by colour (colour-bin kNN 0.39); colour jitter on the input
-        # 0.119. 8 px patches (a 4x4 grid) cost half as much per step: 2000 steps reach 0.164 (random init
-        # 0.108; without norm_pix_loss 0.160), 3000 with mask ratio 0.5 0.204, but that takes about 105 s
-        # on two cores; mask 0.25 0.147, batch 64 0.155, a 2-block decoder 0.131. This budget is the best
-        # that fits in 90 s.
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "augment": MAE_AUGMENT, "lr": 2e-3,
-                  "weight_decay": 0.05, "vit_dim": 96, "vit_depth": 3, "vit_heads": 3,
-                  "decoder_dim": 64, "decoder_depth": 1, "decoder_heads": 2, "patch_size": 8, "steps": 2000,
-                  "warmup_steps": 100, "eval_every": 500, "checkpoint_every": 500},
-        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "augment": MAE_AUGMENT, "lr": 2e-3, "weight_decay": 0.05,
-                "vit_dim": 128, "vit_depth": 4, "vit_heads": 4, "decoder_dim": 64, "decoder_depth": 2},
+        # 8 px patches and a small ViT: the best that fits in 90 s on two cores (benchmarks/results/tuning/mae.md).
+        "quick": {"lr": 2e-3, "vit_dim": 96, "vit_depth": 3, "vit_heads": 3, "decoder_dim": 64, "decoder_depth": 1,
+                  "decoder_heads": 2, "patch_size": 8, "steps": 2000, "warmup_steps": 100, "eval_every": 500,
+                  "checkpoint_every": 500},
+        "cpu": {"lr": 2e-3, "vit_dim": 128, "vit_depth": 4, "vit_heads": 4, "decoder_dim": 64, "decoder_depth": 2},
         # MAE has no CIFAR setting; this scales its ImageNet pre-training recipe (He et al., 2022, appendix A.1:
         # AdamW, base lr 1.5e-4 x batch / 256, weight decay 0.05, mask ratio 0.75, norm_pix_loss) to 32 px
         # images with 4 px patches and a ViT of width 192 (ViT-Tiny's).
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "backbone": "vit_tiny", "augment": MAE_AUGMENT,
-                 "lr": 1.5e-4 * 512 / 256, "weight_decay": 0.05, "steps": 40000, "warmup_steps": 2000},
+        "cuda": {"lr": BatchScaledLR(1.5e-4), "steps": 40000, "warmup_steps": 2000},
     }
 
     def validate(self) -> None:
         super().validate()
         if self.backbone != "vit_tiny":
-            raise training.ConfigError(f"backbone={self.backbone!r}: MAE removes patch tokens, which needs a Vision "
-                                       "Transformer; use backbone='vit_tiny' (sized by vit_dim, vit_depth, vit_heads)")
+            raise ConfigError(f"backbone={self.backbone!r}: MAE removes patch tokens, which needs a Vision "
+                              "Transformer; use backbone='vit_tiny' (sized by vit_dim, vit_depth, vit_heads)")
         if not 0.0 < self.mask_ratio < 1.0:
-            raise training.ConfigError(f"mask_ratio={self.mask_ratio} must be in (0, 1): some patches must stay "
-                                       "visible and some must be predicted (MAE uses 0.75)")
+            raise ConfigError(f"mask_ratio={self.mask_ratio} must be in (0, 1): some patches must stay "
+                              "visible and some must be predicted (MAE uses 0.75)")
         try:
             models.check_transformer_sizes(self, "vit", "decoder", sincos=("decoder_dim",))
         except ValueError as err:
-            raise training.ConfigError(str(err)) from None
-        if self.patch_size < 1:
-            raise training.ConfigError(f"patch_size={self.patch_size} must be >= 1")
+            raise ConfigError(str(err)) from None
         if self.pool not in ("mean", "cls"):
-            raise training.ConfigError(f"pool={self.pool!r}: choose 'mean' or 'cls'")
+            raise ConfigError(f"pool={self.pool!r}: choose 'mean' or 'cls'")
 
 
 def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
@@ -155,27 +145,28 @@ def mae_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> to
     return (per_patch * mask).sum() / masked
 
 
-class MAE(nn.Module):
+class MAE(Method):
     """ViT encoder (``backbone``) on the visible patches + a light decoder that predicts the hidden pixels.
 
-    There is no projector: ``projector`` is the identity, so the collapse probes measure the
-    backbone's pooled features directly.
+    There is no projector: ``embed`` is the backbone's pooled features, so the collapse probes
+    measure those directly.
     """
 
-    name = NAME
+    name = "mae"
 
-    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__()
-        self.config = config
+    def __init__(self, config: Config, data):
+        super().__init__(config, data)
         c = config
-        self.backbone = models.TinyViT(image_size, c.patch_size, c.vit_dim, c.vit_depth, c.vit_heads,
-                                       mean=mean, std=std, pool=c.pool)
-        self.projector = nn.Identity()
+        if data.image_size % c.patch_size:
+            raise ConfigError(f"patch_size={c.patch_size} does not divide the {data.image_size} px images into "
+                              f"whole patches: choose a divisor of {data.image_size}")
+        self.backbone = models.TinyViT(data.image_size, c.patch_size, c.vit_dim, c.vit_depth, c.vit_heads,
+                                       mean=data.mean, std=data.std, pool=c.pool)
         grid = self.backbone.grid_size
         if not 1 <= int(grid * grid * (1 - c.mask_ratio)) < grid * grid:
-            raise training.ConfigError(f"mask_ratio={c.mask_ratio} of the {grid * grid} patches of {c.patch_size} px "
-                                       f"leaves {int(grid * grid * (1 - c.mask_ratio))} visible: keep at least one "
-                                       "patch visible and hide at least one (lower mask_ratio or patch_size)")
+            raise ConfigError(f"mask_ratio={c.mask_ratio} of the {grid * grid} patches of {c.patch_size} px "
+                              f"leaves {int(grid * grid * (1 - c.mask_ratio))} visible: keep at least one "
+                              "patch visible and hide at least one (lower mask_ratio or patch_size)")
         self.decoder_embed = nn.Linear(c.vit_dim, c.decoder_dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, c.decoder_dim))
         nn.init.normal_(self.mask_token, std=0.02)
@@ -184,6 +175,9 @@ class MAE(nn.Module):
         self.decoder = models.transformer(c.decoder_dim, c.decoder_depth, c.decoder_heads)
         self.decoder_norm = nn.LayerNorm(c.decoder_dim)
         self.decoder_pred = nn.Linear(c.decoder_dim, c.patch_size ** 2 * 3)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x)
 
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Float images -> (predicted patches ``(N, P, patch_dim)``, mask ``(N, P)``)."""
@@ -198,7 +192,7 @@ class MAE(nn.Module):
         patches = patchify(x, self.config.patch_size)
         return normalize_patches(patches) if self.config.norm_pix_loss else patches
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         x = augment(images, self.config.augment)
         pred, mask = self.predict(x)
         return {"loss": mae_loss(pred, self.target(x), mask)}
@@ -226,23 +220,10 @@ class MAE(nn.Module):
         return masked_input, reconstruction
 
 
-def build_model(config: Config, data) -> MAE:
-    return MAE(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train MAE and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
-
-
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"mask_ratio": (0.1, 0.9, 0.05)}  # 0.9 of the quick budget's 16 patches still leaves one visible
 
+build_model, train, main = entry_points(MAE)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.mae"))
+    raise SystemExit(main())

@@ -31,14 +31,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import models, train as training
+from cookbook import models
 from cookbook.augment import views
-
-NAME = "moco"
+from cookbook.config import ConfigError, TrainConfig
+from cookbook.ema import ema_update
+from cookbook.method import TwoViewMethod, entry_points
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     temperature: float = 0.2        # tau of the InfoNCE softmax (v2 uses 0.2)
     queue_size: int = 4096          # negatives kept from earlier batches; 0: MoCo v3 style (in-batch negatives)
     momentum: float = 0.99          # EMA momentum of the key encoder (0: a copy of the online one; 1: frozen)
@@ -48,36 +49,35 @@ class Config(training.TrainConfig):
     proj_depth: int = 2             # linear layers in the projector
     pred_hidden_dim: int = 512      # width of the v3 predictor's hidden layer (unused with a queue)
 
+    ZERO_ALLOWED = TrainConfig.ZERO_ALLOWED | {"queue_size"}
     BUDGETS = {
-        # 600 steps are short for a momentum encoder: keys from a slow encoder (m 0.99-0.995) or a long queue
-        # (4096 = 32 batches) are stale and learning crawls (kNN 0.22-0.30 over tau 0.07-0.2, lr 4e-3-1.6e-2,
-        # 1-8 BN splits). A faster encoder (m 0.98; 0.95 is too fast) and a queue of 8 batches gave 0.35, and
-        # batch 160 made it steadier across seeds (seed 1: 0.32 vs 0.29 at batch 128) at 1.1x SimCLR's step.
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 8e-3, "temperature": 0.1, "momentum": 0.98,
-                  "queue_size": 1280, "batch_size": 160},
+        # 600 steps are short for a momentum encoder: a faster one and a queue of 8 batches learn faster, and
+        # batch 160 is steadier across seeds at 1.1x SimCLR's step (benchmarks/results/tuning/moco.md).
+        "quick": {"lr": 8e-3, "temperature": 0.1, "momentum": 0.98, "queue_size": 1280, "batch_size": 160},
         # Untested at this size; it follows the quick run's lesson (tau 0.1, a queue of 8 batches), with the
         # default m 0.99 for a run 2.5 times longer.
-        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "temperature": 0.1, "queue_size": 2048},
+        "cpu": {"temperature": 0.1, "queue_size": 2048},
         # The MoCo authors' CIFAR-10 demo (facebookresearch/moco, colab/moco_cifar10_demo.ipynb): SGD with
         # lr 0.06 for batch 512, weight decay 5e-4, m 0.99, tau 0.1, a 4096-key queue and 8 BN splits.
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "optimizer": "sgd", "lr": 0.06, "weight_decay": 5e-4,
-                 "temperature": 0.1, "bn_splits": 8},
+        "cuda": {"optimizer": "sgd", "lr": 0.06, "weight_decay": 5e-4, "temperature": 0.1, "bn_splits": 8},
     }
 
     def validate(self) -> None:
         super().validate()
         if self.temperature <= 0:
-            raise training.ConfigError(f"temperature={self.temperature}: the InfoNCE temperature must be > 0 "
-                                       "(MoCo v2 uses 0.2)")
+            raise ConfigError(f"temperature={self.temperature}: the InfoNCE temperature must be > 0 "
+                              "(MoCo v2 uses 0.2)")
         if not 0.0 <= self.momentum <= 1.0:
-            raise training.ConfigError(f"momentum={self.momentum}: the key encoder's EMA momentum must be in [0, 1] "
-                                       "(0.99 to 0.999 in the papers)")
-        if self.queue_size < 0 or 0 < self.queue_size < self.batch_size:
-            raise training.ConfigError(f"queue_size={self.queue_size}: the queue must hold at least one batch "
-                                       f"({self.batch_size} keys), or be 0 for MoCo v3's in-batch negatives")
-        if self.bn_splits < 1 or self.batch_size % self.bn_splits:
-            raise training.ConfigError(f"bn_splits={self.bn_splits} must be >= 1 and divide batch_size="
-                                       f"{self.batch_size}")
+            raise ConfigError(f"momentum={self.momentum}: the key encoder's EMA momentum must be in [0, 1] "
+                              "(0.99 to 0.999 in the papers)")
+        if 0 < self.queue_size < self.batch_size:
+            raise ConfigError(f"queue_size={self.queue_size}: the queue must hold at least one batch "
+                              f"({self.batch_size} keys), or be 0 for MoCo v3's in-batch negatives")
+        if self.batch_size % self.bn_splits:
+            raise ConfigError(f"bn_splits={self.bn_splits} must divide batch_size={self.batch_size}")
+        if self.batch_size // self.bn_splits < 2:
+            raise ConfigError(f"bn_splits={self.bn_splits} makes BatchNorm groups of 1 image from batch_size="
+                              f"{self.batch_size}; BatchNorm needs 2 or more: use at most {self.batch_size // 2}")
 
 
 def info_nce_loss(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor | None = None,
@@ -111,22 +111,23 @@ def info_nce_loss(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor | None =
     return F.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long, device=q.device))
 
 
-class MoCo(models.TwoViewEncoder):
+class MoCo(TwoViewMethod):
     """Online backbone + projector (+ v3 predictor), their EMA copy for the keys, and the key queue."""
 
-    name = NAME
+    name = "moco"
 
-    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__(config, image_size, mean, std)
+    def __init__(self, config: Config, data):
+        super().__init__(config, data)
         v3 = config.queue_size == 0
         self.predictor = models.predictor(config.proj_dim, config.pred_hidden_dim) if v3 else nn.Identity()
         self.momentum_encoder = copy.deepcopy(nn.Sequential(self.backbone, self.projector)).requires_grad_(False)
         # Buffers, so a checkpoint holds the queue and a resumed run sees the same negatives.
         self.register_buffer("queue", F.normalize(torch.randn(config.queue_size, config.proj_dim), dim=1))
         self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
+        self.to_enqueue: torch.Tensor | None = None  # the last batch's keys, queued after its step
 
     def query(self, x: torch.Tensor) -> torch.Tensor:
-        return self.predictor(self.projector(self.backbone(x)))
+        return self.predictor(self.embed(x))
 
     @torch.no_grad()
     def keys(self, x: torch.Tensor) -> torch.Tensor:
@@ -135,7 +136,7 @@ class MoCo(models.TwoViewEncoder):
         shuffled = torch.cat([self.momentum_encoder(part) for part in x[order].chunk(self.config.bn_splits)])
         return shuffled[order.argsort()]
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         c = self.config
         view1, view2 = views(images, 2, c.augment)
         if c.queue_size == 0:  # v3: both views are queries and keys; negatives from the batch
@@ -147,10 +148,8 @@ class MoCo(models.TwoViewEncoder):
         # statistics they share (the queue's keys come from other batches); MoCo shuffles the keys across
         # GPUs to break this, and here the queries and the shuffled keys go through BN in separate groups.
         q = torch.cat([self.query(part) for part in view1.chunk(c.bn_splits)])
-        k = self.keys(view2)
-        loss = info_nce_loss(q, k, self.queue.clone(), c.temperature)  # a copy: the queue changes before backward
-        self.enqueue(k)
-        return {"loss": loss}
+        self.to_enqueue = k = self.keys(view2)
+        return {"loss": info_nce_loss(q, k, self.queue, c.temperature)}
 
     @torch.no_grad()
     def enqueue(self, k: torch.Tensor) -> None:
@@ -160,27 +159,17 @@ class MoCo(models.TwoViewEncoder):
         self.queue_ptr.copy_((self.queue_ptr + len(k)) % len(self.queue))
 
     def after_step(self, step: int, total_steps: int) -> None:
-        # A constant momentum as in v1/v2 (v3 raises it to 1 along a cosine; training.cosine_momentum).
-        training.ema_update(self.momentum_encoder, nn.Sequential(self.backbone, self.projector), self.config.momentum)
-
-
-def build_model(config: Config, data) -> MoCo:
-    return MoCo(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train MoCo and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
+        if self.to_enqueue is not None:  # the batch's keys join the queue, the oldest leave
+            self.enqueue(self.to_enqueue)
+            self.to_enqueue = None
+        # A constant momentum as in v1/v2 (v3 raises it to 1 along a cosine; cookbook.ema.cosine_momentum).
+        ema_update(self.momentum_encoder, nn.Sequential(self.backbone, self.projector), self.config.momentum)
 
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"temperature": (0.01, 1.0, 0.01), "momentum": (0.0, 1.0, 0.001)}
 
+build_model, train, main = entry_points(MoCo)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.moco"))
+    raise SystemExit(main())

@@ -26,13 +26,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import models, train as training
-
-NAME = "nnclr"
+from cookbook import models
+from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
+from cookbook.method import TwoViewMethod, entry_points
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     temperature: float = 0.1        # tau of the softmax over the batch (the paper uses 0.1)
     queue_size: int = 4096          # embeddings in the support set the neighbours come from
     use_predictor: bool = True      # a predictor MLP on the side the neighbour must identify (as in the paper)
@@ -42,26 +42,24 @@ class Config(training.TrainConfig):
     pred_hidden_dim: int = 512      # width of the predictor's hidden layer
 
     BUDGETS = {
-        # kNN on the toy shapes (seed 0): tau 0.1 / 0.2 / 0.3 -> 0.29 / 0.33 / 0.33 with the predictor; without
-        # it 0.41 (queue 4096) and 0.40 (queue 2048). The predictor, worth a point on ImageNet, slows a 600-step run.
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 8e-3, "temperature": 0.2, "use_predictor": False},
-        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "temperature": 0.2, "queue_size": 8192},
+        # No predictor: it slows a 600-step run on the toy shapes (benchmarks/results/tuning/nnclr.md).
+        "quick": {"lr": 8e-3, "temperature": 0.2, "use_predictor": False},
+        "cpu": {"temperature": 0.2, "queue_size": 8192},
         # The paper's setting (ImageNet; there is no CIFAR one): LARS at 0.3 x batch/256, weight decay 1e-6,
         # a 3-layer 2048-wide projector to 256, a 4096-wide predictor, tau 0.1. Its 98304-long support set
         # is larger than CIFAR-10, so it shrinks to about a third of the training set here.
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "optimizer": "lars", "lr": 0.6, "weight_decay": 1e-6,
-                 "queue_size": 16384, "proj_hidden_dim": 2048, "proj_dim": 256, "proj_depth": 3,
-                 "pred_hidden_dim": 4096},
+        "cuda": {"optimizer": "lars", "lr": BatchScaledLR(0.3), "weight_decay": 1e-6, "queue_size": 16384,
+                 "proj_hidden_dim": 2048, "proj_dim": 256, "proj_depth": 3, "pred_hidden_dim": 4096},
     }
 
     def validate(self) -> None:
         super().validate()
         if self.temperature <= 0:
-            raise training.ConfigError(f"temperature={self.temperature}: the contrastive temperature must be > 0 "
-                                       "(the paper uses 0.1)")
+            raise ConfigError(f"temperature={self.temperature}: the contrastive temperature must be > 0 "
+                              "(the paper uses 0.1)")
         if self.queue_size < self.batch_size:
-            raise training.ConfigError(f"queue_size={self.queue_size}: the support set must hold at least one "
-                                       f"batch ({self.batch_size} embeddings); the paper keeps 98304")
+            raise ConfigError(f"queue_size={self.queue_size}: the support set must hold at least one "
+                              f"batch ({self.batch_size} embeddings); the paper keeps 98304")
 
 
 def nearest_neighbour(z: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
@@ -108,28 +106,33 @@ def nnclr_loss(z1: torch.Tensor, z2: torch.Tensor, support: torch.Tensor, temper
     return (one_way(z1, p2) + one_way(z2, p1)) / 2
 
 
-class NNCLR(models.TwoViewEncoder):
+class NNCLR(TwoViewMethod):
     """Backbone + projector + predictor, and the support set as a queue of past projections."""
 
-    name = NAME
+    name = "nnclr"
 
-    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__(config, image_size, mean, std)
+    def __init__(self, config: Config, data):
+        super().__init__(config, data)
         self.predictor = (models.predictor(config.proj_dim, config.pred_hidden_dim) if config.use_predictor
                           else nn.Identity())
         # Buffers, so a checkpoint holds the support set; `queue_count` counts every embedding ever queued.
         self.register_buffer("queue", torch.zeros(config.queue_size, config.proj_dim))
         self.register_buffer("queue_count", torch.zeros((), dtype=torch.long))
+        self.to_enqueue: torch.Tensor | None = None  # the last batch's first-view projections, queued after its step
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
         p1, p2 = self.predictor(torch.cat([z1, z2])).chunk(2)
         filled = int(min(self.queue_count.item(), len(self.queue)))
         # Before the first batch is queued, each embedding is its own neighbour (SimCLR's positive).
         support = self.queue[:filled] if filled else z1.detach()
-        loss = nnclr_loss(z1, z2, support, self.config.temperature, p1, p2)
-        self.enqueue(z1)
-        return {"loss": loss}
+        self.to_enqueue = z1.detach()
+        return {"loss": nnclr_loss(z1, z2, support, self.config.temperature, p1, p2)}
+
+    def after_step(self, step: int, total_steps: int) -> None:
+        if self.to_enqueue is not None:
+            self.enqueue(self.to_enqueue)
+            self.to_enqueue = None
 
     @torch.no_grad()
     def enqueue(self, z: torch.Tensor) -> None:
@@ -139,23 +142,10 @@ class NNCLR(models.TwoViewEncoder):
         self.queue_count += len(z)
 
 
-def build_model(config: Config, data) -> NNCLR:
-    return NNCLR(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train NNCLR and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
-
-
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"temperature": (0.01, 1.0, 0.01)}
 
+build_model, train, main = entry_points(NNCLR)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.nnclr"))
+    raise SystemExit(main())

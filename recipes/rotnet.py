@@ -25,52 +25,41 @@ With ``R_k`` the rotation by ``k * 90`` degrees and ``p(k | x)`` the classifier'
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from cookbook import models, train as training
+from cookbook import models
 from cookbook.augment import AugmentConfig, augment
+from cookbook.config import TrainConfig
+from cookbook.method import Method, entry_points
 
-NAME = "rotnet"
 NUM_ROTATIONS = 4
 
-# Crops and flips only. A horizontal flip keeps "up" where it was, so it never blurs the labels.
-# Colour jitter was tried on the toy shapes (whose colours are random nuisances anyway) and cost
-# kNN accuracy (0.64 against 0.69): the rotation task ignores colour by itself, jitter only makes it harder.
+# Crops and flips only. A horizontal flip keeps "up" where it was, so it never blurs the labels; the rotation
+# task ignores colour by itself, so jitter only makes it harder (benchmarks/results/tuning/rotnet.md).
 ROTNET_AUGMENT = AugmentConfig(crop_min_scale=0.5, jitter_strength=0.0, jitter_p=0.0, gray_p=0.0)
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     dataset: str = "toy_upright"    # needs images with an "up": toy_upright, cifar10, stl10... (on toy it learns nothing)
     head_hidden_dim: int = 256      # width of the rotation classifier's hidden layer
     head_depth: int = 2             # linear layers in the rotation classifier (1: linear)
     all_rotations: bool = True      # each image in all four rotations (paper); False: one random rotation each
-    augment: AugmentConfig = ROTNET_AUGMENT  # how each image is prepared before it is rotated
+    augment: AugmentConfig = field(default_factory=lambda: ROTNET_AUGMENT)  # each image's view, before it is rotated
 
     BUDGETS = {
-        # 64 images x 4 rotations = 256 images per step, the pixels SimCLR pushes (2 views x 128), so
-        # the same cost per step. On toy_upright (seed 0): kNN 0.69 with lr 4e-3, 0.59 with 2e-3 and 0.61
-        # with 8e-3; one random rotation per image with 256 images per step (same cost) reached only 0.48.
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "dataset": "toy_upright", "batch_size": 64,
-                  "augment": ROTNET_AUGMENT},
-        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "dataset": "toy_upright", "batch_size": 128,
-                "augment": ROTNET_AUGMENT},
+        # 64 images x 4 rotations = 256 images per step, the pixels SimCLR pushes (2 views x 128), so the same
+        # cost per step; the learning rate and all four rotations: benchmarks/results/tuning/rotnet.md.
+        "quick": {"batch_size": 64},
+        "cpu": {"batch_size": 128},
         # RotNet's CIFAR-10 setting: batches of 128 images, each in all 4 rotations, SGD with momentum 0.9
         # (theirs is Nesterov), lr 0.1, weight decay 5e-4 (Gidaris et al., 2018, section 3.1 and the authors'
         # CIFAR-10 config). They train 200 epochs with step decays; here the cosine schedule of the cuda budget.
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "batch_size": 128, "optimizer": "sgd", "lr": 0.1,
-                 "weight_decay": 5e-4, "augment": ROTNET_AUGMENT},
+        "cuda": {"dataset": "cifar10", "batch_size": 128, "optimizer": "sgd", "lr": 0.1, "weight_decay": 5e-4},
     }
-
-    def validate(self) -> None:
-        super().validate()
-        if self.head_hidden_dim < 1 or self.head_depth < 1:
-            raise training.ConfigError(f"head_hidden_dim={self.head_hidden_dim} and head_depth={self.head_depth} "
-                                       "must both be >= 1")
 
 
 def rotate_batch(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -119,49 +108,38 @@ def rotation_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.float(), labels)
 
 
-class RotNet(nn.Module):
+class RotNet(Method):
     """Backbone + rotation classifier; ``forward`` rotates a batch and returns the loss and accuracy.
 
-    ``projector`` is the rotation classifier: the head whose output (four logits) the loss sees.
+    ``embed`` is the rotation classifier on the backbone: the four logits the loss sees.
     """
 
-    name = NAME
+    name = "rotnet"
 
-    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__()
-        self.config = config
-        self.backbone = models.build_backbone(config.backbone, image_size=image_size, mean=mean, std=std,
-                                              width=config.width)
-        self.projector = models.mlp(self.backbone.dim, config.head_hidden_dim, NUM_ROTATIONS, config.head_depth)
+    def __init__(self, config: Config, data):
+        super().__init__(config, data)
+        self.backbone = models.build_backbone(config.backbone, image_size=data.image_size, mean=data.mean,
+                                              std=data.std, width=config.width)
+        self.classifier = models.mlp(self.backbone.dim, config.head_hidden_dim, NUM_ROTATIONS, config.head_depth)
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.backbone(x))
+
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         x = augment(images, self.config.augment)
         # Gidaris et al. found that showing all four rotations of an image in the same batch trains better
-        # than one random rotation each; on the toy shapes too (see BUDGETS["quick"]).
+        # than one random rotation each; on the toy shapes too (benchmarks/results/tuning/rotnet.md).
         rotated, labels = rotate_batch(x) if self.config.all_rotations else rotate_randomly(x)
-        logits = self.projector(self.backbone(rotated))
+        logits = self.embed(rotated)
         return {"loss": rotation_loss(logits, labels),
                 "rotation_acc": (logits.argmax(dim=1) == labels).float().mean()}
-
-
-def build_model(config: Config, data) -> RotNet:
-    return RotNet(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train RotNet and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
 
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 # RotNet has no continuous knob of its own: the learning rate, steps and augmentations are always offered.
 LAB_CONTROLS: dict[str, tuple[float, float, float]] = {}
 
+build_model, train, main = entry_points(RotNet)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.rotnet"))
+    raise SystemExit(main())

@@ -19,33 +19,28 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from cookbook import models, train as training
-
-NAME = "simclr"
+from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
+from cookbook.method import TwoViewMethod, entry_points
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     temperature: float = 0.2        # tau: lower sharpens the softmax over negatives
     proj_hidden_dim: int = 512      # width of the projector's hidden layer
     proj_dim: int = 128             # dimension of the embeddings the loss sees
     proj_depth: int = 2             # linear layers in the projector
 
     BUDGETS = {
-        # On the toy shapes, tau 0.2 with lr 8e-3 gave the best quick-run kNN of the few settings
-        # tried (tau 0.1 / 0.2 / 0.5, lr 4e-3 / 8e-3; seed 0).
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 8e-3},
-        "cpu": training.TrainConfig.BUDGETS["cpu"],
+        "quick": {"lr": 8e-3},
         # SimCLR's CIFAR-10 setting: LARS, lr 0.3 x batch/256, tau 0.5 (Chen et al., 2020, appendix B.9).
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "optimizer": "lars", "lr": 0.6, "weight_decay": 1e-6,
-                 "temperature": 0.5},
+        "cuda": {"optimizer": "lars", "lr": BatchScaledLR(0.3), "weight_decay": 1e-6, "temperature": 0.5},
     }
 
     def validate(self) -> None:
         super().validate()
         if self.temperature <= 0:
-            raise training.ConfigError(f"temperature={self.temperature}: the NT-Xent temperature must be > 0 "
-                                       "(0.1 to 0.5 is the usual range)")
+            raise ConfigError(f"temperature={self.temperature}: the NT-Xent temperature must be > 0 "
+                              "(0.1 to 0.5 is the usual range)")
 
 
 def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
@@ -72,33 +67,20 @@ def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -
     return F.cross_entropy(logits, positives)
 
 
-class SimCLR(models.TwoViewEncoder):
+class SimCLR(TwoViewMethod):
     """Backbone + projector; ``forward`` makes two views of a batch and returns the NT-Xent loss."""
 
-    name = NAME
+    name = "simclr"
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
         return {"loss": nt_xent_loss(z1, z2, self.config.temperature)}
-
-
-def build_model(config: Config, data) -> SimCLR:
-    return SimCLR(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train SimCLR and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
 
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"temperature": (0.01, 2.0, 0.01), "batch_size": (8, 512, 8)}
 
+build_model, train, main = entry_points(SimCLR)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.simclr"))
+    raise SystemExit(main())

@@ -22,13 +22,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import evaluate, models, train as training
-
-NAME = "simsiam"
+from cookbook import evaluate, models
+from cookbook.config import BatchScaledLR, TrainConfig
+from cookbook.method import TwoViewMethod, entry_points
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     proj_hidden_dim: int = 512      # width of the projector's hidden layers
     proj_dim: int = 512             # dimension of the projections z (the projector ends in BatchNorm)
     proj_depth: int = 2             # linear layers in the projector (2 on CIFAR, 3 on ImageNet)
@@ -37,19 +37,11 @@ class Config(training.TrainConfig):
     stop_gradient: bool = True      # False: gradients flow through the target branch too, and SimSiam collapses
 
     BUDGETS = {
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 4e-3},
-        "cpu": training.TrainConfig.BUDGETS["cpu"],
         # SimSiam's CIFAR-10 setting (Chen & He, 2021, appendix D): SGD, lr 0.03 x batch/256, weight decay
         # 5e-4, a 2-layer 2048-wide projector and a 512-wide predictor bottleneck.
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "optimizer": "sgd", "lr": 0.06, "weight_decay": 5e-4,
+        "cuda": {"optimizer": "sgd", "lr": BatchScaledLR(0.03), "weight_decay": 5e-4,
                  "proj_hidden_dim": 2048, "proj_dim": 2048, "pred_hidden_dim": 512},
     }
-
-    def validate(self) -> None:
-        super().validate()
-        if self.pred_hidden_dim < 1:
-            raise training.ConfigError(f"pred_hidden_dim={self.pred_hidden_dim} must be >= 1 "
-                                       f"(SimSiam uses a bottleneck of proj_dim / 4 = {self.proj_dim // 4})")
 
 
 def negative_cosine(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -66,20 +58,22 @@ def negative_cosine(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     return -F.cosine_similarity(p.float(), z.float(), dim=1).mean()
 
 
-class SimSiam(models.TwoViewEncoder):
-    """Backbone + projector (ending in BatchNorm) + predictor; one network for both views."""
+class SimSiam(TwoViewMethod):
+    """Backbone + projector (ending in BatchNorm) + predictor; one network for both views.
+    ``embed`` is the projection ``z``, the predictor's input and the stop-gradient target."""
 
-    name = NAME
+    name = "simsiam"
 
-    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__(config, image_size, mean, std)
-        # SimSiam's projector normalises its output with an affine-free BatchNorm.
+    def __init__(self, config: Config, data):
+        super().__init__(config, data)
+        # SimSiam's projector normalises its output with an affine-free BatchNorm. (It replaces the one
+        # TwoViewMethod built, after it: the random draws, and so the initial weights, stay as they were.)
         self.projector = models.projector(self.backbone.dim, config.proj_hidden_dim, config.proj_dim,
                                           config.proj_depth, last_batch_norm=True)
         self.predictor = (models.predictor(config.proj_dim, config.pred_hidden_dim)
                           if config.predictor else nn.Identity())
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
         p1, p2 = self.predictor(torch.cat([z1, z2])).chunk(2)
         if self.config.stop_gradient:
@@ -89,24 +83,11 @@ class SimSiam(models.TwoViewEncoder):
         return {"loss": loss, "z_std": evaluate.feature_std(z1).mean()}
 
 
-def build_model(config: Config, data) -> SimSiam:
-    return SimSiam(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train SimSiam and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
-
-
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"pred_hidden_dim": (8, 512, 8), "proj_dim": (32, 1024, 32), "predictor": bool,
                 "stop_gradient": bool}
 
+build_model, train, main = entry_points(SimSiam)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.simsiam"))
+    raise SystemExit(main())

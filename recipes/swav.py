@@ -28,55 +28,51 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import models, train as training
 from cookbook.augment import check_multi_crop, multi_crop
-
-NAME = "swav"
+from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
+from cookbook.method import TwoViewMethod, entry_points
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     n_prototypes: int = 32          # K: clusters the batch is spread over (3000 on ImageNet)
     temperature: float = 0.1        # tau of the softmax over a crop's prototype scores
     epsilon: float = 0.05           # entropic regularisation of Sinkhorn: lower gives sharper codes (see BUDGETS)
-    sinkhorn_iterations: int = 3    # Sinkhorn-Knopp iterations (0: no equipartition, the codes collapse)
-    freeze_prototypes_steps: int = 300  # steps during which the prototypes get no updates (SwAV: the first epoch)
+    sinkhorn_iterations: int = 3    # Sinkhorn-Knopp iterations: at least 1, or nothing spreads the codes out
+    freeze_prototypes_steps: int = 300  # steps with frozen prototypes (SwAV: the first epoch; 0: none)
     proj_hidden_dim: int = 512      # width of the projector's hidden layer
     proj_dim: int = 128             # dimension of the embeddings and prototypes
     proj_depth: int = 2             # linear layers in the projector
-    n_local_crops: int = 2          # small crops per image; they are predicted from, never assigned codes
+    n_local_crops: int = 2          # small crops per image; they are predicted from, never assigned codes (0: none)
     local_size: int = 16            # side in pixels of the local crops
     local_min_scale: float = 0.05   # smallest local crop area, as a fraction of the image
     local_max_scale: float = 0.4    # largest local crop area (the global crops use augment.crop_min_scale to 1)
 
+    ZERO_ALLOWED = TrainConfig.ZERO_ALLOWED | {"freeze_prototypes_steps", "n_local_crops"}
+
     BUDGETS = {
-        # The small CNN's embeddings start out nearly parallel, so their prototype scores differ by a few
-        # hundredths; divided by SwAV's epsilon 0.05 that gives almost uniform codes, and uniform codes are a
-        # trap: the student learns to score every prototype alike (loss ln K) and never leaves (quick-run kNN
-        # 0.110 against 0.133 at random init; lr 8e-3: 0.117; K 100: 0.123). epsilon 0.02 gives the codes
-        # something to teach: 0.491 with K 32, 0.473 with K 64 or 256; epsilon 0.01: 0.471 (seed 0).
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 4e-3, "epsilon": 0.02},
-        "cpu": {**training.TrainConfig.BUDGETS["cpu"], "epsilon": 0.02},
-        # The SwAV paper trains no CIFAR model; this follows solo-learn's CIFAR-10 SwAV (LARS lr 0.6 for batch 256,
+        # SwAV's epsilon 0.05 gives the small CNN almost uniform codes, a trap: see benchmarks/results/tuning/swav.md.
+        "quick": {"epsilon": 0.02},
+        "cpu": {"epsilon": 0.02},
+        # The SwAV paper trains no CIFAR model; this follows solo-learn's CIFAR-10 SwAV (LARS lr 0.6 x batch/256,
         # weight decay 1e-6, hidden 2048, 128-d embeddings) with the paper's 6 local crops. Without a queue, a batch
         # of 512 cannot spread over solo-learn's 3000 prototypes, so K is 300 here.
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "optimizer": "lars", "lr": 1.2, "weight_decay": 1e-6,
+        "cuda": {"optimizer": "lars", "lr": BatchScaledLR(0.6), "weight_decay": 1e-6,
                  "proj_hidden_dim": 2048, "n_prototypes": 300, "n_local_crops": 6},
     }
 
     def validate(self) -> None:
         super().validate()
-        if self.temperature <= 0 or self.epsilon <= 0:
-            raise training.ConfigError(f"temperature={self.temperature} and epsilon={self.epsilon} must be > 0 "
-                                       "(SwAV uses 0.1 and 0.05)")
+        for name in ("temperature", "epsilon"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}={getattr(self, name)} must be > 0 (SwAV uses temperature 0.1 "
+                                  "and epsilon 0.05)")
         if self.n_prototypes < 2:
-            raise training.ConfigError(f"n_prototypes={self.n_prototypes}: use at least 2 clusters")
-        if self.sinkhorn_iterations < 0:
-            raise training.ConfigError(f"sinkhorn_iterations={self.sinkhorn_iterations} must be >= 0 (SwAV uses 3)")
+            raise ConfigError(f"n_prototypes={self.n_prototypes}: use at least 2 clusters")
         try:
             check_multi_crop(self.n_local_crops, self.local_size, (self.local_min_scale, self.local_max_scale))
         except ValueError as err:
-            raise training.ConfigError(str(err)) from None
+            raise ConfigError(str(err)) from None
 
 
 @torch.no_grad()
@@ -131,13 +127,14 @@ def swapped_prediction_loss(scores: torch.Tensor, codes: torch.Tensor, temperatu
     return cross_entropy[other_crop].mean()
 
 
-class SwAV(models.TwoViewEncoder):
-    """Backbone + projector + prototypes; ``forward`` makes the crops, their codes and the swapped loss."""
+class SwAV(TwoViewMethod):
+    """Backbone + projector + prototypes; ``forward`` makes the crops, their codes and the swapped loss.
+    ``embed`` is the projector's output before its L2 normalisation."""
 
-    name = NAME
+    name = "swav"
 
-    def __init__(self, config: Config, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3):
-        super().__init__(config, image_size, mean, std)
+    def __init__(self, config: Config, data):
+        super().__init__(config, data)
         self.prototypes = nn.Linear(config.proj_dim, config.n_prototypes, bias=False)
         self.normalize_prototypes()
         # A buffer, so a resumed run knows whether the prototypes are still frozen.
@@ -147,7 +144,7 @@ class SwAV(models.TwoViewEncoder):
     def normalize_prototypes(self) -> None:
         self.prototypes.weight.copy_(F.normalize(self.prototypes.weight, dim=1))
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         c = self.config
         global_views, local_views = multi_crop(images, c.augment, 2, c.n_local_crops, c.local_size,
                                                (c.local_min_scale, c.local_max_scale))
@@ -171,24 +168,11 @@ class SwAV(models.TwoViewEncoder):
         self.normalize_prototypes()
 
 
-def build_model(config: Config, data) -> SwAV:
-    return SwAV(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train SwAV and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
-
-
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
-LAB_CONTROLS = {"temperature": (0.01, 1.0, 0.01), "epsilon": (0.01, 0.5, 0.01), "sinkhorn_iterations": (0, 10, 1),
+LAB_CONTROLS = {"temperature": (0.01, 1.0, 0.01), "epsilon": (0.01, 0.5, 0.01), "sinkhorn_iterations": (1, 10, 1),
                 "n_prototypes": (2, 256, 2), "n_local_crops": (0, 6, 1)}
 
+build_model, train, main = entry_points(SwAV)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.swav"))
+    raise SystemExit(main())

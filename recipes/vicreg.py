@@ -23,13 +23,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from cookbook import models, train as training
-
-NAME = "vicreg"
+from cookbook.config import ConfigError, TrainConfig
+from cookbook.method import TwoViewMethod, entry_points
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     sim_coeff: float = 25.0         # lambda: weight of the invariance term
     std_coeff: float = 25.0         # mu: weight of the variance term (0 lets the embeddings collapse)
     cov_coeff: float = 1.0          # nu: weight of the covariance term (0 allows dimensional collapse)
@@ -38,21 +37,21 @@ class Config(training.TrainConfig):
     proj_depth: int = 3             # linear layers in the projector
 
     BUDGETS = {
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 4e-3},
-        "cpu": training.TrainConfig.BUDGETS["cpu"],
         # VICReg's CIFAR-style setting: LARS, wide 3-layer expander (Bardes et al., 2022, appendix).
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "optimizer": "lars", "lr": 0.3, "weight_decay": 1e-4,
-                 "proj_hidden_dim": 2048, "proj_dim": 2048},
+        "cuda": {"optimizer": "lars", "lr": 0.3, "weight_decay": 1e-4, "proj_hidden_dim": 2048, "proj_dim": 2048},
     }
 
     def validate(self) -> None:
         super().validate()
         for name in ("sim_coeff", "std_coeff", "cov_coeff"):
             if getattr(self, name) < 0:
-                raise training.ConfigError(f"{name}={getattr(self, name)} must be >= 0")
+                raise ConfigError(f"{name}={getattr(self, name)} must be >= 0 (VICReg uses 25, 25 and 1)")
+        if self.sim_coeff == self.std_coeff == self.cov_coeff == 0:
+            raise ConfigError("sim_coeff, std_coeff and cov_coeff are all 0: the loss is 0 and nothing trains; "
+                              "give at least one a positive weight (VICReg uses 25, 25 and 1)")
         if self.batch_size < 3:
-            raise training.ConfigError(f"batch_size={self.batch_size}: VICReg's variance and covariance are "
-                                       "estimated over the batch; use at least 3 images (128 or more in practice)")
+            raise ConfigError(f"batch_size={self.batch_size}: VICReg's variance and covariance are "
+                              "estimated over the batch; use at least 3 images (128 or more in practice)")
 
 
 def vicreg_terms(z1: torch.Tensor, z2: torch.Tensor, eps: float = 1e-4) -> dict[str, torch.Tensor]:
@@ -90,36 +89,23 @@ def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, sim_coeff: float = 25.0, std
     return sim_coeff * terms["invariance"] + std_coeff * terms["variance"] + cov_coeff * terms["covariance"]
 
 
-class VICReg(models.TwoViewEncoder):
+class VICReg(TwoViewMethod):
     """Backbone + expander; ``forward`` makes two views of a batch and returns the loss and its terms."""
 
-    name = NAME
+    name = "vicreg"
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
         c = self.config
-        terms = vicreg_terms(z1, z2)
-        loss = c.sim_coeff * terms["invariance"] + c.std_coeff * terms["variance"] + c.cov_coeff * terms["covariance"]
-        return {"loss": loss, **terms}
-
-
-def build_model(config: Config, data) -> VICReg:
-    return VICReg(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train VICReg and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
+        with torch.no_grad():  # the unweighted terms, for the log
+            terms = {name: term.detach() for name, term in vicreg_terms(z1, z2).items()}
+        return {"loss": vicreg_loss(z1, z2, c.sim_coeff, c.std_coeff, c.cov_coeff), **terms}
 
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"sim_coeff": (0.0, 50.0, 1.0), "std_coeff": (0.0, 50.0, 1.0), "cov_coeff": (0.0, 10.0, 0.5)}
 
+build_model, train, main = entry_points(VICReg)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.vicreg"))
+    raise SystemExit(main())

@@ -23,13 +23,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from cookbook import models, train as training
-
-NAME = "wmse"
+from cookbook.config import ConfigError, TrainConfig
+from cookbook.method import TwoViewMethod, entry_points
 
 
 @dataclass
-class Config(training.TrainConfig):
+class Config(TrainConfig):
     w_size: int = 128               # images per whitening sub-batch: more than proj_dim, and a divisor of batch_size
     w_iter: int = 1                 # random splits into sub-batches per step (the loss is averaged over them)
     w_eps: float = 0.0              # shrinks the covariance towards the identity before whitening (0: exact whitening)
@@ -38,31 +37,25 @@ class Config(training.TrainConfig):
     proj_depth: int = 2             # linear layers in the projector
 
     BUDGETS = {
-        # On the toy shapes, small embeddings whitened in small sub-batches did best (quick-run kNN, mean of
-        # seeds 0-2 on a GPU): proj_dim / w_size 64 / 128 (the paper's) 0.26, 32 / 64 0.31, 16 / 64 0.32,
-        # 16 / 32 0.36, 8 / 16 0.30; two random splits per step (w_iter 2) lifted 16 / 32 to 0.39 for about 5 %
-        # more time per step. lr 4e-3 beat 2e-3 and 8e-3 (seed 0 on the CPU, 32 / 64: 0.41, 0.27, 0.28).
-        "quick": {**training.TrainConfig.BUDGETS["quick"], "lr": 4e-3, "proj_dim": 16, "w_size": 32, "w_iter": 2},
-        "cpu": training.TrainConfig.BUDGETS["cpu"],
+        # Small embeddings whitened in small sub-batches suit the toy shapes (benchmarks/results/tuning/wmse.md).
+        "quick": {"proj_dim": 16, "w_size": 32, "w_iter": 2},
         # W-MSE 2 on CIFAR-10 in the authors' code (github.com/htdt/self-supervised): Adam, lr 3e-3, L2 1e-6,
         # batch 256, 64-d embeddings whitened in sub-batches of 128 behind a 1024-wide projector.
-        "cuda": {**training.TrainConfig.BUDGETS["cuda"], "lr": 3e-3, "weight_decay": 1e-6, "batch_size": 256},
+        "cuda": {"lr": 3e-3, "weight_decay": 1e-6, "batch_size": 256},
     }
 
     def validate(self) -> None:
         super().validate()
         if self.w_size <= self.proj_dim:
-            raise training.ConfigError(
+            raise ConfigError(
                 f"w_size={self.w_size} with proj_dim={self.proj_dim}: whitening needs more samples than dimensions: "
                 "raise batch_size and w_size, or lower proj_dim")
         if self.batch_size % self.w_size:
-            raise training.ConfigError(f"batch_size={self.batch_size} is not a multiple of w_size={self.w_size}: "
-                                       "the batch is split into whitening sub-batches of w_size images")
-        if self.w_iter < 1:
-            raise training.ConfigError(f"w_iter={self.w_iter}: split the batch at least once (w_iter >= 1)")
+            raise ConfigError(f"batch_size={self.batch_size} is not a multiple of w_size={self.w_size}: "
+                              "the batch is split into whitening sub-batches of w_size images")
         if not 0.0 <= self.w_eps < 1.0:
-            raise training.ConfigError(f"w_eps={self.w_eps} must be in [0, 1) (0 whitens exactly; try 1e-4 if the "
-                                       "covariance is reported singular)")
+            raise ConfigError(f"w_eps={self.w_eps} must be in [0, 1) (0 whitens exactly; try 1e-4 if the "
+                              "covariance is reported singular)")
 
 
 def whiten(z: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
@@ -120,12 +113,12 @@ def wmse_loss(z1: torch.Tensor, z2: torch.Tensor, w_size: int | None = None, eps
     return (2 - 2 * cosine).mean()
 
 
-class WMSE(models.TwoViewEncoder):
+class WMSE(TwoViewMethod):
     """Backbone + projector; ``forward`` makes two views of a batch and returns the W-MSE loss."""
 
-    name = NAME
+    name = "wmse"
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
         c = self.config
         loss = 0.0
@@ -136,23 +129,10 @@ class WMSE(models.TwoViewEncoder):
         return {"loss": loss / c.w_iter}
 
 
-def build_model(config: Config, data) -> WMSE:
-    return WMSE(config, data.image_size, data.mean, data.std)
-
-
-def train(config: Config | None = None) -> dict:
-    """Train W-MSE and return its metrics (see :func:`cookbook.train.run_recipe`)."""
-    config = config or Config.for_budget()
-    return training.run_recipe(config, lambda data: build_model(config, data), name=NAME)
-
-
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"w_eps": (0.0, 0.5, 0.01)}
 
+build_model, train, main = entry_points(WMSE)
 
 if __name__ == "__main__":
-    import sys
-
-    from cookbook import cli
-
-    sys.exit(cli.main(sys.modules[__name__], prog="python -m recipes.wmse"))
+    raise SystemExit(main())

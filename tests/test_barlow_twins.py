@@ -2,6 +2,8 @@
 import pytest
 import torch
 
+from cookbook.augment import views
+from cookbook.config import ConfigError
 from recipes import barlow_twins as bt
 
 
@@ -48,5 +50,19 @@ def test_bad_inputs_are_refused():
         bt.barlow_twins_loss(torch.ones(1, 3), torch.ones(1, 3))
     with pytest.raises(ValueError, match=r"\(N, D\)"):
         bt.barlow_twins_loss(torch.ones(4, 3), torch.ones(4, 2))
-    with pytest.raises(bt.training.ConfigError, match="lambd"):
+    with pytest.raises(ConfigError, match="lambd=-1.0 must be >= 0"):
         bt.Config.for_budget("quick", lambd=-1.0)
+    with pytest.raises(ConfigError, match="proj_dim=0 must be >= 1"):
+        bt.Config.for_budget("quick", proj_dim=0)
+
+
+def test_forward_is_the_barlow_twins_loss_of_two_views(tiny_toy):
+    config = bt.Config.for_budget("quick", width=4, proj_hidden_dim=32, proj_dim=16, lambd=0.1)
+    model = bt.build_model(config, tiny_toy)
+    images = tiny_toy.pretrain_x[:16]
+    torch.manual_seed(3)
+    loss = model(images)["loss"]
+    torch.manual_seed(3)
+    z1, z2 = model.embed(torch.cat(views(images, 2, config.augment))).chunk(2)
+    assert loss.item() == pytest.approx(bt.barlow_twins_loss(z1, z2, 0.1).item(), rel=1e-6)
+    assert loss.item() != pytest.approx(bt.barlow_twins_loss(z1, z2, 0.0).item(), rel=1e-3)  # lambd is used

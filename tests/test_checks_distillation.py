@@ -5,13 +5,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cookbook import checks, train as training
+from cookbook import checks, ema
 
 
 # ----------------------------------------------------------------------------- the EMA update
 
 def ema_reference(target, online, momentum):
-    training.ema_update(target, online, momentum)
+    ema.ema_update(target, online, momentum)
 
 
 @torch.no_grad()

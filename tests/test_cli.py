@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+from pathlib import Path
+
 import pytest
 
 from cookbook import cli
@@ -155,7 +157,23 @@ def test_flags_override_the_budget_and_augmentations_keep_the_rest():
     quick = simclr.Config.for_budget("quick")
     assert config.augment.jitter_strength == quick.augment.jitter_strength  # the budget's other knobs stay
     assert config.steps == quick.steps
-    assert config.out.endswith("simclr-toy-quick")  # a default output folder named after the run
+    # The default output folder names the run and every setting that differs from the budget.
+    assert config.out == str(Path("runs") / "simclr-toy-quick-n_train100-temperature0.3-aug_gray_p0.1")
+
+
+def out_for(*argv: str) -> str:
+    return cli.config_from_args(simclr, cli.build_parser(simclr).parse_args(list(argv)))[0].out
+
+
+def test_changing_a_hyperparameter_starts_a_new_run_and_the_same_command_resumes_its_own():
+    plain = out_for("--quick")
+    assert plain == str(Path("runs") / "simclr-toy-quick")
+    assert out_for("--quick", "--temperature", "0.5") == str(Path("runs") / "simclr-toy-quick-temperature0.5")
+    assert out_for("--quick", "--temperature", "0.5") != plain
+    # Settings a resumed run may change (its length, cadence, progress) keep the folder, so it resumes.
+    assert out_for("--quick", "--steps", "1200", "--no-progress", "--log-every", "5") == plain
+    assert out_for("--quick", "--temperature", "0.2") == plain  # the budget's own value is no change
+    assert out_for("--quick", "--out", "elsewhere") == "elsewhere"
 
 
 def test_the_budget_flag_and_the_environment(monkeypatch):

@@ -3,7 +3,10 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
+from cookbook.augment import crop, recolour
+from cookbook.config import ConfigError
 from recipes import jigsaw
 
 
@@ -81,25 +84,39 @@ def test_bad_inputs_are_refused():
         jigsaw.relative_position_loss(torch.zeros(4, 8), torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="neighbour numbers"):
         jigsaw.relative_position_loss(torch.zeros(2, 8), torch.tensor([0, 8]))
-    with pytest.raises(jigsaw.training.ConfigError, match="gap=-1"):
-        jigsaw.Config.for_budget("quick", gap=-1)
-    with pytest.raises(jigsaw.training.ConfigError, match="patch_size=1"):
-        jigsaw.Config.for_budget("quick", patch_size=1)
+
+
+@pytest.mark.parametrize("setting, match", [
+    ({"gap": -1}, "gap=-1"), ({"jitter": -1}, "jitter=-1"), ({"patch_size": 1}, "patch_size=1"),
+    ({"patch_resize": -1}, "patch_resize=-1"), ({"patch_resize": 1}, "patch_resize=1 .*single pixel"),
+    ({"proj_dim": 0}, "proj_dim=0"), ({"head_hidden_dim": 0}, "head_hidden_dim=0")])
+def test_config_errors_name_the_setting(setting, match):
+    with pytest.raises(ConfigError, match=match):
+        jigsaw.Config.for_budget("quick", **setting)
+
+
+def test_zero_gap_jitter_and_resize_mean_none():
+    config = jigsaw.Config.for_budget("quick", gap=0, jitter=0, patch_resize=0)
+    assert (config.gap, config.jitter, config.patch_resize) == (0, 0, 0)
 
 
 def test_a_grid_that_does_not_fit_the_dataset_is_refused_when_the_model_is_built(tiny_toy):
     config = jigsaw.Config.for_budget("quick", patch_size=10, gap=2, jitter=1)
-    with pytest.raises(jigsaw.training.ConfigError, match="needs 36 px but the images have 32"):
+    with pytest.raises(ConfigError, match="needs 36 px but the images have 32"):
         jigsaw.build_model(config, tiny_toy)
 
 
-def test_jigsaw_trains_a_few_steps_and_logs_its_accuracy(tiny_toy):
-    from cookbook.train import Trainer
-
-    config = jigsaw.Config.for_budget("quick", steps=3, batch_size=8, width=4, proj_hidden_dim=16, proj_dim=8,
-                                      head_hidden_dim=16, eval_every=0, log_every=1, progress=False)
-    model = jigsaw.build_model(config, tiny_toy)
-    records = list(Trainer(model, tiny_toy, config).run())
-    assert [r["step"] for r in records] == [1, 2, 3]
-    assert all(math.isfinite(r["loss"]) and 0 <= r["position_acc"] <= 1 for r in records)
-    assert model.projector(model.backbone(tiny_toy.test_x[:4].float() / 255)).shape == (4, 8)
+def test_forward_is_the_relative_position_loss_of_the_pair_classifier(tiny_toy):
+    config = jigsaw.Config.for_budget("quick", width=4, proj_hidden_dim=16, proj_dim=8, head_hidden_dim=16)
+    model = jigsaw.RelativePosition(config, tiny_toy)
+    images = tiny_toy.train_x[:4]
+    torch.manual_seed(1)
+    outputs = model(images)
+    torch.manual_seed(1)  # the same crops, grids and colours, by hand
+    patches = jigsaw.grid_patches(crop(images, config.augment), 8, 2, 1).flatten(0, 1)
+    patches = recolour(F.interpolate(patches, size=16, mode="bilinear", align_corners=False), config.augment)
+    z = model.projector(model.backbone(patches)).view(4, 9, -1)
+    pairs, labels = jigsaw.neighbour_pairs(z)
+    logits = model.classifier(pairs)
+    assert outputs["loss"].item() == pytest.approx(jigsaw.relative_position_loss(logits, labels).item(), rel=1e-6)
+    assert outputs["position_acc"].item() == (logits.argmax(dim=1) == labels).float().mean().item()

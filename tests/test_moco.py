@@ -3,8 +3,11 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from cookbook.augment import views
+from cookbook.config import ConfigError
 from recipes import moco
 
 
@@ -57,11 +60,19 @@ def test_bad_inputs_are_refused():
         moco.info_nce_loss(torch.ones(1, 3), torch.ones(1, 3), None)
 
 
-@pytest.mark.parametrize("setting, match", [({"temperature": -0.1}, "temperature"), ({"momentum": 1.5}, "momentum"),
-                                            ({"queue_size": 64}, "queue_size"), ({"bn_splits": 3}, "bn_splits")])
+@pytest.mark.parametrize("setting, match", [
+    ({"temperature": -0.1}, "temperature=-0.1"), ({"momentum": 1.5}, r"momentum=1.5.*\[0, 1\]"),
+    ({"momentum": -0.1}, "momentum=-0.1"), ({"queue_size": 64}, "queue_size=64"), ({"queue_size": -1}, "queue_size=-1"),
+    ({"bn_splits": 3}, "bn_splits=3 must divide"), ({"bn_splits": 0}, "bn_splits=0"),
+    ({"batch_size": 8, "bn_splits": 8, "queue_size": 64}, "bn_splits=8 makes BatchNorm groups of 1 image"),
+    ({"proj_dim": 0}, "proj_dim=0")])
 def test_config_errors_say_what_to_do(setting, match):
-    with pytest.raises(moco.training.ConfigError, match=match):
+    with pytest.raises(ConfigError, match=match):
         moco.Config.for_budget("quick", **setting)
+
+
+def test_queue_size_zero_means_moco_v3():
+    assert moco.Config.for_budget("quick", queue_size=0).queue_size == 0
 
 
 def tiny(**overrides) -> moco.Config:
@@ -101,15 +112,34 @@ def test_shuffled_key_groups_come_back_in_order(tiny_toy):
     assert torch.allclose(model.keys(x), model.momentum_encoder(x), atol=1e-5)
 
 
-@pytest.mark.parametrize("queue_size", [64, 0], ids=["v2-queue", "v3-in-batch"])
-def test_moco_trains_a_few_steps(tiny_toy, queue_size):
-    from cookbook.train import Trainer
+def test_v2_forward_contrasts_queries_with_shuffled_keys_and_the_queue_then_queues_the_keys(tiny_toy):
+    model = moco.build_model(tiny(), tiny_toy)
+    images = tiny_toy.train_x[:16]
+    queue = model.queue.clone()
+    torch.manual_seed(1)
+    loss = model(images)["loss"]
+    assert torch.equal(model.queue, queue) and model.queue_ptr.item() == 0  # forward leaves the queue alone
+    torch.manual_seed(1)  # the same views and key shuffle, by hand
+    view1, view2 = views(images, 2, model.config.augment)
+    q = torch.cat([model.predictor(model.projector(model.backbone(part))) for part in view1.chunk(2)])
+    k = model.keys(view2)
+    assert loss.item() == pytest.approx(moco.info_nce_loss(q, k, queue, model.config.temperature).item(), rel=1e-6)
+    model.after_step(1, 3)
+    assert model.queue_ptr.item() == 16
+    assert torch.allclose(model.queue[:16], F.normalize(k, dim=1), atol=1e-6)
+    assert torch.equal(model.queue[16:], queue[16:])
 
-    config = tiny(queue_size=queue_size)
-    model = moco.build_model(config, tiny_toy)
-    assert isinstance(model.predictor, nn.Identity) == (queue_size > 0)  # the predictor is MoCo v3's
-    records = list(Trainer(model, tiny_toy, config).run())
-    assert [r["step"] for r in records] == [1, 2, 3]
-    assert all(math.isfinite(r["loss"]) for r in records)
-    if queue_size:
-        assert model.queue_ptr.item() == 3 * 16 % queue_size
+
+def test_v3_forward_is_the_symmetric_in_batch_info_nce_with_a_predictor(tiny_toy):
+    model = moco.build_model(tiny(queue_size=0), tiny_toy)
+    assert not isinstance(model.predictor, nn.Identity)  # the predictor is MoCo v3's
+    images = tiny_toy.train_x[:16]
+    torch.manual_seed(1)
+    loss = model(images)["loss"]
+    torch.manual_seed(1)
+    both = torch.cat(views(images, 2, model.config.augment))
+    q1, q2 = model.predictor(model.projector(model.backbone(both))).chunk(2)
+    k1, k2 = model.momentum_encoder(both).chunk(2)
+    t = model.config.temperature
+    expected = moco.info_nce_loss(q1, k2, None, t) + moco.info_nce_loss(q2, k1, None, t)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)

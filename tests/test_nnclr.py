@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cookbook.config import ConfigError
 from recipes import nnclr
 
 
@@ -74,9 +75,12 @@ def test_bad_inputs_are_refused():
         nnclr.nnclr_loss(torch.ones(1, 3), torch.ones(1, 3), z)
 
 
-@pytest.mark.parametrize("setting, match", [({"temperature": 0.0}, "temperature"), ({"queue_size": 64}, "queue_size")])
+@pytest.mark.parametrize("setting, match", [
+    ({"temperature": 0.0}, "temperature=0.0"), ({"queue_size": 64}, "queue_size=64"),
+    ({"queue_size": 0}, "queue_size=0"), ({"proj_dim": 0}, "proj_dim=0"),
+    ({"pred_hidden_dim": 0}, "pred_hidden_dim=0")])
 def test_config_errors_say_what_to_do(setting, match):
-    with pytest.raises(nnclr.training.ConfigError, match=match):
+    with pytest.raises(ConfigError, match=match):
         nnclr.Config.for_budget("quick", **setting)
 
 
@@ -97,14 +101,29 @@ def test_support_set_is_a_queue_saved_with_the_model(tiny_toy):
     assert torch.allclose(model.queue[8:32], torch.full((24, 16), unit))
 
 
+def test_forward_uses_the_support_set_and_queues_view_one_after_the_step(tiny_toy):
+    model = nnclr.build_model(tiny(use_predictor=True), tiny_toy)
+    model.enqueue(torch.randn(24, 16))
+    images = tiny_toy.train_x[:16]
+    torch.manual_seed(1)
+    loss = model(images)["loss"]
+    assert model.queue_count.item() == 24  # forward alone leaves the support set as it was
+    torch.manual_seed(1)  # the same views, by hand
+    z1, z2 = model.embed_views(images)
+    p1, p2 = model.predictor(torch.cat([z1, z2])).chunk(2)
+    expected = nnclr.nnclr_loss(z1, z2, model.queue[:24], model.config.temperature, p1, p2)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    model.after_step(1, 3)
+    assert model.queue_count.item() == 40
+    assert torch.allclose(model.queue[24:40], F.normalize(z1.detach(), dim=1), atol=1e-6)
+
+
 def test_nnclr_trains_a_few_steps_and_fills_its_support_set(tiny_toy):
     from cookbook.train import Trainer
 
     config = tiny()
     model = nnclr.build_model(config, tiny_toy)
-    records = list(Trainer(model, tiny_toy, config).run())  # the first step runs on an empty support set
-    assert [r["step"] for r in records] == [1, 2, 3]
-    assert all(math.isfinite(r["loss"]) for r in records)
+    list(Trainer(model, tiny_toy, config).run())  # the first step runs on an empty support set
     assert model.queue_count.item() == 3 * 16
     assert torch.allclose(model.queue.norm(dim=1), torch.ones(40))
 

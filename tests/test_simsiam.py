@@ -6,7 +6,9 @@ import math
 import pytest
 import torch
 
+from cookbook.augment import views
 from cookbook.collapse import is_collapsed, train_and_probe
+from cookbook.config import ConfigError
 from recipes import simsiam
 
 
@@ -55,8 +57,12 @@ def test_bad_inputs_are_refused():
         simsiam.negative_cosine(torch.ones(4), torch.ones(4))
     with pytest.raises(ValueError, match="at least one pair"):
         simsiam.negative_cosine(torch.ones(0, 3), torch.ones(0, 3))
-    with pytest.raises(simsiam.training.ConfigError, match="pred_hidden_dim"):
-        simsiam.Config.for_budget("quick", pred_hidden_dim=0)
+
+
+@pytest.mark.parametrize("setting", ["proj_dim", "proj_hidden_dim", "proj_depth", "pred_hidden_dim"])
+def test_a_zero_sized_head_is_refused(setting):
+    with pytest.raises(ConfigError, match=f"{setting}=0 must be >= 1"):
+        simsiam.Config.for_budget("quick", **{setting: 0})
 
 
 def test_switches_shape_the_model(tiny_toy):
@@ -68,14 +74,35 @@ def test_switches_shape_the_model(tiny_toy):
     assert isinstance(no_predictor.predictor, torch.nn.Identity)
 
 
-def test_simsiam_trains_a_few_steps(tiny_toy):
-    from cookbook.train import Trainer
+def tiny_model(data, **overrides):
+    config = simsiam.Config.for_budget("quick", width=4, proj_hidden_dim=32, proj_dim=16, pred_hidden_dim=4,
+                                       **overrides)
+    torch.manual_seed(0)
+    return simsiam.build_model(config, data)
 
-    config = simsiam.Config.for_budget("quick", steps=3, batch_size=16, width=4, proj_hidden_dim=32, proj_dim=16,
-                                       pred_hidden_dim=8, eval_every=0, log_every=1, progress=False)
-    records = list(Trainer(simsiam.build_model(config, tiny_toy), tiny_toy, config).run())
-    assert [r["step"] for r in records] == [1, 2, 3]
-    assert all(-1.0 <= r["loss"] <= 1.0 and 0.0 <= r["z_std"] <= 1.0 for r in records)
+
+def test_forward_is_the_symmetrised_negative_cosine(tiny_toy):
+    model, images = tiny_model(tiny_toy), tiny_toy.pretrain_x[:16]
+    torch.manual_seed(3)
+    loss = model(images)["loss"]
+    torch.manual_seed(3)
+    z1, z2 = model.embed(torch.cat(views(images, 2, model.config.augment))).chunk(2)
+    p1, p2 = model.predictor(torch.cat([z1, z2])).chunk(2)
+    expected = (simsiam.negative_cosine(p1, z2) + simsiam.negative_cosine(p2, z1)) / 2
+    assert loss.item() == pytest.approx(expected.item(), abs=1e-6)
+
+
+def test_the_stop_gradient_changes_the_gradient_and_not_the_loss(tiny_toy):
+    losses, grads = [], []
+    for stop_gradient in (True, False):
+        model = tiny_model(tiny_toy, stop_gradient=stop_gradient)
+        torch.manual_seed(3)
+        loss = model(tiny_toy.pretrain_x[:16])["loss"]
+        loss.backward()
+        losses.append(loss.item())
+        grads.append(model.projector[0].weight.grad)
+    assert losses[0] == pytest.approx(losses[1], abs=1e-6)
+    assert not torch.allclose(grads[0], grads[1])
 
 
 # ----------------------------------------------------------------------------- collapse switches

@@ -8,8 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from cookbook import train
-from cookbook.train import ConfigError, TrainConfig, Trainer, TrainingDiverged
+from cookbook import checkpoint, evaluate, optim, run as runs, train
+from cookbook.config import BASE_BUDGETS, ConfigError, TrainConfig
+from cookbook.method import Method
+from cookbook.train import Trainer, TrainingDiverged
 from recipes import simclr
 
 
@@ -20,16 +22,21 @@ def small_train_config(out=None, **overrides) -> TrainConfig:
     return TrainConfig(**values)
 
 
-class Scripted(nn.Module):
+class Scripted(Method):
     """A tiny model with the recipe interface whose forward can misbehave on a chosen call."""
 
+    name = "scripted"
+
     def __init__(self, nan_from_call: int | None = None, interrupt_at_call: int | None = None):
-        super().__init__()
+        super().__init__(config=None, data=None)
         self.backbone = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 4))
         self.nan_from_call, self.interrupt_at_call = nan_from_call, interrupt_at_call
         self.calls = 0
 
-    def forward(self, images):
+    def embed(self, x):
+        return self.backbone(x)
+
+    def forward(self, images, indices=None):
         self.calls += 1
         if self.calls == self.interrupt_at_call:
             raise KeyboardInterrupt
@@ -48,7 +55,7 @@ def drain(generator) -> list[dict]:
 
 def test_learning_rate_warms_up_linearly_then_decays_as_a_cosine():
     config = small_train_config(steps=110, warmup_steps=10, lr=1.0)
-    lr = lambda step: train.learning_rate(step, config)  # noqa: E731
+    lr = lambda step: optim.learning_rate(step, config)  # noqa: E731
     assert lr(0) == pytest.approx(0.1) and lr(4) == pytest.approx(0.5) and lr(9) == pytest.approx(1.0)
     assert lr(10) == pytest.approx(1.0)                       # the peak, at the end of the warmup
     assert lr(35) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.25)))
@@ -61,8 +68,8 @@ def test_learning_rate_warms_up_linearly_then_decays_as_a_cosine():
 
 def test_learning_rate_without_warmup_starts_at_the_peak():
     config = small_train_config(steps=10, warmup_steps=0, lr=0.3)
-    assert train.learning_rate(0, config) == pytest.approx(0.3)
-    assert train.learning_rate(5, config) == pytest.approx(0.15)
+    assert optim.learning_rate(0, config) == pytest.approx(0.3)
+    assert optim.learning_rate(5, config) == pytest.approx(0.15)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -109,7 +116,7 @@ def test_for_budget_applies_the_budget_then_the_overrides():
 
 
 def test_for_budget_shortens_the_warmup_of_a_shorter_run():
-    quick = simclr.Config.BUDGETS["quick"]
+    quick = BASE_BUDGETS["quick"]
     assert simclr.Config.for_budget("quick").warmup_steps == quick["warmup_steps"]
     assert simclr.Config.for_budget("quick", steps=4).warmup_steps <= 4          # `--quick --steps 4` works
     half = simclr.Config.for_budget("quick", steps=quick["steps"] // 2).warmup_steps
@@ -130,10 +137,10 @@ def test_for_budget_refuses_unknown_settings_and_budgets():
 
 def test_for_budget_defaults_to_quick_under_cookbook_quick(monkeypatch):
     monkeypatch.setenv("COOKBOOK_QUICK", "1")
-    assert simclr.Config.for_budget().steps == simclr.Config.BUDGETS["quick"]["steps"]
+    assert simclr.Config.for_budget().steps == BASE_BUDGETS["quick"]["steps"]
     monkeypatch.setenv("COOKBOOK_QUICK", "0")
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert simclr.Config.for_budget().steps == simclr.Config.BUDGETS[expected]["steps"]
+    assert simclr.Config.for_budget().steps == BASE_BUDGETS[expected]["steps"]
 
 
 def test_a_batch_larger_than_the_dataset_is_refused(tiny_toy):
@@ -145,7 +152,7 @@ def test_a_batch_larger_than_the_dataset_is_refused(tiny_toy):
 
 def test_lars_first_step_by_hand_and_it_minimises_a_quadratic():
     p = nn.Parameter(torch.tensor([3.0, 4.0]))
-    opt = train.LARS([p], lr=1.0, eta=0.1, momentum=0.9)
+    opt = optim.LARS([p], lr=1.0, eta=0.1, momentum=0.9)
     (p ** 2).sum().backward()
     opt.step()
     # grad = 2p; trust = eta * |p| / |grad| = 0.05; update = 0.05 * 2p = 0.1 p; p <- p - lr * update
@@ -161,7 +168,7 @@ def test_lars_first_step_by_hand_and_it_minimises_a_quadratic():
 def test_lars_groups_without_adaptation_are_plain_sgd():
     w = nn.Parameter(torch.tensor([[1.0, 2.0]]))
     b = nn.Parameter(torch.tensor([1.0, -1.0]))
-    opt = train.LARS([{"params": [w]}, {"params": [b], "lars": False, "weight_decay": 0.0}],
+    opt = optim.LARS([{"params": [w]}, {"params": [b], "lars": False, "weight_decay": 0.0}],
                      lr=0.5, weight_decay=0.1)
     ((w ** 2).sum() + (3 * b).sum()).backward()
     opt.step()
@@ -171,10 +178,10 @@ def test_lars_groups_without_adaptation_are_plain_sgd():
     assert torch.allclose(w.detach(), torch.tensor([[1.0, 2.0]]) - 0.5 * trust * update)
 
 
-@pytest.mark.parametrize("name, cls", [("adamw", torch.optim.AdamW), ("sgd", torch.optim.SGD), ("lars", train.LARS)])
+@pytest.mark.parametrize("name, cls", [("adamw", torch.optim.AdamW), ("sgd", torch.optim.SGD), ("lars", optim.LARS)])
 def test_build_optimizer_keeps_weight_decay_off_biases_and_norms(name, cls):
     model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
-    opt = train.build_optimizer(model, small_train_config(optimizer=name, weight_decay=0.5))
+    opt = optim.build_optimizer(model, small_train_config(optimizer=name, weight_decay=0.5))
     assert isinstance(opt, cls)
     decay, no_decay = opt.param_groups
     assert [p.shape for p in decay["params"]] == [(3, 4)]
@@ -184,7 +191,7 @@ def test_build_optimizer_keeps_weight_decay_off_biases_and_norms(name, cls):
 
 def test_simclr_trains_with_lars(tiny_toy, tiny_config):
     config = tiny_config(optimizer="lars", lr=0.3, steps=2, eval_every=0)
-    train.seed_everything(0)
+    runs.seed_everything(0)
     trainer = Trainer(simclr.build_model(config, tiny_toy), tiny_toy, config)
     before = [p.detach().clone() for p in trainer.model.parameters()]
     records = drain(trainer.run())
@@ -197,16 +204,17 @@ def test_simclr_trains_with_lars(tiny_toy, tiny_config):
 
 def test_run_yields_records_and_evaluates_at_0_every_k_and_the_end(tiny_toy, tiny_config):
     config = tiny_config(steps=5, eval_every=2, log_every=1)
-    train.seed_everything(0)
+    runs.seed_everything(0)
     trainer = Trainer(simclr.build_model(config, tiny_toy), tiny_toy, config)
     records = drain(trainer.run())
     assert [r["step"] for r in records] == [0, 1, 2, 3, 4, 5]
     evaluated = [r["step"] for r in records if "knn_acc" in r]
     assert evaluated == [0, 2, 4, 5]
-    for r in records:
-        if "knn_acc" in r:
-            assert 0 <= r["knn_acc"] <= 1 and 1 <= r["rankme"] <= trainer.model.backbone.dim
-    assert all(r["lr"] == pytest.approx(train.learning_rate(r["step"] - 1, config)) for r in records[1:])
+    # The last record's evaluation is that of the trained backbone, recomputed here from scratch.
+    again = evaluate.knn_and_rankme(trainer.model.backbone, tiny_toy, config.eval_bank, config.knn_k,
+                                    config.knn_temperature)
+    assert records[-1]["knn_acc"] == again["knn_acc"] and records[-1]["rankme"] == pytest.approx(again["rankme"])
+    assert all(r["lr"] == pytest.approx(optim.learning_rate(r["step"] - 1, config)) for r in records[1:])
     assert trainer.history == records and trainer.step == 5
 
 
@@ -234,18 +242,18 @@ def test_resume_equals_an_uninterrupted_run(tiny_toy, tiny_config, tmp_path):
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
     try:
-        train.seed_everything(0)
+        runs.seed_everything(0)
         trainer_a = Trainer(simclr.build_model(config_a, tiny_toy), tiny_toy, config_a)
         drain(trainer_a.run())
 
-        train.seed_everything(0)
+        runs.seed_everything(0)
         trainer_b = Trainer(simclr.build_model(config_b, tiny_toy), tiny_toy, config_b)
         for record in trainer_b.run():
             if record["step"] == 3:
                 break  # abandon the run: only the checkpoint of step 3 survives
         del trainer_b
 
-        train.seed_everything(12345)  # a different fresh model and global random state: all must be restored
+        runs.seed_everything(12345)  # a different fresh model and global random state: all must be restored
         resumed = Trainer(simclr.build_model(config_b, tiny_toy), tiny_toy, config_b)
         assert resumed.step == 3
         drain(resumed.run())
@@ -263,10 +271,10 @@ def test_resume_equals_an_uninterrupted_run(tiny_toy, tiny_config, tmp_path):
 
 def test_checkpoint_loads_with_weights_only_and_holds_the_state(tiny_toy, tiny_config, tmp_path):
     config = tiny_config(out=tmp_path, steps=3, eval_every=0)
-    train.seed_everything(0)
+    runs.seed_everything(0)
     trainer = Trainer(simclr.build_model(config, tiny_toy), tiny_toy, config)
     drain(trainer.run())
-    state = torch.load(tmp_path / train.CHECKPOINT_NAME, weights_only=True)
+    state = torch.load(tmp_path / checkpoint.CHECKPOINT_NAME, weights_only=True)
     assert state["step"] == 3 and len(state["history"]) == 3
     assert state["config"]["temperature"] == config.temperature
     assert {"model", "optimizer", "rng_cpu", "wall_s"} <= set(state)
@@ -277,24 +285,24 @@ def test_checkpoint_loads_with_weights_only_and_holds_the_state(tiny_toy, tiny_c
 def test_no_temporary_files_are_left_behind(tiny_toy, tmp_path):
     trainer = Trainer(Scripted(), tiny_toy, small_train_config(out=tmp_path / "run", checkpoint_every=2))
     drain(trainer.run())
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [train.CHECKPOINT_NAME]
-    train.atomic_save({"x": torch.ones(2)}, tmp_path / "deep" / "er" / "file.pt")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [checkpoint.CHECKPOINT_NAME]
+    checkpoint.atomic_save({"x": torch.ones(2)}, tmp_path / "deep" / "er" / "file.pt")
     assert [p.name for p in (tmp_path / "deep" / "er").iterdir()] == ["file.pt"]
-    assert torch.equal(train.load_checkpoint(tmp_path / "deep" / "er" / "file.pt")["x"], torch.ones(2))
+    assert torch.equal(checkpoint.load_checkpoint(tmp_path / "deep" / "er" / "file.pt")["x"], torch.ones(2))
 
 
 def test_a_failed_save_keeps_the_previous_checkpoint(tmp_path):
     path = tmp_path / "checkpoint.pt"
-    train.atomic_save({"step": 1}, path)
+    checkpoint.atomic_save({"step": 1}, path)
     with pytest.raises(Exception):
-        train.atomic_save({"step": 2, "oops": lambda: None}, path)  # lambdas cannot be pickled
-    assert train.load_checkpoint(path) == {"step": 1}
+        checkpoint.atomic_save({"step": 2, "oops": lambda: None}, path)  # lambdas cannot be pickled
+    assert checkpoint.load_checkpoint(path) == {"step": 1}
 
 
 def test_a_failed_save_leaves_no_temporary_file(tmp_path):
     path = tmp_path / "checkpoint.pt"
     with pytest.raises(Exception):
-        train.atomic_save({"oops": lambda: None}, path)
+        checkpoint.atomic_save({"oops": lambda: None}, path)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -303,7 +311,7 @@ def test_checkpoints_do_not_depend_on_log_every(tiny_toy, tmp_path):
     for record in trainer.run():
         if record["step"] >= 3:
             break
-    assert train.load_checkpoint(tmp_path / train.CHECKPOINT_NAME)["step"] == 3
+    assert checkpoint.load_checkpoint(tmp_path / checkpoint.CHECKPOINT_NAME)["step"] == 3
 
 
 def test_resuming_with_a_different_configuration_is_refused(tiny_toy, tiny_config, tmp_path):
@@ -320,7 +328,7 @@ def test_ctrl_c_writes_a_checkpoint_before_stopping(tiny_toy, tmp_path):
     trainer = Trainer(Scripted(interrupt_at_call=5), tiny_toy, small_train_config(out=tmp_path, checkpoint_every=100))
     with pytest.raises(KeyboardInterrupt):
         drain(trainer.run())
-    state = train.load_checkpoint(tmp_path / train.CHECKPOINT_NAME)
+    state = checkpoint.load_checkpoint(tmp_path / checkpoint.CHECKPOINT_NAME)
     assert state["step"] == 4  # four finished steps, none lost
     resumed = Trainer(Scripted(), tiny_toy, small_train_config(out=tmp_path, checkpoint_every=100))
     assert resumed.step == 4
@@ -335,7 +343,7 @@ def test_the_nan_guard_stops_with_a_diagnosis(tiny_toy, tmp_path):
         drain(trainer.run())
     message = str(info.value)
     assert "nan" in message and "between steps 3 and 4" in message and "learning rate" in message
-    assert train.load_checkpoint(tmp_path / train.CHECKPOINT_NAME)["step"] == 2  # the last good state is intact
+    assert checkpoint.load_checkpoint(tmp_path / checkpoint.CHECKPOINT_NAME)["step"] == 2  # the last good state is intact
 
 
 def test_a_huge_learning_rate_diverges_with_a_diagnosis(tiny_toy, tiny_config):
@@ -351,7 +359,9 @@ def test_run_recipe_writes_metrics_curves_and_checkpoint(tiny_config, tmp_path):
     saved = json.loads((tmp_path / "metrics.json").read_text())
     for key in ("knn_acc", "linear_acc", "rankme", "raw_pixel_knn_acc", "random_init_knn_acc", "wall_s", "device"):
         assert key in saved and saved[key] == metrics[key]
-    assert 0 <= saved["knn_acc"] <= 1 and 1 <= saved["rankme"] <= saved["feature_dim"]
+    n_test = tiny_config().n_test  # an accuracy over 32 test images is a whole number of 32nds
+    assert saved["knn_acc"] * n_test == pytest.approx(round(saved["knn_acc"] * n_test))
+    assert saved["history"][-1]["step"] == 3 and saved["feature_dim"] == 8 * tiny_config().width
     assert saved["steps"] == 3 and saved["config"]["temperature"] == 0.5
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert Path(tmp_path / train.CHECKPOINT_NAME).exists()
+    assert Path(tmp_path / checkpoint.CHECKPOINT_NAME).exists()

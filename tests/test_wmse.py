@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from cookbook.config import ConfigError
 from recipes import wmse
 
 
@@ -89,21 +90,30 @@ def test_bad_inputs_are_refused():
 
 
 def test_config_errors_say_what_to_change():
-    with pytest.raises(wmse.training.ConfigError, match="more samples than dimensions"):
+    with pytest.raises(ConfigError, match="more samples than dimensions"):
         wmse.Config.for_budget("quick", proj_dim=128, w_size=128)
-    with pytest.raises(wmse.training.ConfigError, match="multiple of w_size"):
+    with pytest.raises(ConfigError, match="multiple of w_size"):
         wmse.Config.for_budget("quick", batch_size=96, w_size=128)
-    with pytest.raises(wmse.training.ConfigError, match="w_iter"):
+    with pytest.raises(ConfigError, match="w_iter=0"):
         wmse.Config.for_budget("quick", w_iter=0)
-    with pytest.raises(wmse.training.ConfigError, match="w_eps"):
+    with pytest.raises(ConfigError, match="w_eps"):
         wmse.Config.for_budget("quick", w_eps=-0.1)
 
 
-def test_wmse_trains_a_few_steps(tiny_toy):
-    from cookbook.train import Trainer
-
-    config = wmse.Config.for_budget("quick", steps=3, batch_size=32, w_size=16, w_iter=2, width=4,
-                                    proj_hidden_dim=32, proj_dim=8, eval_every=0, log_every=1, progress=False)
-    records = list(Trainer(wmse.build_model(config, tiny_toy), tiny_toy, config).run())
-    assert [r["step"] for r in records] == [1, 2, 3]
-    assert all(0.0 <= r["loss"] <= 4.0 for r in records)
+def test_forward_averages_the_loss_over_w_iter_random_splits(tiny_toy):
+    config = wmse.Config.for_budget("quick", batch_size=32, w_size=16, w_iter=2, width=4, proj_hidden_dim=32,
+                                    proj_dim=8, device="cpu")
+    model = wmse.build_model(config, tiny_toy)
+    images = tiny_toy.pretrain_x[:32]
+    torch.manual_seed(5)
+    loss = model(images)["loss"]
+    # The same draws by hand: two views, then one permutation per split, each cut into two sub-batches of 16.
+    torch.manual_seed(5)
+    z1, z2 = model.embed_views(images)
+    by_hand = 0.0
+    for _ in range(2):
+        order = torch.randperm(32)
+        by_hand = by_hand + wmse.wmse_loss(z1[order], z2[order], 16)
+    assert loss.item() == pytest.approx(by_hand.item() / 2, rel=1e-6)
+    # Whitening one sub-batch of 32 is another loss: the sub-batch size matters.
+    assert loss.item() != pytest.approx(wmse.wmse_loss(z1, z2).item(), rel=1e-3)

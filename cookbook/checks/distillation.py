@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import registry, train as training
+from .. import ema, registry
 from .core import Feedback
 
 __all__ = ["check_ema_update", "check_dino_targets"]
@@ -88,11 +88,11 @@ def _ema_mistake(got: torch.Tensor, target: torch.Tensor, online: torch.Tensor, 
 
 def check_ema_update(fn: Callable[[nn.Module, nn.Module, float], None]) -> Feedback:
     """Check ``fn(target, online, momentum)``, which must move ``target`` in place towards ``online``
-    like :func:`cookbook.train.ema_update` (parameters and floating-point buffers alike)."""
+    like :func:`cookbook.ema.ema_update` (parameters and floating-point buffers alike)."""
     for seed, momentum in ((1, 0.9), (2, 0.7)):
         target, online = _ema_pair(seed)
         expected = copy.deepcopy(target)
-        training.ema_update(expected, online, momentum)  # the library's own update
+        ema.ema_update(expected, online, momentum)  # the library's own update
         before_target, before_online = copy.deepcopy(target), copy.deepcopy(online)
         _, error = _call(fn, target, online, momentum)
         if error:
@@ -110,7 +110,7 @@ def check_ema_update(fn: Callable[[nn.Module, nn.Module, float], None]) -> Feedb
             if not torch.allclose(got, _flat(tensors(expected)), rtol=1e-5, atol=1e-6):
                 why = _ema_mistake(got, _flat(tensors(before_target)), _flat(tensors(online)), momentum, what)
                 return Feedback(False, why + detail)
-    return Feedback(True, "your update matches `cookbook.train.ema_update` on parameters and BatchNorm statistics, "
+    return Feedback(True, "your update matches `cookbook.ema.ema_update` on parameters and BatchNorm statistics, "
                           "for two momenta.")
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from cookbook.train import cosine_momentum, ema_update
+from cookbook.ema import cosine_momentum, ema_update
 
 
 def _pair():
