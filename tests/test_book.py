@@ -76,3 +76,20 @@ def test_widget_javascript_is_vendored_not_fetched():
         assert any((ROOT / path).exists() for path in static if Path(path).name == name), f"{name} is missing"
     assert "://" not in CONFIG["sphinx"]["config"]["mathjax_path"]
     assert (ROOT / "book/_mathjax" / CONFIG["sphinx"]["config"]["mathjax_path"]).exists()
+
+
+def own_code_lines(chapter: Path) -> list[str]:
+    """The chapter's own code before its exercises: non-blank, non-comment code-cell lines."""
+    body = re.split(r"^## Exercises", chapter.read_text(encoding="utf-8"), flags=re.M)[0]
+    return [line for cell in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", body, flags=re.S)
+            for line in cell.splitlines()
+            if line.strip() and not line.strip().startswith(("#", ":tags:", "---"))]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapters_hold_prose_and_the_librarys_code(chapter: Path):
+    # A helper a chapter needs belongs in cookbook (d2l's #@save); the chapter calls it.
+    lines = own_code_lines(chapter)
+    assert len(lines) <= 60, f"{chapter.name}: {len(lines)} lines of its own code before Exercises"
+    assert not [line for line in lines if re.search(r"budget\s*==", line)], \
+        f"{chapter.name}: branches on the budget; use cookbook.chapter.train(..., quick=...) or the chapter budget"

@@ -149,16 +149,16 @@ def test_an_unknown_flag_is_a_usage_error(capsys):
 def test_flags_override_the_budget_and_augmentations_keep_the_rest():
     parser = cli.build_parser(simclr)
     args = parser.parse_args(["--quick", "--temperature", "0.3", "--aug-gray-p", "0.1", "--no-resume",
-                              "--n-train", "100"])
+                              "--n-train", "200"])
     config, budget = cli.config_from_args(simclr, args)
     assert budget == "quick"
-    assert config.temperature == 0.3 and config.resume is False and config.n_train == 100
+    assert config.temperature == 0.3 and config.resume is False and config.n_train == 200
     assert config.augment.gray_p == 0.1
     quick = simclr.Config.for_budget("quick")
     assert config.augment.jitter_strength == quick.augment.jitter_strength  # the budget's other knobs stay
     assert config.steps == quick.steps
     # The default output folder names the run and every setting that differs from the budget.
-    assert config.out == str(Path("runs") / "simclr-toy-quick-n_train100-temperature0.3-aug_gray_p0.1")
+    assert config.out == str(Path("runs") / "simclr-toy-quick-n_train200-temperature0.3-aug_gray_p0.1")
 
 
 def out_for(*argv: str) -> str:
