@@ -3,7 +3,8 @@
 Self-supervised methods learn what the augmentations leave unchanged, so the views are the
 most important hyperparameter of all (Cookbook section 3.1). Each function here draws one
 parameter set *per image* and applies them all in one batched call: crops, flips and
-rotations through ``affine_grid``/``grid_sample``, colour through arithmetic. That keeps the
+rotations through ``affine_grid``/``grid_sample``, colour through arithmetic, the pretext tasks'
+grid of patches (:func:`grid_patches`) through indexing. That keeps the
 whole pipeline on the GPU (as in KellerJordan's cifar10-airbench) instead of a DataLoader of
 per-image PIL transforms; ``benchmarks/augment_throughput.py`` measures the difference.
 
@@ -213,17 +214,19 @@ def views(x: torch.Tensor, n: int = 2, config: AugmentConfig = AugmentConfig()) 
 
 
 def check_multi_crop(n_local: int, local_size: int | None, local_scale: tuple[float, float], n_global: int = 2) -> None:
-    """Raise ValueError, saying what to change, for multi-crop settings :func:`multi_crop` cannot use
-    (the recipes that use it call this from their ``Config.validate``, so a bad value fails at once)."""
+    """Raise ConfigError (a ValueError), saying what to change, for multi-crop settings :func:`multi_crop`
+    cannot use (the recipes that use it call this from their ``Config.validate``, so a bad value fails at once)."""
+    from .config import ConfigError  # cookbook.config imports this module: import it here
+
     low, high = local_scale
     if not 0.0 < low <= high <= 1.0:
-        raise ValueError(f"local crop scales ({low}, {high}) must satisfy 0 < low <= high <= 1 "
-                         "(fractions of the image area; multi-crop papers use about 0.05 to 0.4)")
+        raise ConfigError(f"local crop scales ({low}, {high}) must satisfy 0 < low <= high <= 1 "
+                          "(fractions of the image area; multi-crop papers use about 0.05 to 0.4)")
     if n_global < 1 or n_local < 0:
-        raise ValueError(f"n_global={n_global}, n_local={n_local}: ask for at least one global view and no "
-                         "negative number of local views")
+        raise ConfigError(f"n_global={n_global}, n_local={n_local}: ask for at least one global view and no "
+                          "negative number of local views")
     if local_size is not None and local_size < 1:
-        raise ValueError(f"local_size={local_size} must be at least 1 pixel")
+        raise ConfigError(f"local_size={local_size} must be at least 1 pixel")
 
 
 def multi_crop(x: torch.Tensor, config: AugmentConfig = AugmentConfig(), n_global: int = 2, n_local: int = 4,
@@ -246,3 +249,39 @@ def multi_crop(x: torch.Tensor, config: AugmentConfig = AugmentConfig(), n_globa
     local_views = [recolour(random_resized_crop(x, local_size, low, config.crop_ratio, config.flip_p, max_scale=high),
                             config) for _ in range(n_local)]
     return global_views, local_views
+
+
+def grid_span(patch_size: int, gap: int, jitter: int) -> int:
+    """Pixels a 3x3 grid of patches needs along each side, jitter included (see :func:`grid_patches`)."""
+    return 3 * patch_size + 2 * gap + 2 * jitter
+
+
+def grid_patches(images: torch.Tensor, patch_size: int, gap: int = 2, jitter: int = 1) -> torch.Tensor:
+    """Cut a 3x3 grid of square patches out of every image: ``(N, C, H, W)`` -> ``(N, 9, C, p, p)``
+    (the puzzle of context prediction, Doersch et al., 2015, and of the jigsaw, Noroozi and Favaro, 2016).
+
+    Patch ``g`` (row-major: 0 top-left, 4 the middle, 8 bottom-right) starts
+    ``(g // 3, g % 3) * (patch_size + gap)`` pixels from the grid's origin, which is placed at
+    random wherever the grid fits; each patch then moves by its own random offset in
+    ``[-jitter, jitter]`` along each axis. Every image draws its own origin and offsets.
+    """
+    n, c, h, w = images.shape
+    span = grid_span(patch_size, gap, jitter)
+    if span > min(h, w):
+        raise ValueError(f"a 3x3 grid of {patch_size} px patches with {gap} px gaps and {jitter} px jitter needs "
+                         f"{span} px, more than these {h}x{w} images: lower patch_size, gap or jitter")
+    device = images.device
+    starts = torch.arange(3, device=device) * (patch_size + gap)
+
+    def corners(room: int, grid_starts: torch.Tensor) -> torch.Tensor:  # (N, 9) first pixel along one axis
+        origin = jitter + torch.randint(0, room - span + 1, (n, 1), device=device)
+        return origin + grid_starts + torch.randint(-jitter, jitter + 1, (n, 9), device=device)
+
+    top = corners(h, starts.repeat_interleave(3))   # rows of the grid: 0 0 0 1 1 1 2 2 2
+    left = corners(w, starts.repeat(3))             # columns:          0 1 2 0 1 2 0 1 2
+    pixels = torch.arange(patch_size, device=device)
+    rows = (top[..., None] + pixels)[..., :, None]   # (N, 9, p, 1)
+    cols = (left[..., None] + pixels)[..., None, :]  # (N, 9, 1, p)
+    batch = torch.arange(n, device=device).view(n, 1, 1, 1)
+    # Advanced indexing puts the broadcast (N, 9, p, p) first and the channels last.
+    return images[batch, :, rows, cols].permute(0, 1, 4, 2, 3)

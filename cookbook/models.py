@@ -1,9 +1,11 @@
-"""Backbones and heads shared by every recipe.
+"""Backbones and heads shared by every recipe, and the patch grid of the Vision Transformer.
 
 A backbone maps float images in ``[0, 1]`` to a feature vector (it standardises its input
-itself, so callers never forget). ``backbone.dim`` is the feature size. Heads are MLPs:
+itself, so callers never forget). ``backbone.dim`` is the feature size. Most heads are MLPs:
 the *projector* maps features to the space the loss sees, the *predictor* (BYOL, SimSiam)
-maps one branch's projection onto the other's.
+maps one branch's projection onto the other's. :class:`PrototypeHead` (DINO) scores features
+against learned unit prototypes; :class:`TokenPredictor` (MAE's decoder, I-JEPA's predictor)
+fills hidden patches in from a ViT's visible tokens.
 
 - ``small_cnn``: four conv blocks, fast enough for a CPU chapter in quick mode;
 - ``resnet18``: torchvision's ResNet-18 with the CIFAR stem (3x3 first conv, no max-pool),
@@ -11,10 +13,20 @@ maps one branch's projection onto the other's.
 - ``vit_tiny``: a small Vision Transformer (patch embedding + pre-norm encoder), whose
   patch tokens the masked-image-modelling recipes use; they build :class:`TinyViT` directly
   (narrower and shallower in quick mode) with mean-pooled patch tokens as the feature.
+
+Patches: :func:`patchify` and :func:`unpatchify` convert between images and rows of patch values
+in the order of the ViT's tokens, and :func:`normalize_patches` is MAE's per-patch target. Two
+masks on the patch grid: :func:`random_masking` hides a random set of patches of every image
+(MAE), :func:`sample_blocks` draws rectangular context and target blocks (I-JEPA).
+The recipes' config checks (:func:`require_vit`, :func:`check_transformer_sizes`) raise
+:class:`cookbook.config.ConfigError`.
 """
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 BACKBONES = ("small_cnn", "resnet18", "vit_tiny")
@@ -97,21 +109,33 @@ def transformer(dim: int, depth: int, heads: int, mlp_ratio: float = 4.0) -> nn.
     return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
 
 
+def require_vit(config, method: str) -> None:
+    """Raise ConfigError unless ``config.backbone`` is ``"vit_tiny"``: ``method`` (MAE, I-JEPA) removes
+    patch tokens, which only a Vision Transformer can do."""
+    from .config import ConfigError  # cookbook.config imports this module: import it here
+
+    if config.backbone != "vit_tiny":
+        raise ConfigError(f"backbone={config.backbone!r}: {method} removes patch tokens, which needs a Vision "
+                          "Transformer; use backbone='vit_tiny' (sized by vit_dim, vit_depth, vit_heads)")
+
+
 def check_transformer_sizes(config, *prefixes: str, sincos: tuple[str, ...] = ()) -> None:
-    """Raise ValueError for transformer sizes a recipe's ``config`` cannot build: for each prefix
-    (``"vit"``, ``"decoder"``, ``"pred"``), ``<prefix>_heads`` must divide ``<prefix>_dim`` and
+    """Raise ConfigError (a ValueError) for transformer sizes a recipe's ``config`` cannot build: for each
+    prefix (``"vit"``, ``"decoder"``, ``"pred"``), ``<prefix>_heads`` must divide ``<prefix>_dim`` and
     ``<prefix>_depth`` be at least 1; the widths named in ``sincos`` carry 2-D sine-cosine
     positions, so they must be multiples of 4 (see :func:`sincos_pos_embed`)."""
+    from .config import ConfigError  # cookbook.config imports this module: import it here
+
     for prefix in prefixes:
         dim, heads, depth = (getattr(config, f"{prefix}_{k}") for k in ("dim", "heads", "depth"))
         if heads < 1 or dim % heads:
-            raise ValueError(f"{prefix}_heads={heads} must be >= 1 and divide {prefix}_dim={dim}")
+            raise ConfigError(f"{prefix}_heads={heads} must be >= 1 and divide {prefix}_dim={dim}")
         if depth < 1:
-            raise ValueError(f"{prefix}_depth={depth} must be >= 1")
+            raise ConfigError(f"{prefix}_depth={depth} must be >= 1")
     for name in sincos:
         if getattr(config, name) % 4:
-            raise ValueError(f"{name}={getattr(config, name)} must be a multiple of 4 "
-                             "(its 2-D sine-cosine positions split the channels in four)")
+            raise ConfigError(f"{name}={getattr(config, name)} must be a multiple of 4 "
+                              "(its 2-D sine-cosine positions split the channels in four)")
 
 
 class TinyViT(nn.Module):
@@ -153,6 +177,143 @@ class TinyViT(nn.Module):
         tokens = self.tokens(x)
         return tokens[:, 1:].mean(dim=1) if self.pool == "mean" else tokens[:, 0]
 
+
+# ----------------------------------------------------------------------------- the patch grid
+
+def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """``(N, C, H, W)`` images -> ``(N, P, patch_size**2 * C)`` patches, row-major over the grid
+    (the order of the ViT's patch tokens), each patch flattened as (row, column, channel)."""
+    n, c, h, w = images.shape
+    if h % patch_size or w % patch_size:
+        raise ValueError(f"images of {h}x{w} pixels do not split into {patch_size}x{patch_size} patches")
+    x = images.reshape(n, c, h // patch_size, patch_size, w // patch_size, patch_size)
+    return x.permute(0, 2, 4, 3, 5, 1).reshape(n, (h // patch_size) * (w // patch_size), patch_size ** 2 * c)
+
+
+def unpatchify(patches: torch.Tensor, patch_size: int, channels: int = 3) -> torch.Tensor:
+    """The inverse of :func:`patchify` for square images: ``(N, P, patch_size**2 * C)`` -> ``(N, C, H, W)``."""
+    n, p, d = patches.shape
+    grid = round(p ** 0.5)
+    if grid * grid != p or d != patch_size ** 2 * channels:
+        raise ValueError(f"{p} patches of {d} values are not a square grid of {patch_size}x{patch_size}x{channels} "
+                         "patches")
+    x = patches.reshape(n, grid, grid, patch_size, patch_size, channels)
+    return x.permute(0, 5, 1, 3, 2, 4).reshape(n, channels, grid * patch_size, grid * patch_size)
+
+
+def normalize_patches(patches: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Each patch minus its mean, over its std (MAE's ``norm_pix_loss`` target)."""
+    mean, var = patches.mean(dim=-1, keepdim=True), patches.var(dim=-1, keepdim=True)
+    return (patches - mean) / (var + eps).sqrt()
+
+
+def random_masking(batch_size: int, num_patches: int, mask_ratio: float, device=None,
+                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """An independent random mask per image (MAE's masking, He et al., 2022).
+
+    Each image ranks its patches by uniform noise and keeps the first ``K = int(P * (1 - mask_ratio))``.
+    Returns ``keep`` ``(N, K)`` (the visible patches' indices, in random order), ``mask`` ``(N, P)``
+    (1 = hidden, in the patches' own order) and ``restore`` ``(N, P)``, the permutation that puts
+    ``[visible tokens, then mask tokens]`` back into patch order.
+    """
+    num_keep = int(num_patches * (1 - mask_ratio))
+    if not 1 <= num_keep < num_patches:
+        raise ValueError(f"mask_ratio={mask_ratio} of {num_patches} patches keeps {num_keep}: at least one patch "
+                         "must stay visible and one be masked")
+    noise = torch.rand(batch_size, num_patches, device=device, generator=generator)
+    shuffle = noise.argsort(dim=1)
+    restore = shuffle.argsort(dim=1)
+    mask = torch.ones(batch_size, num_patches, device=device)
+    mask[:, :num_keep] = 0
+    return shuffle[:, :num_keep], mask.gather(1, restore), restore
+
+
+def sample_blocks(grid_size: int, num_targets: int = 4, target_scale: tuple[float, float] = (0.15, 0.2),
+                  target_aspect: tuple[float, float] = (0.75, 1.5), context_scale: tuple[float, float] = (0.85, 1.0),
+                  min_context: int = 4, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random target blocks and the context block around them, on a ``grid_size x grid_size`` patch grid
+    (I-JEPA's multi-block masking, Assran et al., 2023).
+
+    One block shape (area a fraction ``target_scale`` of the grid, height/width ``target_aspect``)
+    is drawn for all ``num_targets`` targets, which are placed independently (they may overlap);
+    the context is a square-ish block of area ``context_scale`` with every target patch removed,
+    so predicting a target is never a copy. Redrawn until at least ``min_context`` patches remain.
+    Returns ``context`` ``(C,)`` and ``targets`` ``(num_targets, T)``: patch indices, row-major.
+    """
+    if grid_size < 2 or num_targets < 1:
+        raise ValueError(f"grid_size={grid_size}, num_targets={num_targets}: need a grid of at least 2x2 "
+                         "and at least one target")
+    for low, high in (target_scale, context_scale):
+        if not 0 < low <= high <= 1:
+            raise ValueError(f"scale range ({low}, {high}) must satisfy 0 < low <= high <= 1")
+
+    def uniform(low, high):
+        return low + (high - low) * torch.rand((), generator=generator).item()
+
+    def block_shape(scale, aspect):
+        area, ratio = uniform(*scale) * grid_size ** 2, uniform(*aspect)
+        height = min(grid_size, max(1, round(math.sqrt(area * ratio))))
+        width = min(grid_size, max(1, round(math.sqrt(area / ratio))))
+        return height, width
+
+    def place(height, width):
+        top = torch.randint(0, grid_size - height + 1, (), generator=generator)
+        left = torch.randint(0, grid_size - width + 1, (), generator=generator)
+        return ((top + torch.arange(height))[:, None] * grid_size + left + torch.arange(width)).flatten()
+
+    target_shape, context_shape = block_shape(target_scale, target_aspect), block_shape(context_scale, (1.0, 1.0))
+    for _ in range(100):
+        targets = torch.stack([place(*target_shape) for _ in range(num_targets)])
+        context = place(*context_shape)
+        context = context[~torch.isin(context, targets)]
+        if len(context) >= min_context:
+            return context, targets
+    raise RuntimeError(f"{num_targets} targets of {target_shape[0]}x{target_shape[1]} patches leave fewer than "
+                       f"{min_context} context patches on a {grid_size}x{grid_size} grid: use fewer or smaller targets")
+
+
+class TokenPredictor(nn.Module):
+    """A narrow transformer that predicts hidden patches from a ViT's tokens of the visible ones:
+    MAE's pixel decoder and I-JEPA's feature predictor.
+
+    ``embed`` maps encoder tokens (width ``dim``) to the predictor's width ``pred_dim``. Every hidden
+    patch enters as the one learned ``mask_token`` plus its fixed 2-D sine-cosine position (``pos``,
+    ``(grid_size**2, pred_dim)``): the mask tokens are identical, so their position is all that tells
+    them apart. :meth:`head` runs ``depth`` transformer ``blocks``, a LayerNorm and ``out``, a linear
+    map to ``out_dim`` (default ``dim``: features like the encoder's; MAE asks for a patch's pixels).
+    """
+
+    def __init__(self, dim: int, pred_dim: int, depth: int, heads: int, grid_size: int, out_dim: int | None = None):
+        super().__init__()
+        self.embed = nn.Linear(dim, pred_dim)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, pred_dim))
+        nn.init.normal_(self.mask_token, std=0.02)
+        self.register_buffer("pos", sincos_pos_embed(grid_size, pred_dim))
+        self.blocks = transformer(pred_dim, depth, heads)
+        self.norm = nn.LayerNorm(pred_dim)
+        self.out = nn.Linear(pred_dim, out_dim or dim)
+
+    def head(self, tokens: torch.Tensor) -> torch.Tensor:
+        """A sequence of ``(N, L, pred_dim)`` tokens, positions included -> ``(N, L, out_dim)``."""
+        return self.out(self.norm(self.blocks(tokens)))
+
+    def forward(self, tokens: torch.Tensor, positions: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+        """``tokens`` ``(N, C, dim)`` of the patches ``positions`` ``(C,)``; ``queries``: the indices of the
+        patches to predict, any shape (I-JEPA: ``(M, T)``, ``T`` patches of each of ``M`` blocks) ->
+        ``(N, *queries.shape, out_dim)``.
+
+        The I-JEPA authors run the predictor once per target block; here all the queries' mask tokens go
+        in one pass, which costs about half as much. Nothing leaks: a mask token holds only its position,
+        so seeing the other blocks' mask tokens reveals no target content.
+        """
+        n = len(tokens)
+        visible = self.embed(tokens) + self.pos[positions]                         # (N, C, pred_dim)
+        masked = (self.mask_token + self.pos[queries.flatten()]).expand(n, -1, -1)  # (N, Q, pred_dim)
+        out = self.blocks(torch.cat([visible, masked], dim=1))[:, -masked.shape[1]:]
+        return self.out(self.norm(out)).reshape(n, *queries.shape, -1)
+
+
+# ----------------------------------------------------------------------------- backbones by name, and heads
 
 def build_backbone(name: str, *, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3, width: int = 32) -> nn.Module:
     """Build a backbone by name; ``mean``/``std`` are the dataset's channel statistics."""
@@ -196,3 +357,19 @@ def projector(in_dim: int, hidden_dim: int = 512, out_dim: int = 128, depth: int
 
 def predictor(dim: int, hidden_dim: int = 512, depth: int = 2) -> nn.Sequential:
     return mlp(dim, hidden_dim, dim, depth)
+
+
+class PrototypeHead(nn.Module):
+    """DINO's head: an MLP, L2 normalisation, then a linear layer without bias whose rows (the ``K``
+    prototypes) are unit vectors, so the logits are cosine similarities in ``[-1, 1]``. (The paper writes
+    this layer with weight normalisation and its norm frozen at 1, which is the same.)"""
+
+    def __init__(self, in_dim: int, hidden_dim: int, bottleneck_dim: int, out_dim: int, depth: int):
+        super().__init__()
+        self.mlp = mlp(in_dim, hidden_dim, bottleneck_dim, depth)
+        self.prototypes = nn.Parameter(torch.randn(out_dim, bottleneck_dim) / bottleneck_dim ** 0.5)
+
+    def forward(self, h: torch.Tensor, freeze_prototypes: bool = False) -> torch.Tensor:
+        """``(N, in_dim)`` features -> ``(N, K)`` logits; ``freeze_prototypes``: no gradient to the prototypes."""
+        prototypes = self.prototypes.detach() if freeze_prototypes else self.prototypes
+        return F.normalize(self.mlp(h), dim=1) @ F.normalize(prototypes, dim=1).T

@@ -34,6 +34,7 @@ from cookbook.augment import check_multi_crop, multi_crop
 from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
 from cookbook.ema import cosine_momentum, ema_update
 from cookbook.method import Method, entry_points
+from cookbook.models import PrototypeHead
 
 
 @dataclass
@@ -90,10 +91,7 @@ class Config(TrainConfig):
                               "use a value below 1 (DINO uses 0.9), or centering=False to switch it off")
         if self.out_dim < 2:
             raise ConfigError(f"out_dim={self.out_dim}: the distributions need at least 2 prototypes")
-        try:
-            check_multi_crop(self.n_local_crops, self.local_size, (self.local_min_scale, self.local_max_scale))
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
+        check_multi_crop(self.n_local_crops, self.local_size, (self.local_min_scale, self.local_max_scale))
 
 
 def dino_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, center: torch.Tensor,
@@ -135,21 +133,6 @@ def teacher_temperature(step: int, config: Config) -> float:
         return config.teacher_temp
     progress = step / config.warmup_teacher_temp_steps
     return config.warmup_teacher_temp + progress * (config.teacher_temp - config.warmup_teacher_temp)
-
-
-class PrototypeHead(nn.Module):
-    """DINO's head: an MLP, L2 normalisation, then a linear layer without bias whose rows (the ``K``
-    prototypes) are unit vectors, so the logits are cosine similarities in ``[-1, 1]``. (The paper writes
-    this layer with weight normalisation and its norm frozen at 1, which is the same.)"""
-
-    def __init__(self, in_dim: int, hidden_dim: int, bottleneck_dim: int, out_dim: int, depth: int):
-        super().__init__()
-        self.mlp = models.mlp(in_dim, hidden_dim, bottleneck_dim, depth)
-        self.prototypes = nn.Parameter(torch.randn(out_dim, bottleneck_dim) / bottleneck_dim ** 0.5)
-
-    def forward(self, h: torch.Tensor, freeze_prototypes: bool = False) -> torch.Tensor:
-        prototypes = self.prototypes.detach() if freeze_prototypes else self.prototypes
-        return F.normalize(self.mlp(h), dim=1) @ F.normalize(prototypes, dim=1).T
 
 
 class DINO(Method):

@@ -21,7 +21,6 @@ patch ``y`` and ``s_hat_y`` the predictor's output for it::
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -33,6 +32,7 @@ from cookbook.augment import AugmentConfig, crop, recolour
 from cookbook.config import ConfigError, TrainConfig
 from cookbook.ema import cosine_momentum, ema_update
 from cookbook.method import Method, entry_points
+from cookbook.models import sample_blocks
 
 # The only augmentation is a random resized crop (Assran et al., 2023, appendix: crop scale 0.3 to 1, no flips,
 # no colour changes): what the encoder must learn comes from the masking, not from hand-made views.
@@ -73,13 +73,8 @@ class Config(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.backbone != "vit_tiny":
-            raise ConfigError(f"backbone={self.backbone!r}: I-JEPA removes patch tokens, which needs a Vision "
-                              "Transformer; use backbone='vit_tiny' (sized by vit_dim, vit_depth, vit_heads)")
-        try:
-            models.check_transformer_sizes(self, "vit", "pred", sincos=("pred_dim",))
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
+        models.require_vit(self, "I-JEPA")
+        models.check_transformer_sizes(self, "vit", "pred", sincos=("pred_dim",))
         if not 0 < self.target_min_scale <= self.target_max_scale < 1:
             raise ConfigError(f"target scales ({self.target_min_scale}, {self.target_max_scale}) must satisfy "
                               "0 < target_min_scale <= target_max_scale < 1 (the paper: 0.15, 0.2)")
@@ -87,49 +82,6 @@ class Config(TrainConfig):
             raise ConfigError(f"context_min_scale={self.context_min_scale} must be in (0, 1] (the paper: 0.85)")
         if not 0.0 <= self.ema_momentum <= 1.0:
             raise ConfigError(f"ema_momentum={self.ema_momentum} must be in [0, 1] (the paper: 0.996)")
-
-
-def sample_blocks(grid_size: int, num_targets: int = 4, target_scale: tuple[float, float] = (0.15, 0.2),
-                  target_aspect: tuple[float, float] = TARGET_ASPECT, context_scale: tuple[float, float] = (0.85, 1.0),
-                  min_context: int = 4, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random target blocks and the context block around them, on a ``grid_size x grid_size`` patch grid.
-
-    One block shape (area a fraction ``target_scale`` of the grid, height/width ``target_aspect``)
-    is drawn for all ``num_targets`` targets, which are placed independently (they may overlap);
-    the context is a square-ish block of area ``context_scale`` with every target patch removed,
-    so predicting a target is never a copy. Redrawn until at least ``min_context`` patches remain.
-    Returns ``context`` ``(C,)`` and ``targets`` ``(num_targets, T)``: patch indices, row-major.
-    """
-    if grid_size < 2 or num_targets < 1:
-        raise ValueError(f"grid_size={grid_size}, num_targets={num_targets}: need a grid of at least 2x2 "
-                         "and at least one target")
-    for low, high in (target_scale, context_scale):
-        if not 0 < low <= high <= 1:
-            raise ValueError(f"scale range ({low}, {high}) must satisfy 0 < low <= high <= 1")
-
-    def uniform(low, high):
-        return low + (high - low) * torch.rand((), generator=generator).item()
-
-    def block_shape(scale, aspect):
-        area, ratio = uniform(*scale) * grid_size ** 2, uniform(*aspect)
-        height = min(grid_size, max(1, round(math.sqrt(area * ratio))))
-        width = min(grid_size, max(1, round(math.sqrt(area / ratio))))
-        return height, width
-
-    def place(height, width):
-        top = torch.randint(0, grid_size - height + 1, (), generator=generator)
-        left = torch.randint(0, grid_size - width + 1, (), generator=generator)
-        return ((top + torch.arange(height))[:, None] * grid_size + left + torch.arange(width)).flatten()
-
-    target_shape, context_shape = block_shape(target_scale, target_aspect), block_shape(context_scale, (1.0, 1.0))
-    for _ in range(100):
-        targets = torch.stack([place(*target_shape) for _ in range(num_targets)])
-        context = place(*context_shape)
-        context = context[~torch.isin(context, targets)]
-        if len(context) >= min_context:
-            return context, targets
-    raise RuntimeError(f"{num_targets} targets of {target_shape[0]}x{target_shape[1]} patches leave fewer than "
-                       f"{min_context} context patches on a {grid_size}x{grid_size} grid: use fewer or smaller targets")
 
 
 def ijepa_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -152,32 +104,8 @@ def ijepa_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (predicted.float() - target.float()).pow(2).mean()
 
 
-class Predictor(nn.Module):
-    """Context tokens + positional mask tokens -> predicted features of the target patches."""
-
-    def __init__(self, dim: int, pred_dim: int, depth: int, heads: int, grid_size: int):
-        super().__init__()
-        self.embed = nn.Linear(dim, pred_dim)
-        self.mask_token = nn.Parameter(torch.randn(1, 1, pred_dim) * 0.02)
-        # Fixed positions: the mask tokens are identical, so their position is all that tells them apart.
-        self.register_buffer("pos", models.sincos_pos_embed(grid_size, pred_dim))
-        self.blocks = models.transformer(pred_dim, depth, heads)
-        self.norm = nn.LayerNorm(pred_dim)
-        self.out = nn.Linear(pred_dim, dim)
-
-    def forward(self, context_tokens: torch.Tensor, context: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """``context_tokens`` ``(N, C, dim)`` at patches ``context`` ``(C,)``; ``targets`` ``(M, T)`` ->
-        ``(N, M, T, dim)``.
-
-        The authors run the predictor once per target block; here all ``M * T`` mask tokens go in one
-        pass, which costs about half as much. Nothing leaks: a mask token holds only its position,
-        so seeing the other blocks' mask tokens reveals no target content.
-        """
-        n, (m, t) = len(context_tokens), targets.shape
-        ctx = self.embed(context_tokens) + self.pos[context]                          # (N, C, pred_dim)
-        queries = (self.mask_token + self.pos[targets.flatten()]).expand(n, -1, -1)  # (N, M*T, pred_dim)
-        out = self.blocks(torch.cat([ctx, queries], dim=1))[:, -m * t:]
-        return self.out(self.norm(out)).reshape(n, m, t, -1)
+# Context tokens + positional mask tokens -> predicted target-encoder features of the target patches.
+Predictor = models.TokenPredictor
 
 
 class IJEPA(Method):

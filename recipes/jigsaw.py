@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from cookbook import models
-from cookbook.augment import AugmentConfig, crop, recolour
+from cookbook.augment import AugmentConfig, crop, grid_patches, grid_span, recolour
 from cookbook.config import ConfigError, TrainConfig
 from cookbook.method import Method, entry_points
 
@@ -75,41 +75,6 @@ class Config(TrainConfig):
         if self.patch_resize == 1:
             raise ConfigError(f"patch_resize={self.patch_resize} would shrink every patch to a single pixel: "
                               "use 0 (keep patch_size) or a side of at least 2 pixels (16 on 32 px images)")
-
-
-def grid_span(patch_size: int, gap: int, jitter: int) -> int:
-    """Pixels a 3x3 grid of patches needs along each side, jitter included."""
-    return 3 * patch_size + 2 * gap + 2 * jitter
-
-
-def grid_patches(images: torch.Tensor, patch_size: int, gap: int = 2, jitter: int = 1) -> torch.Tensor:
-    """Cut a 3x3 grid of square patches out of every image: ``(N, C, H, W)`` -> ``(N, 9, C, p, p)``.
-
-    Patch ``g`` (row-major: 0 top-left, 4 the middle, 8 bottom-right) starts
-    ``(g // 3, g % 3) * (patch_size + gap)`` pixels from the grid's origin, which is placed at
-    random wherever the grid fits; each patch then moves by its own random offset in
-    ``[-jitter, jitter]`` along each axis. Every image draws its own origin and offsets.
-    """
-    n, c, h, w = images.shape
-    span = grid_span(patch_size, gap, jitter)
-    if span > min(h, w):
-        raise ValueError(f"a 3x3 grid of {patch_size} px patches with {gap} px gaps and {jitter} px jitter needs "
-                         f"{span} px, more than these {h}x{w} images: lower patch_size, gap or jitter")
-    device = images.device
-    starts = torch.arange(3, device=device) * (patch_size + gap)
-
-    def corners(room: int, grid_starts: torch.Tensor) -> torch.Tensor:  # (N, 9) first pixel along one axis
-        origin = jitter + torch.randint(0, room - span + 1, (n, 1), device=device)
-        return origin + grid_starts + torch.randint(-jitter, jitter + 1, (n, 9), device=device)
-
-    top = corners(h, starts.repeat_interleave(3))   # rows of the grid: 0 0 0 1 1 1 2 2 2
-    left = corners(w, starts.repeat(3))             # columns:          0 1 2 0 1 2 0 1 2
-    pixels = torch.arange(patch_size, device=device)
-    rows = (top[..., None] + pixels)[..., :, None]   # (N, 9, p, 1)
-    cols = (left[..., None] + pixels)[..., None, :]  # (N, 9, 1, p)
-    batch = torch.arange(n, device=device).view(n, 1, 1, 1)
-    # Advanced indexing puts the broadcast (N, 9, p, p) first and the channels last.
-    return images[batch, :, rows, cols].permute(0, 1, 4, 2, 3)
 
 
 def neighbour_pairs(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

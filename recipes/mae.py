@@ -21,12 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
 
 from cookbook import models
 from cookbook.augment import AugmentConfig, augment
 from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
 from cookbook.method import Method, entry_points
+from cookbook.models import normalize_patches, patchify, random_masking, unpatchify
 
 # MAE's only augmentation is a random resized crop and a flip: the pixels are the target, so
 # colour changes would only make the task noisier (He et al., 2022, section 4: colour jitter hurts).
@@ -63,66 +63,13 @@ class Config(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.backbone != "vit_tiny":
-            raise ConfigError(f"backbone={self.backbone!r}: MAE removes patch tokens, which needs a Vision "
-                              "Transformer; use backbone='vit_tiny' (sized by vit_dim, vit_depth, vit_heads)")
+        models.require_vit(self, "MAE")
         if not 0.0 < self.mask_ratio < 1.0:
             raise ConfigError(f"mask_ratio={self.mask_ratio} must be in (0, 1): some patches must stay "
                               "visible and some must be predicted (MAE uses 0.75)")
-        try:
-            models.check_transformer_sizes(self, "vit", "decoder", sincos=("decoder_dim",))
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
+        models.check_transformer_sizes(self, "vit", "decoder", sincos=("decoder_dim",))
         if self.pool not in ("mean", "cls"):
             raise ConfigError(f"pool={self.pool!r}: choose 'mean' or 'cls'")
-
-
-def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
-    """``(N, C, H, W)`` images -> ``(N, P, patch_size**2 * C)`` patches, row-major over the grid
-    (the order of the ViT's patch tokens), each patch flattened as (row, column, channel)."""
-    n, c, h, w = images.shape
-    if h % patch_size or w % patch_size:
-        raise ValueError(f"images of {h}x{w} pixels do not split into {patch_size}x{patch_size} patches")
-    x = images.reshape(n, c, h // patch_size, patch_size, w // patch_size, patch_size)
-    return x.permute(0, 2, 4, 3, 5, 1).reshape(n, (h // patch_size) * (w // patch_size), patch_size ** 2 * c)
-
-
-def unpatchify(patches: torch.Tensor, patch_size: int, channels: int = 3) -> torch.Tensor:
-    """The inverse of :func:`patchify` for square images: ``(N, P, patch_size**2 * C)`` -> ``(N, C, H, W)``."""
-    n, p, d = patches.shape
-    grid = round(p ** 0.5)
-    if grid * grid != p or d != patch_size ** 2 * channels:
-        raise ValueError(f"{p} patches of {d} values are not a square grid of {patch_size}x{patch_size}x{channels} "
-                         "patches")
-    x = patches.reshape(n, grid, grid, patch_size, patch_size, channels)
-    return x.permute(0, 5, 1, 3, 2, 4).reshape(n, channels, grid * patch_size, grid * patch_size)
-
-
-def random_masking(batch_size: int, num_patches: int, mask_ratio: float, device=None,
-                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """An independent random mask per image.
-
-    Each image ranks its patches by uniform noise and keeps the first ``K = int(P * (1 - mask_ratio))``.
-    Returns ``keep`` ``(N, K)`` (the visible patches' indices, in random order), ``mask`` ``(N, P)``
-    (1 = hidden, in the patches' own order) and ``restore`` ``(N, P)``, the permutation that puts
-    ``[visible tokens, then mask tokens]`` back into patch order.
-    """
-    num_keep = int(num_patches * (1 - mask_ratio))
-    if not 1 <= num_keep < num_patches:
-        raise ValueError(f"mask_ratio={mask_ratio} of {num_patches} patches keeps {num_keep}: at least one patch "
-                         "must stay visible and one be masked")
-    noise = torch.rand(batch_size, num_patches, device=device, generator=generator)
-    shuffle = noise.argsort(dim=1)
-    restore = shuffle.argsort(dim=1)
-    mask = torch.ones(batch_size, num_patches, device=device)
-    mask[:, :num_keep] = 0
-    return shuffle[:, :num_keep], mask.gather(1, restore), restore
-
-
-def normalize_patches(patches: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Each patch minus its mean, over its std (MAE's ``norm_pix_loss`` target)."""
-    mean, var = patches.mean(dim=-1, keepdim=True), patches.var(dim=-1, keepdim=True)
-    return (patches - mean) / (var + eps).sqrt()
 
 
 def mae_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -167,26 +114,22 @@ class MAE(Method):
             raise ConfigError(f"mask_ratio={c.mask_ratio} of the {grid * grid} patches of {c.patch_size} px "
                               f"leaves {int(grid * grid * (1 - c.mask_ratio))} visible: keep at least one "
                               "patch visible and hide at least one (lower mask_ratio or patch_size)")
-        self.decoder_embed = nn.Linear(c.vit_dim, c.decoder_dim)
-        self.mask_token = nn.Parameter(torch.zeros(1, 1, c.decoder_dim))
-        nn.init.normal_(self.mask_token, std=0.02)
-        # Fixed positions: the mask tokens are identical, so their position is all that tells them apart.
-        self.register_buffer("decoder_pos", models.sincos_pos_embed(grid, c.decoder_dim)[None])
-        self.decoder = models.transformer(c.decoder_dim, c.decoder_depth, c.decoder_heads)
-        self.decoder_norm = nn.LayerNorm(c.decoder_dim)
-        self.decoder_pred = nn.Linear(c.decoder_dim, c.patch_size ** 2 * 3)
+        # Encoded patches and positional mask tokens in, the pixels of every patch out.
+        self.decoder = models.TokenPredictor(c.vit_dim, c.decoder_dim, c.decoder_depth, c.decoder_heads, grid,
+                                             out_dim=c.patch_size ** 2 * 3)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone(x)
 
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Float images -> (predicted patches ``(N, P, patch_dim)``, mask ``(N, P)``)."""
-        n, num_patches = len(x), self.backbone.num_patches
+        n, num_patches, decoder = len(x), self.backbone.num_patches, self.decoder
         keep, mask, restore = random_masking(n, num_patches, self.config.mask_ratio, x.device)
-        visible = self.decoder_embed(self.backbone.tokens(x, keep)[:, 1:])  # the [CLS] token is not decoded
-        tokens = torch.cat([visible, self.mask_token.expand(n, num_patches - keep.shape[1], -1)], dim=1)
-        tokens = tokens.gather(1, restore[..., None].expand(-1, -1, tokens.shape[-1])) + self.decoder_pos
-        return self.decoder_pred(self.decoder_norm(self.decoder(tokens))), mask
+        visible = decoder.embed(self.backbone.tokens(x, keep)[:, 1:])  # the [CLS] token is not decoded
+        tokens = torch.cat([visible, decoder.mask_token.expand(n, num_patches - keep.shape[1], -1)], dim=1)
+        # Back in patch order (the order the loss and the reconstruction read), then each patch's position.
+        tokens = tokens.gather(1, restore[..., None].expand(-1, -1, tokens.shape[-1])) + decoder.pos
+        return decoder.head(tokens), mask
 
     def target(self, x: torch.Tensor) -> torch.Tensor:
         patches = patchify(x, self.config.patch_size)

@@ -69,10 +69,7 @@ class Config(TrainConfig):
                                   "and epsilon 0.05)")
         if self.n_prototypes < 2:
             raise ConfigError(f"n_prototypes={self.n_prototypes}: use at least 2 clusters")
-        try:
-            check_multi_crop(self.n_local_crops, self.local_size, (self.local_min_scale, self.local_max_scale))
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
+        check_multi_crop(self.n_local_crops, self.local_size, (self.local_min_scale, self.local_max_scale))
 
 
 @torch.no_grad()

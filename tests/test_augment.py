@@ -267,6 +267,23 @@ def test_multi_crop_settings_are_checked_with_a_clear_message(image):
         augment.multi_crop(x, OFF, n_global=0)
     with pytest.raises(ValueError, match="at least 1 pixel"):
         augment.check_multi_crop(2, 0, (0.05, 0.4))
+    # A ConfigError (a ValueError): the multi-crop recipes call it from Config.validate without a wrapper.
+    from cookbook.config import ConfigError
+
+    with pytest.raises(ConfigError, match="local crop scales"):
+        augment.check_multi_crop(2, 16, (0.5, 0.2))
+
+
+def test_the_grid_of_patches_is_the_relative_position_recipes():
+    from recipes import jigsaw
+
+    assert jigsaw.grid_patches is augment.grid_patches and jigsaw.grid_span is augment.grid_span
+    assert augment.grid_span(8, 2, 1) == 30
+    images = torch.rand(3, 3, 32, 32)
+    torch.manual_seed(0)
+    patches = augment.grid_patches(images, 8, gap=2, jitter=1)
+    torch.manual_seed(0)
+    assert patches.shape == (3, 9, 3, 8, 8) and torch.equal(patches, augment.grid_patches(images, 8, 2, 1))
 
 
 def test_augment_is_crop_then_recolour(image):

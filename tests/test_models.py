@@ -1,9 +1,11 @@
-"""cookbook.models: feature sizes, the CIFAR stem, ViT tokens and MLP heads."""
+"""cookbook.models: feature sizes, the CIFAR stem, ViT tokens, MLP and prototype heads, the patch grid and its masks,
+the token predictor, and the config checks."""
 import pytest
 import torch
 from torch import nn
 
 from cookbook import models
+from cookbook.config import ConfigError
 
 
 @pytest.mark.parametrize("name, dim", [("small_cnn", 8 * 4), ("resnet18", 512), ("vit_tiny", 192)])
@@ -87,4 +89,77 @@ def test_transformer_size_checks_name_the_setting_to_change():
     with pytest.raises(ValueError, match="pred_dim=30 must be a multiple of 4"):
         models.check_transformer_sizes(SimpleNamespace(**{**vars(good), "pred_dim": 30, "pred_heads": 3}),
                                        "pred", sincos=("pred_dim",))
+    # A ConfigError (a ValueError): the recipes call it without a wrapper; callers catching ValueError still work.
+    with pytest.raises(ConfigError, match="vit_heads=3"):
+        models.check_transformer_sizes(SimpleNamespace(**{**vars(good), "vit_heads": 3}), "vit")
     assert models.TinyViT(image_size=16, patch_size=4, dim=16, depth=1, heads=2).encoder.num_layers == 1
+
+
+def test_require_vit_names_the_method_and_the_backbone_to_use():
+    from types import SimpleNamespace
+
+    models.require_vit(SimpleNamespace(backbone="vit_tiny"), "MAE")
+    with pytest.raises(ConfigError, match="backbone='resnet18': I-JEPA removes patch tokens.*use backbone='vit_tiny'"):
+        models.require_vit(SimpleNamespace(backbone="resnet18"), "I-JEPA")
+
+
+def test_the_recipes_use_these_helpers():
+    # One definition each: the recipes import them, so `mae.patchify` and `ijepa.sample_blocks` keep working.
+    from recipes import dino, ijepa, mae
+
+    assert (mae.patchify, mae.unpatchify, mae.normalize_patches, mae.random_masking) == (
+        models.patchify, models.unpatchify, models.normalize_patches, models.random_masking)
+    assert ijepa.sample_blocks is models.sample_blocks and ijepa.Predictor is models.TokenPredictor
+    assert dino.PrototypeHead is models.PrototypeHead
+
+
+def test_patchify_is_the_layout_of_the_vit_tokens_and_unpatchify_inverts_it():
+    x = torch.rand(2, 3, 16, 16)
+    patches = models.patchify(x, 4)
+    assert patches.shape == (2, 16, 48) and torch.equal(models.unpatchify(patches, 4), x)
+    # Patch 1 is the second patch of the first row: rows 0-3, columns 4-7, flattened (row, column, channel).
+    assert torch.equal(patches[:, 1], x[:, :, 0:4, 4:8].permute(0, 2, 3, 1).reshape(2, 48))
+    normalized = models.normalize_patches(5 + 3 * patches)
+    assert torch.allclose(normalized.mean(dim=-1), torch.zeros(2, 16), atol=1e-5)
+    assert torch.allclose(normalized.std(dim=-1), torch.ones(2, 16), atol=1e-3)
+
+
+def test_masks_on_the_patch_grid_are_reproducible_from_a_generator():
+    keep, mask, restore = models.random_masking(3, 16, 0.75, generator=torch.Generator().manual_seed(0))
+    again = models.random_masking(3, 16, 0.75, generator=torch.Generator().manual_seed(0))
+    assert all(torch.equal(a, b) for a, b in zip((keep, mask, restore), again))
+    assert keep.shape == (3, 4) and mask.sum().item() == 3 * 12 and (mask.gather(1, keep) == 0).all()
+    context, targets = models.sample_blocks(6, 2, generator=torch.Generator().manual_seed(0))
+    assert targets.shape[0] == 2 and not torch.isin(context, targets).any() and len(context) >= 4
+
+
+def test_token_predictor_predicts_one_output_per_query_from_positions_alone():
+    torch.manual_seed(0)
+    predictor = models.TokenPredictor(dim=16, pred_dim=8, depth=1, heads=2, grid_size=4).eval()
+    assert predictor.pos.shape == (16, 8) and predictor.mask_token.shape == (1, 1, 8)
+    tokens, positions = torch.rand(3, 5, 16), torch.tensor([0, 2, 5, 9, 15])
+    with torch.no_grad():
+        out = predictor(tokens, positions, torch.tensor([[1, 3], [4, 4]]))
+        assert out.shape == (3, 2, 2, 16)
+        # Two queries of the same patch are the same mask token at the same position: the same prediction.
+        assert torch.allclose(out[:, 1, 0], out[:, 1, 1], atol=1e-6)
+        # forward is head() on [embedded tokens + their positions, mask tokens + theirs], read at the queries.
+        sequence = torch.cat([predictor.embed(tokens) + predictor.pos[positions],
+                              (predictor.mask_token + predictor.pos[[1, 3, 4, 4]]).expand(3, -1, -1)], dim=1)
+        assert torch.allclose(out.flatten(1, 2), predictor.head(sequence)[:, 5:], atol=1e-6)
+    pixels = models.TokenPredictor(dim=16, pred_dim=8, depth=1, heads=2, grid_size=4, out_dim=48)
+    assert pixels(tokens, positions, torch.arange(3)).shape == (3, 3, 48)  # MAE: a patch's pixels, not features
+
+
+def test_prototype_head_gives_cosine_logits_and_can_freeze_the_prototypes():
+    torch.manual_seed(0)
+    head = models.PrototypeHead(in_dim=8, hidden_dim=16, bottleneck_dim=4, out_dim=5, depth=2)
+    x = torch.rand(6, 8)
+    logits = head(x).detach()
+    assert logits.shape == (6, 5) and logits.abs().max() <= 1 + 1e-6
+    # Scaling a prototype changes nothing: the rows are normalised to unit length.
+    with torch.no_grad():
+        head.prototypes[0] *= 7.0
+    assert torch.allclose(head(x).detach(), logits, atol=1e-6)
+    head(torch.rand(6, 8), freeze_prototypes=True).sum().backward()
+    assert head.prototypes.grad is None and head.mlp[0].weight.grad is not None
