@@ -10,8 +10,9 @@ there is no rotation to predict). A finished run is reused unless ``--rerun`` is
 interrupted benchmark picks up where it stopped. The table and figure are written to
 ``benchmarks/results/recipes-<budget>.{md,json,png}`` (``recipes-<dataset>-<budget>`` with
 ``--dataset``) from the runs' own ``metrics.json`` files (see :mod:`cookbook.report`), which are
-copied to ``benchmarks/results/runs/<label>/<recipe>/`` for the book's comparison page, and the
-script ends by naming any run that misses the quick budget's bars (90 s, 10 points of kNN
+copied, with each run's ``timing.json``, into the package, to ``cookbook/results/runs/<label>/<recipe>/``
+(``cookbook.report.RESULTS``, shipped as package data so the book's chapters find them in Colab
+too), and the script ends by naming any run that misses the quick budget's bars (90 s, 10 points of kNN
 accuracy over the same network at random initialisation).
 """
 from __future__ import annotations
@@ -71,6 +72,9 @@ def main() -> int:
     parser.add_argument("--recipes", default=",".join(registry.names()), help="comma-separated names (default: all)")
     parser.add_argument("--runs", default=str(ROOT / "runs" / "benchmark"), help="folder for the runs")
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"), help="folder for the table")
+    parser.add_argument("--kept-runs", default=str(report.RESULTS), help="folder where each run's metrics.json "
+                        "and timing.json are kept for the book, in <label>/<recipe>/ (default: the package's "
+                        "cookbook/results/runs, shipped as package data)")
     parser.add_argument("--rerun", action="store_true", help="run again even where metrics.json exists")
     args = parser.parse_args()
 
@@ -85,9 +89,11 @@ def main() -> int:
         run_one(name, args.dataset, args.budget, folder, args.rerun)
         folders.append(folder)
 
-    # The runs' own metrics.json files, kept next to the table: the book's comparison page builds its
-    # tables and figures from them (cookbook.report), and runs/ is not committed.
-    kept = Path(args.results) / "runs" / label
+    # The runs' own metrics.json and timing.json files, kept in the package (package data): the book's
+    # chapters build their tables and figures from them (cookbook.report), also where only the installed
+    # package exists (Colab), and runs/ is not committed. Only these two small files: the package ships
+    # whatever lands here.
+    kept = Path(args.kept_runs) / label
     for name, folder in zip(names, folders):
         keep = kept / name
         keep.mkdir(parents=True, exist_ok=True)

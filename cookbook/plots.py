@@ -174,3 +174,237 @@ def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Ten
     if title:
         fig.suptitle(title)
     return fig
+
+
+def patches_only(image: torch.Tensor, patch_indices: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """``image`` ``(C, H, W)`` (uint8 or float) as floats in [0, 1], with every patch that is not in
+    ``patch_indices`` painted grey: what a masked model's encoder is shown. Patches of
+    ``patch_size`` pixels are numbered row by row over the grid, the order of a ViT's tokens."""
+    x = image.detach().float().cpu()
+    x = x / 255 if image.dtype == torch.uint8 else x
+    grid_h, grid_w = x.shape[-2] // patch_size, x.shape[-1] // patch_size
+    shown = torch.zeros(grid_h * grid_w, dtype=torch.bool)
+    shown[torch.as_tensor(patch_indices).cpu().long()] = True
+    pixels = shown.view(grid_h, grid_w).repeat_interleave(patch_size, 0).repeat_interleave(patch_size, 1)
+    return torch.where(pixels, x, torch.tensor(0.5))
+
+
+def context_and_target_blocks(images: torch.Tensor, sample_blocks, patch_size: int, *, seed: int = 0,
+                              title: str | None = None, **block_settings) -> Figure:
+    """One row per image: the image, then its context block and each target block, every other
+    patch grey (:func:`patches_only`): what I-JEPA's encoder sees and what its predictor must fill in.
+
+    ``images``: ``(N, C, H, W)`` square images; ``sample_blocks``: the recipe's block sampler (I-JEPA's
+    ``sample_blocks``), called once per image as ``sample_blocks(grid_size, generator=...,
+    **block_settings)`` and returning ``context`` ``(C,)`` and ``targets`` ``(M, T)``, patch indices on
+    the ``grid_size x grid_size`` grid of ``patch_size`` px patches. ``seed`` fixes the draws.
+    """
+    grid_size = images.shape[-1] // patch_size
+    generator = torch.Generator().manual_seed(seed)
+    panels = []
+    for image in images.cpu():
+        context, targets = sample_blocks(grid_size, generator=generator, **block_settings)
+        panels += [patches_only(image, torch.arange(grid_size ** 2), patch_size),
+                   patches_only(image, context, patch_size)] + [patches_only(image, b, patch_size) for b in targets]
+    cols = len(panels) // len(images)
+    return image_grid(torch.stack(panels), len(images), cols,
+                      col_labels=["original", "context"] + [f"target {i + 1}" for i in range(cols - 2)],
+                      title=title or f"context and target blocks on a {grid_size} x {grid_size} patch grid")
+
+
+def reconstructions(reconstruct, images: torch.Tensor, *, title: str | None = None, seed: int | None = 0) -> Figure:
+    """Each column an image: the original, what the encoder saw (hidden patches grey) and the
+    reconstruction: how much of a masked image a masked autoencoder paints back in.
+
+    ``reconstruct``: the model's own method (MAE's ``reconstruct``), ``(N, C, H, W)`` images ->
+    (masked input, reconstruction), both ``(N, C, H, W)`` floats in [0, 1]. Its masks are random,
+    so torch's generator is seeded with ``seed`` first (``None``: not), for the same figure every run.
+    """
+    if seed is not None:
+        torch.manual_seed(seed)
+    masked, reconstruction = reconstruct(images)
+    originals = images.detach().float().cpu()
+    originals = originals / 255 if images.dtype == torch.uint8 else originals
+    grid = torch.cat([originals, masked.detach().float().cpu(), reconstruction.detach().float().cpu()])
+    return image_grid(grid, 3, len(images), row_labels=["original", "masked", "reconstruction"], title=title)
+
+
+def rotation_grid(images: torch.Tensor, rotate_batch, title: str | None = None) -> Figure:
+    """Each image in its four rotations, one image per row, each column titled with the label
+    the rotation classifier must give it: what RotNet's network sees, and whether anything in
+    an image tells which way is up.
+
+    ``images``: ``(N, C, H, W)``; ``rotate_batch``: the recipe's own batch builder (RotNet's
+    ``rotate_batch``), mapping them to ``(4N, C, H, W)`` rotated images, block ``k`` turned by
+    ``k`` quarter turns counter-clockwise, and their ``(4N,)`` labels ``k``.
+    """
+    rotated, labels = rotate_batch(images)
+    n = len(images)
+    turns = len(rotated) // n
+    by_image = rotated.view(turns, n, *images.shape[1:]).transpose(0, 1).flatten(0, 1)
+    return image_grid(by_image, n, turns, title=title,
+                      col_labels=[f"label {int(labels[k * n])}: {90 * int(labels[k * n])}°" for k in range(turns)])
+
+
+def relative_position_patches(image: torch.Tensor, config, recipe: str = "jigsaw") -> Figure:
+    """One image and the 3x3 grid of patches that the relative-position recipe cuts from it, each
+    patch titled with its label (the middle patch has none): the puzzle as the network sees it,
+    gaps and jitter included.
+
+    ``image``: ``(C, H, W)``; ``config``: the recipe's config (``patch_size``, ``gap``, ``jitter``).
+    The recipe (looked up in :mod:`cookbook.registry`) cuts the patches (``grid_patches``: ``(1, C, H, W)``
+    -> ``(1, 9, C, p, p)``, row by row) and numbers the neighbours (``CENTRE``, ``NEIGHBOURS``).
+    """
+    from . import registry
+
+    jigsaw = registry.get(recipe)
+    patches = jigsaw.grid_patches(image[None], config.patch_size, config.gap, config.jitter)[0]
+    fig = new_figure(6.5, 3)
+    left, right = fig.subfigures(1, 2, width_ratios=[1, 1.1])
+    ax = left.subplots()
+    ax.imshow(as_image(image), interpolation="nearest")
+    ax.set_title("the image", fontsize=9)
+    ax.axis("off")
+    for g, ax in enumerate(right.subplots(3, 3).flat):
+        ax.imshow(as_image(patches[g]), interpolation="nearest")
+        ax.set_title("middle" if g == jigsaw.CENTRE else f"label {jigsaw.NEIGHBOURS.index(g)}", fontsize=8)
+        ax.axis("off")
+    right.suptitle(f"{config.patch_size} px patches, {config.gap} px gaps, jitter {config.jitter} px", fontsize=9)
+    return fig
+
+
+def overlaid_training_curves(histories: dict[str, list[dict]], *, baselines: dict | None = None,
+                             log_loss: bool = True, title: str | None = None) -> Figure:
+    """:func:`training_curves` of several runs on the same three axes (loss, kNN accuracy, RankMe),
+    one colour per run, to compare methods trained for the same steps.
+
+    ``histories``: run label -> its ``history`` (the records ``train`` returns); ``baselines``:
+    name -> kNN accuracy, drawn once as grey lines (the untrained network). Losses of different
+    methods live on different scales, hence ``log_loss``: only their trends compare."""
+    fig = new_figure(11, 3)
+    axes = fig.subplots(1, 3)
+    for i, (label, history) in enumerate(histories.items()):
+        for ax, key in zip(axes, ("loss", "knn_acc", "rankme")):
+            _plot_metric(ax, history, key, label, f"C{i}", baselines if key == "knn_acc" and i == 0 else None)
+    for ax, name in zip(axes, ("training loss", "kNN accuracy", "RankMe (effective rank)")):
+        ax.set_title(name, fontsize=10)
+    if log_loss:
+        axes[0].set_yscale("log")
+    axes[1].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def spectrum_panels(panels: dict[str, dict[str, torch.Tensor]], *, absolute: bool = False,
+                    height: float = 3, log_index: bool = False, floor: float | None = None) -> Figure:
+    """One :func:`spectrum` panel per title, each with one curve per run: the collapse probes'
+    spectra side by side (``collapse.compare_embeddings`` returns the embeddings of one panel).
+
+    ``panels``: title -> {run label -> its ``(N, D)`` embeddings}; ``absolute`` as in :func:`spectrum`.
+    ``log_index`` puts the index on a log scale from 1 to ``N - 1`` (centred, ``N`` embeddings span
+    at most ``N - 1`` directions), where a dimensional collapse shows as an early cliff; ``floor``
+    cuts the y axis below that value, so a collapsed run's round-off tail does not squash the rest."""
+    fig = new_figure(4 * len(panels), height)
+    for ax, (title, embeddings) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels.items()):
+        for label, z in embeddings.items():
+            spectrum(ax, z, label, absolute=absolute)
+        if log_index:
+            ax.set_xscale("log")
+            ax.set_xlim(1, max(2, min(len(z) for z in embeddings.values()) - 1))
+        if floor is not None:
+            ax.set_ylim(bottom=floor)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+    return fig
+
+
+def cluster_scatter(ax, xy: torch.Tensor, labels: torch.Tensor, title: str | None = None) -> None:
+    """2-D points ``xy`` ``(n, 2)`` coloured by their ``labels`` ``(n,)`` (up to ten classes), as
+    they are (no projection, unlike :func:`pca_scatter`) and without ticks: only the clusters matter."""
+    xy = xy.detach().cpu()
+    ax.scatter(xy[:, 0].numpy(), xy[:, 1].numpy(), c=labels.cpu().numpy(), cmap="tab10", s=6, vmin=0, vmax=9)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def linear_regime_panels(fit) -> Figure:
+    """Chapter 7's linear-regime figure from a :class:`cookbook.spectral.LinearRegime` ``fit``: four
+    scatters of the samples coloured by cluster (their content, PCA of the raw data, the closed
+    form, the trained encoder rotated onto the closed form: ``fit.embeddings()``), then the trained
+    encoder's population loss against the closed form's (left axis) and its largest principal
+    angle to the closed form (right axis, log scale) along training."""
+    embeddings = fit.embeddings()
+    fig = new_figure(14, 3)
+    axes = fig.subplots(1, len(embeddings) + 1)
+    for ax, (title, xy) in zip(axes, embeddings.items()):
+        cluster_scatter(ax, xy, fit.problem.labels, title)
+    loss_ax = axes[-1]
+    steps = [h["step"] for h in fit.history]
+    loss_ax.plot(steps, [h["loss"] for h in fit.history], color="C0", label="trained (loss)")
+    loss_ax.axhline(fit.optimum, color="C0", ls="--", lw=1, label="closed form (loss)")
+    loss_ax.set_xlabel("step")
+    loss_ax.set_ylabel("spectral contrastive loss", color="C0")
+    angle_ax = loss_ax.twinx()
+    angle_ax.semilogy(steps, [h["angle"] for h in fit.history], color="C3")
+    angle_ax.set_ylabel("largest angle to closed form (deg)", color="C3")
+    loss_ax.legend(fontsize=7, loc="center right")
+    return fig
+
+
+def knn_rankme_sweeps(sweeps: dict[str, dict[float, dict[str, float]]], *, titles: dict[str, str] | None = None,
+                      stars: dict[str, tuple[float, dict[str, float], str]] | None = None,
+                      title: str | None = None) -> Figure:
+    """One panel per swept setting: the kNN accuracy (in %) and RankMe that short runs ended with,
+    against the setting's value on a log axis, to read a hyperparameter's effect at a glance.
+
+    ``sweeps``: setting name (the x label) -> {value -> a run's results with ``knn_acc`` and
+    ``rankme``, such as ``cookbook.chapter.short_run(...)["after"]``}, drawn in order of value;
+    ``titles``: setting name -> the panel's title (what was held fixed); ``stars``: setting name ->
+    ``(value, results, label)``, one more run drawn as a star at its kNN accuracy (a run that
+    differs in something else, e.g. as many images in more, smaller batches)."""
+    fig = new_figure(5.5 * len(sweeps), 3.4)
+    axes = fig.subplots(1, len(sweeps), squeeze=False)[0]
+    for ax, (name, runs) in zip(axes, sweeps.items()):
+        xs = sorted(runs)
+        ax.plot(xs, [100 * runs[x]["knn_acc"] for x in xs], "o-", color="C1", label="kNN accuracy (%)")
+        ax.plot(xs, [runs[x]["rankme"] for x in xs], "s--", color="C2", label="RankMe")
+        if name in (stars or {}):
+            x, results, label = stars[name]
+            ax.plot([x], [100 * results["knn_acc"]], "*", ms=12, color="C1", label=label)
+        ax.set_xscale("log")
+        ax.set_xticks(xs, [f"{x:g}" for x in xs])
+        ax.minorticks_off()
+        ax.set_xlabel(name)
+        ax.grid(alpha=0.3)
+        if name in (titles or {}):
+            ax.set_title(titles[name], fontsize=10)
+    axes[0].set_ylabel("kNN accuracy (%) and RankMe")
+    axes[-1].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def prototype_usage(logits: dict[str, torch.Tensor], temperature: float, *, title: str | None = None) -> Figure:
+    """How a prototype head spreads its images over its ``K`` prototypes, one curve per run: the
+    softmax of each image's logits at ``temperature``, averaged over the images, sorted from the
+    most chosen prototype down, on a log scale.
+
+    ``logits``: run label -> ``(N, K)`` logits (DINO's head output, its ``embed``; the collapse
+    probes' embeddings). A head that uses many prototypes gives a flat curve near ``1/K``; one
+    prototype that wins for every image (DINO without centering) gives a first point near 1 and a
+    cliff after it."""
+    fig = new_figure(6, 3.2)
+    ax = fig.subplots()
+    for label, z in logits.items():
+        average = torch.softmax(z.detach().float().cpu() / temperature, dim=1).mean(dim=0).sort(descending=True).values
+        ax.semilogy(range(1, len(average) + 1), average.clamp_min(1e-12).numpy(), label=label)
+    ax.set(xlabel="prototype, most chosen first", ylabel="average probability")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig

@@ -2,7 +2,8 @@
 
 The benchmark script (``benchmarks/recipes_table.py``) and the book's comparison page both
 build their tables and figures here, from the files the runs wrote, so no number is ever
-typed by hand.
+typed by hand. The benchmark keeps those files inside this package (:data:`RESULTS`), so a
+chapter finds them wherever the package is installed, Colab included.
 """
 from __future__ import annotations
 
@@ -58,12 +59,15 @@ def load_runs(paths: Iterable[Path]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (order.index(r["method"]) if r["method"] in order else len(order), r["method"]))
 
 
-RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "runs"
+# Package data (pyproject.toml): each benchmark run's metrics.json and timing.json, in
+# <label>/<recipe>/, shipped with the package so that a chapter opened alone, on a
+# non-editable install (Colab), still finds them.
+RESULTS = Path(__file__).resolve().parent / "results" / "runs"
 
 
 def load_results(label: str, results: Path = RESULTS) -> list[dict[str, Any]]:
     """The rows of one benchmark (``quick``, ``digits-quick``...), from the ``metrics.json`` files
-    ``benchmarks/recipes_table.py`` keeps in ``benchmarks/results/runs/<label>/``."""
+    ``benchmarks/recipes_table.py`` keeps in the package, in ``cookbook/results/runs/<label>/``."""
     folder = Path(results) / label
     runs = sorted(p for p in folder.glob("*") if (p / "metrics.json").exists()) if folder.is_dir() else []
     if not runs:

@@ -17,7 +17,9 @@ weights sum to one, ``w_i = sum_j w_ij`` is the degree of node ``i`` and ``D = d
   the subspace it finds with the closed form.
 
 :func:`sample_contrastive` and :func:`dimension_contrastive` are the two criteria of Garrido et
-al. (2023), which penalise the Gram matrix ``Z Z^T`` and the covariance-like ``Z^T Z``.
+al. (2023), which penalise the Gram matrix ``Z Z^T`` and the covariance-like ``Z^T Z``;
+:func:`gram_and_second_moment` and :func:`spread_and_squeezed` put their duality in numbers, and
+:func:`linear_regime` runs the closed form, the trained encoder and PCA on one problem.
 
 HaoChen, Wei, Gaidon and Ma, "Provable Guarantees for Self-Supervised Deep Learning with
 Spectral Contrastive Loss", NeurIPS 2021 (arXiv:2106.04156). Balestriero and LeCun,
@@ -32,6 +34,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 # --------------------------------------------------------------------------- the two criteria
 
@@ -206,3 +209,113 @@ def train_linear(problem: Problem, k: int = 2, steps: int = 600, batch_size: int
         optimizer.step()
         schedule.step()
     return weight.detach(), history
+
+
+# --------------------------------------------------------------------------- chapter 7's numbers
+
+
+def gram_and_second_moment(z: torch.Tensor) -> dict[str, torch.Tensor | float]:
+    """The duality of the two criteria, in numbers, for one ``(N, D)`` matrix ``z`` with ``N >= D``.
+
+    Returns the eigenvalues of the ``(N, N)`` Gram matrix ``Z Z^T`` and of the ``(D, D)`` matrix
+    ``Z^T Z`` (``gram_eigenvalues``, ``second_moment_eigenvalues``, largest first), the largest
+    gap between the ``D`` eigenvalues they share (``largest_difference``), the largest of the
+    ``N - D`` other eigenvalues of the Gram matrix (``largest_other``: zero up to rounding) and
+    ``identity_gap``, what is left of ``L_c - L_nc = sum_k ||z^(k)||^4 - sum_i ||z_i||^4`` (column
+    norms minus row norms): both are zero up to rounding because both matrices have the squared
+    singular values of ``Z`` as eigenvalues."""
+    z = z.double()
+    gram = torch.linalg.eigvalsh(z @ z.T).flip(0)
+    second_moment = torch.linalg.eigvalsh(z.T @ z).flip(0)
+    d = len(second_moment)
+    norms_gap = z.pow(2).sum(dim=0).pow(2).sum() - z.pow(2).sum(dim=1).pow(2).sum()
+    return {"gram_eigenvalues": gram, "second_moment_eigenvalues": second_moment,
+            "largest_difference": float((gram[:d] - second_moment).abs().max()),
+            "largest_other": float(gram[d:].abs().max()) if len(gram) > d else 0.0,
+            "identity_gap": float(sample_contrastive(z) - dimension_contrastive(z) - norms_gap)}
+
+
+def spread_and_squeezed(n: int = 64, d: int = 16, squeezed_dims: int = 2,
+                        generator: torch.Generator | None = None) -> list[dict[str, str | float]]:
+    """Both criteria on two embeddings of ``n`` unit rows in ``d`` dimensions: one spread over all
+    ``d`` (Gaussian rows), one squeezed into ``squeezed_dims`` (Gaussian rows through a random
+    ``(squeezed_dims, d)`` map), both L2-normalised, so their total energy ``sum_k sigma_k^2 = n``
+    is the same.
+
+    One row each: ``embedding`` (a label), ``RankMe``, ``sum of sigma^4`` (``sum_k sigma_k^4``),
+    ``L_c (rows as they are)`` (:func:`sample_contrastive` of the unit rows) and
+    ``L_nc (columns standardised)`` (:func:`dimension_contrastive` of the columns centred and
+    scaled to unit length). The squeezed embedding has the larger ``sum sigma^4``, and both
+    criteria grow with it. ``generator`` draws the embeddings (default: seeded 0)."""
+    from . import evaluate
+
+    generator = generator if generator is not None else torch.Generator().manual_seed(0)
+
+    def gaussian(*shape):
+        return torch.randn(*shape, generator=generator, dtype=torch.float64)
+
+    embeddings = {f"{n} unit rows spread over {d} dimensions": F.normalize(gaussian(n, d), dim=1)}
+    embeddings[f"{n} unit rows squeezed into {squeezed_dims} dimensions"] = F.normalize(
+        gaussian(n, squeezed_dims) @ gaussian(squeezed_dims, d), dim=1)
+    rows = []
+    for label, z in embeddings.items():
+        standardised = F.normalize(z - z.mean(dim=0), dim=0)
+        rows.append({"embedding": label, "RankMe": evaluate.rankme(z),
+                     "sum of sigma^4": float(torch.linalg.svdvals(z).pow(4).sum()),
+                     "L_c (rows as they are)": float(sample_contrastive(z)),
+                     "L_nc (columns standardised)": float(dimension_contrastive(standardised))})
+    return rows
+
+
+def procrustes_align(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``source`` ``(n, k)`` rotated onto ``target`` ``(n, k)`` by the orthogonal ``(k, k)`` matrix
+    that brings it closest (orthogonal Procrustes). The spectral contrastive loss cannot tell an
+    embedding from its rotations, so a trained one is compared with the closed form after this."""
+    u, _, vh = torch.linalg.svd(source.T @ target)
+    return source @ (u @ vh)
+
+
+@dataclass
+class LinearRegime:
+    """The linear-regime experiment on one :class:`Problem` (see :func:`linear_regime`).
+
+    ``closed_form`` ``(d, k)`` and ``eigenvalues`` ``(d,)`` from :func:`linear_closed_form`,
+    ``optimum`` its :func:`population_loss`; ``trained`` ``(d, k)`` and ``history`` from
+    :func:`train_linear`; ``pca`` ``(d, k)``, the top ``k`` principal directions of the raw ``x``."""
+
+    problem: Problem
+    closed_form: torch.Tensor
+    eigenvalues: torch.Tensor
+    optimum: float
+    trained: torch.Tensor
+    history: list[dict]
+    pca: torch.Tensor
+
+    def angles(self) -> dict[str, torch.Tensor]:
+        """Principal angles (degrees) of the three comparisons the chapter makes: the trained
+        encoder against the closed form, and the closed form and PCA against the content directions."""
+        content = self.problem.content_basis
+        return {"trained encoder vs closed form": principal_angles(self.trained, self.closed_form),
+                "closed form vs the content directions": principal_angles(self.closed_form, content),
+                "top two principal components vs the content directions": principal_angles(self.pca, content)}
+
+    def embeddings(self) -> dict[str, torch.Tensor]:
+        """The ``(n, k)`` pictures of the samples: their content, their projection on the principal
+        directions, the closed form's embedding and the trained encoder's, rotated onto the closed
+        form's (:func:`procrustes_align`), since the loss does not fix a rotation."""
+        x = self.problem.x
+        closed = x @ self.closed_form
+        return {"content (what views keep)": self.problem.content, "PCA of the raw x": x @ self.pca,
+                "closed form": closed, "trained linear encoder": procrustes_align(x @ self.trained.double(), closed)}
+
+
+def linear_regime(problem: Problem, k: int = 2, **train_settings) -> LinearRegime:
+    """Solve ``problem`` in closed form for a ``k``-dimensional linear encoder, train one by SGD on
+    sampled pairs (:func:`train_linear`, with ``train_settings``), and find the top ``k`` principal
+    directions of ``x``: everything chapter 7 compares."""
+    closed_form, eigenvalues = linear_closed_form(problem.x, problem.adjacency, k=k)
+    trained, history = train_linear(problem, k=k, **train_settings)
+    pca = torch.linalg.svd(problem.x - problem.x.mean(dim=0), full_matrices=False)[2][:k].T
+    return LinearRegime(problem=problem, closed_form=closed_form, eigenvalues=eigenvalues,
+                        optimum=population_loss(problem.x, problem.adjacency, closed_form),
+                        trained=trained, history=history, pca=pca)

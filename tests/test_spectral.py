@@ -70,3 +70,41 @@ def test_trained_linear_encoder_converges_to_the_closed_form(problem):
     assert history[0]["angle"] > 30 and history[-1]["angle"] < 5
     _, values = spectral.linear_closed_form(problem.x, problem.adjacency, 2)
     assert history[-1]["loss"] == pytest.approx(-(values[:2] ** 2).sum().item(), rel=0.02)
+
+
+def test_gram_and_second_moment_in_numbers():
+    z = torch.randn(20, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    duality = spectral.gram_and_second_moment(z)
+    assert duality["gram_eigenvalues"].shape == (20,) and duality["second_moment_eigenvalues"].shape == (6,)
+    assert duality["largest_difference"] < 1e-9 and duality["largest_other"] < 1e-9
+    assert abs(duality["identity_gap"]) < 1e-9
+    assert torch.allclose(duality["second_moment_eigenvalues"], torch.linalg.svdvals(z) ** 2)
+
+
+def test_spread_and_squeezed_has_the_same_energy_and_squeezing_raises_both_criteria():
+    spread, squeezed = spectral.spread_and_squeezed(64, 16, generator=torch.Generator().manual_seed(0))
+    assert spread["embedding"] == "64 unit rows spread over 16 dimensions"
+    assert squeezed["embedding"] == "64 unit rows squeezed into 2 dimensions"
+    assert squeezed["RankMe"] <= 2.0 + 1e-6 < spread["RankMe"]
+    for key in ("sum of sigma^4", "L_c (rows as they are)", "L_nc (columns standardised)"):
+        assert squeezed[key] > spread[key]
+    # unit rows: L_c = sum sigma^4 - N
+    assert spread["L_c (rows as they are)"] == pytest.approx(spread["sum of sigma^4"] - 64)
+
+
+def test_procrustes_align_undoes_a_rotation():
+    a = torch.randn(30, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    angle = torch.tensor(0.7, dtype=torch.float64)
+    rotation = torch.stack([torch.stack([angle.cos(), -angle.sin()]), torch.stack([angle.sin(), angle.cos()])])
+    assert torch.allclose(spectral.procrustes_align(a @ rotation, a), a)
+
+
+def test_linear_regime_gathers_the_closed_form_the_trained_encoder_and_pca(problem):
+    fit = spectral.linear_regime(problem, k=2, steps=300, log_every=100)
+    assert fit.closed_form.shape == fit.trained.shape == fit.pca.shape == (problem.x.shape[1], 2)
+    assert fit.optimum == pytest.approx(-(fit.eigenvalues[:2] ** 2).sum().item())
+    angles = fit.angles()
+    assert angles["trained encoder vs closed form"].max() < 5
+    assert angles["closed form vs the content directions"].max() < 5
+    assert angles["top two principal components vs the content directions"].max() > 45  # PCA finds the nuisance
+    assert [tuple(e.shape) for e in fit.embeddings().values()] == [(len(problem.x), 2)] * 4
