@@ -11,49 +11,23 @@ benchmark runs of ``cookbook.report.RESULTS``, from an empty folder with only th
 from __future__ import annotations
 
 import json
-import os
-import resource
-import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import colab_chapters  # noqa: E402  (the build and the execution, shared with the benchmark of every chapter)
+
 PACKAGED_RUNS = ROOT / "cookbook" / "results" / "runs"
 LABELS = ("quick", "digits-quick")  # the benchmarks chapters 7 and 8 read
 CHAPTERS = ("07_unified_view", "08_comparison")
 KEPT_FILES = {"metrics.json", "timing.json"}
 
 pytestmark = pytest.mark.slow
-
-
-def source_files() -> list[str]:
-    """The repository's files as a clone of it would hold them (plus untracked files not yet
-    committed), so that a file .gitignore hides cannot make the wheel look complete. Outside a git
-    checkout: pyproject.toml, README.md, LICENSE and the packages it lists."""
-    try:
-        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                                cwd=ROOT, capture_output=True, check=True).stdout.decode()
-        return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
-    except (OSError, subprocess.CalledProcessError):
-        tomllib = pytest.importorskip("tomllib")
-        packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-        files = [name for name in ("pyproject.toml", "README.md", "LICENSE") if (ROOT / name).is_file()]
-        for top in sorted({package.split(".")[0] for package in packages}):
-            files += [path.relative_to(ROOT).as_posix() for path in (ROOT / top).rglob("*")
-                      if path.is_file() and "__pycache__" not in path.parts]
-        return files
-
-
-def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
-    assert result.returncode == 0, (f"{' '.join(command)} failed ({result.returncode}):\n"
-                                    f"{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
-    return result
 
 
 def packaged_runs() -> set[str]:
@@ -63,29 +37,8 @@ def packaged_runs() -> set[str]:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> dict[str, Path]:
     """A wheel of the repository (built once for this module) and a folder it is installed into."""
-    tmp = tmp_path_factory.mktemp("installed")
-    # Build from a copy: an in-tree build writes build/ and *.egg-info into the repository.
-    source = tmp / "source"
-    for name in source_files():
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, source / name)
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
-    wheels = tmp / "wheels"
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "--quiet",
-         "-w", str(wheels), str(source)], env=env, cwd=tmp)
-    [wheel] = wheels.glob("ssl_cookbook-*.whl")
-    site = tmp / "site"
-    run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", "--target", str(site),
-         str(wheel)], env=env, cwd=tmp)
-    return {"wheel": wheel, "site": site.resolve()}
-
-
-def colab_env(site: Path) -> dict[str, str]:
-    """The environment of a notebook that has only the installed package: PYTHONPATH points at it.
-    The venv's editable install of the repository is a meta-path finder appended after the path
-    finder, so PYTHONPATH wins over it; the tests below check that rather than assume it."""
-    return {**os.environ, "PYTHONPATH": str(site), "COOKBOOK_QUICK": "1", "PYTHONDONTWRITEBYTECODE": "1",
-            "JUPYTER_PLATFORM_DIRS": "1"}
+    wheel, site = colab_chapters.build_and_install(tmp_path_factory.mktemp("installed"))
+    return {"wheel": wheel, "site": site}
 
 
 def test_the_wheel_ships_the_benchmark_runs_and_nothing_else_of_them(installed):
@@ -111,7 +64,8 @@ def test_an_empty_folder_imports_the_installed_package_not_the_repository(instal
              "'results': str(report.RESULTS), 'runs': sorted(str(p) for p in report.RESULTS.rglob('metrics.json')), "
              "'quick_rows': len(report.load_results('quick')), "
              "'digits_rows': len(report.load_results('digits-quick'))}))")
-    found = json.loads(run([sys.executable, "-c", probe], env=colab_env(site), cwd=tmp_path).stdout)
+    found = json.loads(colab_chapters.run([sys.executable, "-c", probe], env=colab_chapters.colab_env(site),
+                                          cwd=tmp_path).stdout)
     for key in ("cookbook", "recipes", "results"):
         assert Path(found[key]).resolve().is_relative_to(site), f"{key} resolved to {found[key]}, not into {site}"
     expected = sorted(name for name in packaged_runs() if name.endswith("metrics.json"))
@@ -121,27 +75,19 @@ def test_an_empty_folder_imports_the_installed_package_not_the_repository(instal
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_runs_on_the_installed_package_alone(installed, chapter, tmp_path):
-    site = installed["site"]
-    folder = tmp_path / "colab"  # only the notebook: no repository around it
-    folder.mkdir()
-    notebook = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text())
-    # A last cell: everything of the package the chapter imported came from the install.
-    check = ("import sys as _sys\nfrom pathlib import Path as _Path\n"
-             f"_site = _Path({str(site)!r})\n"
-             "_outside = {_n: _m.__file__ for _n, _m in list(_sys.modules.items())\n"
-             "            if _n.split('.')[0] in ('cookbook', 'recipes') and getattr(_m, '__file__', None)\n"
-             "            and not _Path(_m.__file__).resolve().is_relative_to(_site)}\n"
-             "assert not _outside, f'imported from outside the install: {_outside}'\n"
-             "assert 'cookbook' in _sys.modules")
-    notebook["cells"].append({"cell_type": "code", "execution_count": None, "id": "installed-package-check",
-                              "metadata": {}, "outputs": [], "source": check})
-    (folder / f"{chapter}.ipynb").write_text(json.dumps(notebook))
-    # The timeouts only catch a hang: on a shared two-core machine a training cell of chapter 7 has
-    # taken over ten minutes.
-    started, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-         "--ExecutePreprocessor.timeout=1200", "--output-dir", str(tmp_path / "out"), f"{chapter}.ipynb"],
-        env=colab_env(site), cwd=folder, timeout=2400)
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(f"{chapter}: executed on the installed package in {time.perf_counter() - started:.1f} s "
-          f"({used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime:.0f} s of CPU)")
+    try:
+        timing = colab_chapters.execute_alone(chapter, installed["site"], tmp_path / "colab")
+    except colab_chapters.StepFailed as error:
+        pytest.fail(str(error), pytrace=False)
+    print(f"{chapter}: executed on the installed package in {timing['wall_s']:.1f} s ({timing['cpu_s']:.0f} s of CPU)")
+
+
+def test_the_install_check_cell_catches_a_module_from_outside_the_install(installed, tmp_path):
+    """The last cell execute_alone adds must fail when a module comes from elsewhere, or the
+    chapter tests above would prove nothing."""
+    cell = colab_chapters.INSTALL_CHECK.format(site=str(installed["site"]))
+    outside = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import cookbook\n" + cell
+    result = subprocess.run([sys.executable, "-c", outside], capture_output=True, text=True, cwd=tmp_path,
+                            env={k: v for k, v in colab_chapters.colab_env(installed["site"]).items()
+                                 if k != "PYTHONPATH"})
+    assert result.returncode != 0 and "imported from outside the install" in result.stderr
