@@ -65,13 +65,21 @@ def config(recipe: ModuleType | str, quick: dict[str, Any] | None = None, **over
     return recipe_module(recipe).Config.for_budget(name, **{**overrides, **((quick or {}) if name == "quick" else {})})
 
 
-def train(recipe: ModuleType | str, quick: dict[str, Any] | None = None, **overrides) -> dict[str, Any]:
+def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, **overrides) -> dict[str, Any] | None:
     """Train ``recipe`` on the chapter's budget (see :func:`config`) and return its metrics,
-    after one line that says what is being trained."""
+    after one line that says what is being trained. ``quick=False`` skips the run on the quick
+    budget (it returns None and says so): for a method whose quick run would cost the chapter more
+    than the minute it has, and that the chapter trains elsewhere, in a lab or the probes."""
     recipe = recipe_module(recipe)
+    name = recipe.__name__.rsplit('.', 1)[-1]
+    if quick is False:
+        if budget() == "quick":
+            print(f"{name}: not trained here on the quick budget (its own quick run: "
+                  f"{recipe.Config.for_budget('quick').steps} steps)")
+            return None
+        quick = None
     run_config = config(recipe, quick, **overrides)
-    print(f"{recipe.__name__.rsplit('.', 1)[-1]}: {run_config.dataset} | {run_config.backbone} | "
-          f"{run_config.steps} steps of {run_config.batch_size} images")
+    print(f"{name}: {run_config.dataset} | {run_config.backbone} | {run_config.steps} steps of {run_config.batch_size} images")
     return run_recipe(recipe, run_config)
 
 

@@ -55,3 +55,15 @@ def test_model_from_checkpoint_rebuilds_the_trained_model_and_refuses_a_run_with
     saved = load_checkpoint(tmp_path / "run" / "checkpoint.pt")["model"]
     assert len(data.test_x) == 16 and isinstance(model, mae.MAE)
     assert all(torch.equal(value, saved[name]) for name, value in model.state_dict().items())
+
+
+def test_train_with_quick_false_skips_only_the_quick_budget_and_says_so(monkeypatch, capsys):
+    trained = []
+    monkeypatch.setattr(chapter, "run_recipe", lambda recipe, config: trained.append(config) or {"steps": config.steps})
+    monkeypatch.setattr(chapter, "budget", lambda: "quick")
+    assert chapter.train("byol", quick=False) is None and not trained
+    assert "byol: not trained here on the quick budget" in capsys.readouterr().out
+    monkeypatch.setattr(chapter, "budget", lambda: "cpu")
+    from recipes import byol
+    assert chapter.train("byol", quick=False) == {"steps": byol.Config.for_budget("cpu").steps}
+    assert len(trained) == 1
