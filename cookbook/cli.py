@@ -18,6 +18,7 @@ import inspect
 import json
 import re
 import sys
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -114,6 +115,12 @@ def default_out(recipe: ModuleType, config, budget: str) -> Path:
     return Path("runs") / re.sub(r"[^\w.=+-]", "_", "-".join(parts))
 
 
+def one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """On the command line a warning (a skipped image file, say) is one line that says what
+    happened, not Python's two lines that quote the source of the call that raised it."""
+    print("warning: " + " ".join(str(message).split()), file=sys.stderr)
+
+
 def main(recipe: ModuleType, argv: list[str] | None = None, prog: str | None = None) -> int:
     parser = build_parser(recipe, prog)
     args = parser.parse_args(argv)
@@ -125,7 +132,9 @@ def main(recipe: ModuleType, argv: list[str] | None = None, prog: str | None = N
             print(f"resuming from {checkpoint} (pass --no-resume to start over)", file=sys.stderr)
         print(f"{recipe_name(recipe)} | budget {budget} | dataset {config.dataset} | backbone {config.backbone} | "
               f"{config.steps} steps of {config.batch_size} | out {config.out}", file=sys.stderr)
-        metrics = recipe.train(config)
+        with warnings.catch_warnings():  # restores the default display afterwards (main is also called in-process)
+            warnings.showwarning = one_line_warning
+            metrics = recipe.train(config)
     except (ConfigError, DatasetUnavailable, TrainingDiverged, ValueError, OSError) as err:
         print("error: " + " ".join(str(err).split()), file=sys.stderr)  # one line, whatever the message
         return 2

@@ -216,3 +216,16 @@ def test_a_class_whose_every_file_is_undecodable_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="class 'dog'") as caught:
         data.load(str(folder), image_size=8)
     assert str(folder / "dog") in str(caught.value)
+
+
+def test_the_command_line_reports_a_skipped_file_in_one_warning_line(tmp_path, capsys):
+    folder = tmp_path / "pets"
+    write_pngs(folder / "cat", 12)
+    write_pngs(folder / "dog", 12, colour=(30, 30, 200))
+    bad = write_text_as_png(folder / "dog" / "broken.png")
+    status = recipes_main(["simclr", "--quick", "--no-progress", "--dataset", str(folder), "--steps", "1",
+                           "--batch-size", "8", "--n-train", "16", "--n-test", "8", "--out", str(tmp_path / "run")])
+    assert status == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "could not be decoded" in line]
+    assert warned == [f"warning: {folder}: skipped 1 image file(s) that could not be decoded: {bad.absolute()}; "
+                      "replace or delete them"]
