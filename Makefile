@@ -1,6 +1,6 @@
 # `make book`: build the HTML book into _build/html, executing every chapter (quick budget).
-# `make test`: unit tests, every chapter notebook through nbmake, jupytext pairs in sync,
-#              and a -W build of the book.
+# `make test`: unit tests (jupytext pairs in sync among them), then every chapter notebook
+#              executed once through nbmake and the -W build of the book from those outputs.
 # Both create .venv and install requirements.txt + this package when needed.
 
 PYTHON ?= python3
@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 
-.PHONY: install book test unit notebooks build-book sync clean
+.PHONY: install book test unit notebooks build-book executed-book sync clean
 
 install: $(STAMP)
 
@@ -30,7 +30,13 @@ build-book:
 	rm -rf _build
 	COOKBOOK_QUICK=1 $(BIN)/jupyter-book build . -W --keep-going
 
-test: install unit notebooks build-book
+test: install unit executed-book
+
+# Each chapter executes once: nbmake runs the .ipynb (the Colab file) in _executed, and the
+# -W build renders those outputs into _build/html (see tools/executed_book.py). A failing cell
+# fails nbmake, and no HTML is built.
+executed-book:
+	$(BIN)/python tools/executed_book.py --timeout 240
 
 unit:
 	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q
@@ -43,4 +49,4 @@ sync:
 	$(BIN)/jupytext --sync book/*.md
 
 clean:
-	rm -rf _build runs .pytest_cache
+	rm -rf _build _executed runs .pytest_cache
