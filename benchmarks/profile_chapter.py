@@ -11,7 +11,7 @@ timer covers: the chapter's own code, model building, data loading, printing.
 Rows, per chapter, in seconds:
 
 - ``kernel start``: starting the kernel until it answers;
-- ``first cell's imports``: the cell that imports torch, cookbook and the recipes;
+- ``first cell's imports``: the first cell that imports torch or cookbook (and the recipes);
 - ``training steps``: :meth:`cookbook.train.Trainer.train_until`, less the views;
 - ``views``: :func:`cookbook.augment.crop` and :func:`cookbook.augment.recolour` (every view of
   :func:`~cookbook.augment.augment` and :func:`~cookbook.augment.multi_crop`);
@@ -34,6 +34,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
+RESULTS = ROOT / "benchmarks" / "results" / "chapter-profile.md"
 
 # Runs first in the kernel: wrap the functions where time goes, with exclusive (self) timers.
 PROFILER = '''
@@ -74,7 +75,8 @@ ROWS = ("kernel start", "first cell's imports", "training steps", "views", "kNN 
 def profile(chapter: str, threads: int | None) -> dict[str, float]:
     notebook = nbformat.read(BOOK / f"{chapter}.ipynb", as_version=4)
     cells = notebook.cells
-    first_import = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "import torch" in c.source)
+    first_import = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "google.colab" not in c.source
+                        and ("import torch" in c.source or "from cookbook" in c.source))
     setup = PROFILER + (f"\nimport torch as _torch\n_torch.set_num_threads({threads})\n" if threads else "")
     # The profiler goes right after the imports, so that they are timed as the chapter does them.
     cells.insert(first_import + 1, nbformat.v4.new_code_cell(setup))
@@ -114,10 +116,18 @@ def main(argv: list[str] | None = None) -> int:
         results[chapter] = profile(chapter, args.threads)
         print(f"{chapter}: {results[chapter]['total']:.1f} s", flush=True)
     names = list(results)
-    print("\n| seconds | " + " | ".join(n[:2] for n in names) + " |\n|---|" + "---:|" * len(names))
+    lines = ["| seconds | " + " | ".join(n[:2] for n in names) + " |", "|---|" + "---:|" * len(names)]
     for row in (*ROWS, "total"):
-        print(f"| {row} | " + " | ".join(f"{results[n].get(row, 0.0):.1f}" for n in names) + " |")
-    print("\n(columns: " + ", ".join(names) + ")")
+        lines.append(f"| {row} | " + " | ".join(f"{results[n].get(row, 0.0):.1f}" for n in names) + " |")
+    table = "\n".join(lines) + "\n\n(columns: " + ", ".join(names) + ")"
+    print("\n" + table)
+    if not args.chapters:  # a partial run does not overwrite the full table
+        import platform
+
+        RESULTS.write_text(f"Where each chapter's time goes (`python benchmarks/profile_chapter.py`), quick budget, "
+                           f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads: "
+                           f"{args.threads or 'torch default'}.\n\n{table}\n")
+        print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 
 
