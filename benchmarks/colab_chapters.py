@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -32,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 RESULTS = ROOT / "benchmarks" / "results" / "colab-chapters.md"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from recipes_table import machine  # noqa: E402  (one description of the machine for every benchmark)
 
 # Appended to each notebook: everything of the package the chapter imported came from the install.
 INSTALL_CHECK = ("import sys as _sys\nfrom pathlib import Path as _Path\n"
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             print(lines[-1], flush=True)
     header = (f"Chapters executed alone against a non-editable install of {wheel.name} "
               f"(`python benchmarks/colab_chapters.py`), quick budget.\n\n"
-              f"Stack: {stack(args.python)}. Machine: {platform.machine()}, {os.cpu_count()} CPUs.\n")
+              f"Stack: {stack(args.python)}. Machine: {machine()}.\n")
     table = "\n".join(lines)
     print(table)
     if not args.chapters:  # a partial run does not overwrite the full table

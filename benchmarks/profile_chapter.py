@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,6 +34,9 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from recipes_table import machine  # noqa: E402  (one description of the machine for every benchmark)
+
 BOOK = ROOT / "book"
 RESULTS = ROOT / "benchmarks" / "results" / "chapter-profile.md"
 
@@ -108,8 +112,6 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [c for c in args.chapters if c not in available]
     if unknown:
         parser.error(f"no chapter {', '.join(unknown)} in book/; the chapters are {', '.join(available)}")
-    import os
-
     os.environ["COOKBOOK_QUICK"] = "1"  # the kernel inherits it: the quick budget, as in make test
     results = {}
     for chapter in args.chapters or available:
@@ -122,11 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     table = "\n".join(lines) + "\n\n(columns: " + ", ".join(names) + ")"
     print("\n" + table)
     if not args.chapters:  # a partial run does not overwrite the full table
-        import platform
-
         RESULTS.write_text(f"Where each chapter's time goes (`python benchmarks/profile_chapter.py`), quick budget, "
-                           f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads: "
-                           f"{args.threads or 'torch default'}.\n\n{table}\n")
+                           f"{machine()} (the kernels' torch threads: {args.threads or 'torch default'}).\n\n{table}\n")
         print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -71,7 +71,7 @@ def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, 
     budget (it returns None and says so): for a method whose quick run would cost the chapter more
     than the minute it has, and that the chapter trains elsewhere, in a lab or the probes."""
     recipe = recipe_module(recipe)
-    name = recipe.__name__.rsplit('.', 1)[-1]
+    name = recipe.__name__.rsplit(".", 1)[-1]
     if quick is False:
         if budget() == "quick":
             print(f"{name}: not trained here on the quick budget (its own quick run: "
