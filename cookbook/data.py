@@ -92,13 +92,18 @@ class ImageData:
 
 def load(name: str, device: str | torch.device = "cpu", *, root: str | Path | None = None,
          download: bool = False, n_train: int | None = None, n_test: int | None = None,
-         seed: int = 0, image_size: int = 32) -> ImageData:
+         seed: int = 0, image_size: int | None = None) -> ImageData:
     """Load a dataset by name (or image-folder path) onto ``device``.
 
     ``n_train`` / ``n_test`` take the first images of each split (the toy dataset generates
     exactly that many). ``download`` lets torchvision fetch CIFAR/STL-10 into ``root``.
+    ``image_size`` (default: 32 for the toy shapes, digits and folders, the native size of
+    CIFAR and STL-10) draws the toy shapes at that side and resizes everything else to it.
     """
+    if image_size is not None and image_size < 8:
+        raise ValueError(f"image_size={image_size}: use at least 8 pixels (the toy shapes need them to stay recognisable)")
     root = Path(root) if root is not None else DEFAULT_ROOT
+    native, image_size = image_size, image_size or 32
     key = name.lower().replace("-", "").replace("_", "")
     if key in ("toy", "toyupright"):
         data = make_toy(n_train or 8000, n_test or 2000, seed=seed, image_size=image_size,
@@ -114,7 +119,22 @@ def load(name: str, device: str | torch.device = "cpu", *, root: str | Path | No
     else:
         raise ValueError(f"unknown dataset {name!r}: use one of {', '.join(OFFLINE_DATASETS + ONLINE_DATASETS)} "
                          "or the path of an image folder (one subfolder per class)")
+    if native is not None and data.image_size != native:
+        data = resized(data, native)
     return _subset_to(data, device, n_train, n_test)
+
+
+def resized(data: ImageData, size: int) -> ImageData:
+    """``data`` with every image resized to ``size x size`` (antialiased bilinear), labels and factors kept."""
+    def resize(x):
+        if x is None:
+            return None
+        out = F.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        return out.round().clamp(0, 255).to(torch.uint8)
+
+    return ImageData(name=data.name, classes=data.classes, train_x=resize(data.train_x), train_y=data.train_y,
+                     test_x=resize(data.test_x), test_y=data.test_y, train_factors=data.train_factors,
+                     test_factors=data.test_factors, unlabeled_x=resize(data.unlabeled_x))
 
 
 def _subset_to(data: ImageData, device, n_train, n_test) -> ImageData:

@@ -38,7 +38,7 @@ def seed_everything(seed: int) -> None:
 def load_data(config: TrainConfig) -> data_module.ImageData:
     return data_module.load(config.dataset, pick_device(config.device), root=config.data_root,
                             download=config.download, n_train=config.n_train, n_test=config.n_test,
-                            seed=config.seed)
+                            seed=config.seed, image_size=config.image_size)
 
 
 class Prepared(NamedTuple):

@@ -47,6 +47,27 @@ def test_toy_image_size():
     assert toy.train_x.shape == (8, 3, 16, 16) and toy.test_x.shape == (4, 3, 16, 16)
 
 
+def test_load_draws_the_toy_shapes_at_image_size_and_resizes_digits():
+    toy = data.load("toy", n_train=20, n_test=10, image_size=16)
+    assert toy.train_x.shape == (20, 3, 16, 16) and toy.train_factors["x"].shape == (20,)
+    # Drawn at 16 px, not drawn at 32 and shrunk: the same as make_toy at that size.
+    assert torch.equal(toy.train_x, data.make_toy(20, 10, image_size=16).train_x)
+    digits = data.load("digits", image_size=16)
+    assert digits.train_x.shape[1:] == (3, 16, 16) and digits.train_x.dtype == torch.uint8
+    assert digits.train_x.float().std() > 10  # resizing kept the strokes
+
+
+def test_resized_keeps_labels_and_factors(tiny_toy):
+    small = data.resized(tiny_toy, 12)
+    assert small.train_x.shape[-2:] == (12, 12) and small.test_x.shape[-2:] == (12, 12)
+    assert torch.equal(small.train_y, tiny_toy.train_y) and small.train_factors is tiny_toy.train_factors
+
+
+def test_an_image_size_too_small_to_see_a_shape_is_refused():
+    with pytest.raises(ValueError, match="image_size=4"):
+        data.load("toy", n_train=10, n_test=5, image_size=4)
+
+
 def test_toy_factors_are_present_and_aligned(tiny_toy):
     assert set(tiny_toy.train_factors) == TOY_FACTORS
     assert set(tiny_toy.test_factors) == TOY_FACTORS
