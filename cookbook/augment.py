@@ -27,6 +27,7 @@ class AugmentConfig:
     crop_min_scale: float = 0.2       # smallest crop area, as a fraction of the image (1.0 = no cropping)
     crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)  # range of crop aspect ratios
     flip_p: float = 0.5               # probability of a horizontal flip
+    rotate_degrees: float = 0.0       # each view turned by an angle drawn from [-r, r] degrees (0: never turned)
     jitter_strength: float = 0.5      # SimCLR's colour strength s: brightness/contrast/saturation 0.8s, hue 0.2s
     jitter_p: float = 0.8             # probability that an image gets colour jitter at all
     gray_p: float = 0.2               # probability of converting to grayscale
@@ -50,6 +51,9 @@ class AugmentConfig:
                              "(leave it unset for views the size of the input)")
         if self.jitter_strength < 0 or self.noise_std < 0:
             raise ValueError("AugmentConfig.jitter_strength and noise_std must be >= 0")
+        if not 0.0 <= self.rotate_degrees <= 180.0:
+            raise ValueError(f"AugmentConfig.rotate_degrees={self.rotate_degrees} must be in [0, 180] "
+                             "(180: any angle)")
 
     def replace(self, **changes) -> "AugmentConfig":
         return replace(self, **changes)
@@ -72,9 +76,12 @@ def _chosen(n: int, p: float, device) -> torch.Tensor:
 
 def random_resized_crop(x: torch.Tensor, size: int | None = None, min_scale: float = 0.2,
                         ratio: tuple[float, float] = (3 / 4, 4 / 3), flip_p: float = 0.5, *,
-                        max_scale: float = 1.0) -> torch.Tensor:
+                        max_scale: float = 1.0, rotate_degrees: float = 0.0) -> torch.Tensor:
     """Crop a random box of area in ``[min_scale, max_scale]`` and aspect ratio in ``ratio`` from each
-    image, flip it horizontally with probability ``flip_p``, and resize it to ``size`` (bilinear)."""
+    image, flip it horizontally with probability ``flip_p``, turn it by an angle drawn from
+    ``[-rotate_degrees, rotate_degrees]``, and resize it to ``size`` (bilinear). The turn is part of
+    the same affine map as the crop, so it costs nothing extra; corners that a turn brings in from
+    outside the image are filled by reflection."""
     b, c, h, w = x.shape
     size = size or h
     area = _uniform(b, min_scale, max_scale, x.device)
@@ -89,10 +96,16 @@ def random_resized_crop(x: torch.Tensor, size: int | None = None, min_scale: flo
     centre_y = (2 * torch.rand(b, device=x.device) - 1) * (1 - box_h)
     flip = torch.where(_chosen(b, flip_p, x.device), -1.0, 1.0)
     theta = torch.zeros(b, 2, 3, device=x.device, dtype=x.dtype)
-    theta[:, 0, 0] = box_w * flip
     theta[:, 0, 2] = centre_x
-    theta[:, 1, 1] = box_h
     theta[:, 1, 2] = centre_y
+    if rotate_degrees:
+        angle = torch.deg2rad(_uniform(b, -rotate_degrees, rotate_degrees, x.device))
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        theta[:, 0, 0], theta[:, 0, 1] = box_w * flip * cos, -box_h * sin
+        theta[:, 1, 0], theta[:, 1, 1] = box_w * flip * sin, box_h * cos
+    else:
+        theta[:, 0, 0] = box_w * flip
+        theta[:, 1, 1] = box_h
     grid = F.affine_grid(theta, (b, c, size, size), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
@@ -186,7 +199,7 @@ def crop(x: torch.Tensor, config: AugmentConfig = AugmentConfig()) -> torch.Tens
     if x.dtype == torch.uint8:
         x = x.float().div_(255)
     return random_resized_crop(x, config.output_size or x.shape[-1], config.crop_min_scale, config.crop_ratio,
-                               config.flip_p)
+                               config.flip_p, rotate_degrees=config.rotate_degrees)
 
 
 def recolour(x: torch.Tensor, config: AugmentConfig = AugmentConfig()) -> torch.Tensor:
@@ -246,8 +259,9 @@ def multi_crop(x: torch.Tensor, config: AugmentConfig = AugmentConfig(), n_globa
         x = x.float().div_(255)
     local_size = local_size or max(1, (config.output_size or x.shape[-1]) // 2)
     global_views = views(x, n_global, config)
-    local_views = [recolour(random_resized_crop(x, local_size, low, config.crop_ratio, config.flip_p, max_scale=high),
-                            config) for _ in range(n_local)]
+    local_views = [recolour(random_resized_crop(x, local_size, low, config.crop_ratio, config.flip_p, max_scale=high,
+                                                rotate_degrees=config.rotate_degrees), config)
+                   for _ in range(n_local)]
     return global_views, local_views
 
 

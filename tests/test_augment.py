@@ -219,6 +219,8 @@ def test_a_probability_outside_0_1_is_refused(name, value):
     (dict(crop_min_scale=1.5), "crop_min_scale"),
     (dict(jitter_strength=-1.0), "jitter_strength"),
     (dict(noise_std=-0.1), "noise_std"),
+    (dict(rotate_degrees=-5.0), "rotate_degrees"),
+    (dict(rotate_degrees=270.0), "rotate_degrees"),
 ])
 def test_other_invalid_settings_are_refused(changes, word):
     with pytest.raises(ValueError, match=word):
@@ -296,3 +298,29 @@ def test_augment_is_crop_then_recolour(image):
     # With every photometric transform off, recolour leaves the pixels alone.
     floats = copies(image, 3)
     assert torch.equal(augment.recolour(floats, OFF), floats)
+
+
+# ----------------------------------------------------------------------------- rotation
+
+def test_a_turn_by_a_tiny_angle_leaves_the_view_unchanged(image):
+    x = copies(image, 4)
+    out = augment.random_resized_crop(x, min_scale=1.0, ratio=(1.0, 1.0), flip_p=0.0, rotate_degrees=1e-4)
+    assert torch.allclose(out, x, atol=1e-4)
+
+
+def test_a_disk_looks_the_same_at_any_angle_and_a_bar_does_not():
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, 32), torch.linspace(-1, 1, 32), indexing="ij")
+    disk = ((xs ** 2 + ys ** 2) < 0.4).float().expand(3, -1, -1)
+    bar = ((xs.abs() < 0.8) & (ys.abs() < 0.15)).float().expand(3, -1, -1)
+    kwargs = dict(min_scale=1.0, ratio=(1.0, 1.0), flip_p=0.0, rotate_degrees=180.0)
+    turned_disks = augment.random_resized_crop(copies(disk), **kwargs)
+    turned_bars = augment.random_resized_crop(copies(bar), **kwargs)
+    # Resampling softens the disk's rim a little, nothing more; the bar points elsewhere in most views.
+    assert (turned_disks - disk).abs().mean() < 0.04
+    assert (turned_bars - bar).abs().mean(dim=(1, 2, 3)).max() > 0.1
+    assert_all_different(turned_bars)
+
+
+def test_rotation_is_in_the_crop_of_the_pipeline(image):
+    config = OFF.replace(rotate_degrees=90.0)
+    assert not torch.allclose(augment.augment(copies(image), config), copies(image), atol=1e-3)
