@@ -57,7 +57,10 @@ class Trainer:
         self.device = data.device
         self.is_cuda = self.device.type == "cuda"
         self.model = model.to(self.device)
-        if self.is_cuda and config.channels_last:
+        if config.channels_last and self.device.type in ("cuda", "cpu"):
+            # Convolutions run faster on channels_last tensors on GPUs and on CPUs alike (oneDNN's
+            # native layout): a 256-image step of the quick small CNN took 53 ms -> 47 ms at 32 px and
+            # 23 ms -> 17 ms at 16 px on two cores (benchmarks/step_levers.py).
             self.model = self.model.to(memory_format=torch.channels_last)
         self.amp_dtype = None
         if self.is_cuda and config.amp:

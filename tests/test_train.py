@@ -189,6 +189,15 @@ def test_build_optimizer_keeps_weight_decay_off_biases_and_norms(name, cls):
     assert decay["weight_decay"] == 0.5
 
 
+def test_the_trainer_puts_convolutions_in_channels_last_on_the_cpu(tiny_toy, tiny_config):
+    config, off = tiny_config(), tiny_config(channels_last=False)
+    trainer = Trainer(simclr.build_model(config, tiny_toy), tiny_toy, config)
+    kernel = next(p for p in trainer.model.parameters() if p.ndim == 4)
+    assert kernel.is_contiguous(memory_format=torch.channels_last)
+    kernel = next(p for p in Trainer(simclr.build_model(off, tiny_toy), tiny_toy, off).model.parameters() if p.ndim == 4)
+    assert not kernel.is_contiguous(memory_format=torch.channels_last)
+
+
 def test_simclr_trains_with_lars(tiny_toy, tiny_config):
     config = tiny_config(optimizer="lars", lr=0.3, steps=2, eval_every=0)
     runs.seed_everything(0)
