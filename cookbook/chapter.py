@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from . import __version__, collapse, current_budget, evaluate, pick_device, plots, report
+from . import __version__, cache, collapse, current_budget, evaluate, pick_device, plots, report
 from .run import prepare, recipe_module, run_recipe
 from .train import Trainer
 
@@ -67,7 +67,9 @@ def config(recipe: ModuleType | str, quick: dict[str, Any] | None = None, **over
 
 def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, **overrides) -> dict[str, Any] | None:
     """Train ``recipe`` on the chapter's budget (see :func:`config`) and return its metrics,
-    after one line that says what is being trained. ``quick=False`` skips the run on the quick
+    after one line that says what is being trained. An identical run that finished before (same
+    settings, same code, :mod:`cookbook.cache`) is reused instead of trained again.
+    ``quick=False`` skips the run on the quick
     budget (it returns None and says so): for a method whose quick run would cost the chapter more
     than the minute it has, and that the chapter trains elsewhere, in a lab or the probes."""
     recipe = recipe_module(recipe)
@@ -80,7 +82,11 @@ def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, 
         quick = None
     run_config = config(recipe, quick, **overrides)
     print(f"{name}: {run_config.dataset} | {run_config.backbone} | {run_config.steps} steps of {run_config.batch_size} images")
-    return run_recipe(recipe, run_config)
+    metrics = cache.cached_run(recipe, run_config, pick_device(run_config.device), lambda: run_recipe(recipe, run_config))
+    if metrics.get("cached"):
+        print(f"{name}: the same run (same settings, same code) finished earlier, in another chapter or an "
+              f"earlier execution: its result is reused (COOKBOOK_CACHE=off trains it again)")
+    return metrics
 
 
 def short_run(recipe: ModuleType | str, data=None, **overrides) -> dict[str, dict[str, float]]:

@@ -33,6 +33,13 @@ def no_network(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def no_run_cache(monkeypatch):
+    """Every test trains for real: a run cached by an earlier test or a chapter is never served
+    (tests/test_cache.py points COOKBOOK_CACHE at a folder of its own)."""
+    monkeypatch.setenv("COOKBOOK_CACHE", "off")
+
+
+@pytest.fixture(autouse=True)
 def seeded():
     """Every test starts from the same global random state (augmentations draw from it)."""
     torch.manual_seed(0)
