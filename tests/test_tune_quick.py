@@ -1,0 +1,42 @@
+"""benchmarks/tune_quick.py: the learning rate it chooses, from measured runs (measure is faked here)."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "tune_quick.py"
+
+
+@pytest.fixture
+def tune_quick(monkeypatch):
+    spec = importlib.util.spec_from_file_location("tune_quick", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_measure(knn_by_lr):
+    def measure(name, dataset, lr):
+        return {"lr": lr, "knn_acc": knn_by_lr[round(lr, 6)], "rankme": 10.0, "untrained_knn_acc": 0.1,
+                "train_s": 1.0, "steps": 10}
+    return measure
+
+
+def test_a_clear_winner_replaces_the_current_rate(tune_quick, monkeypatch):
+    monkeypatch.setattr(tune_quick, "measure", fake_measure({0.004: 0.50, 0.008: 0.52, 0.016: 0.60}))
+    result = tune_quick.tune("simclr", [0.5, 1.0, 2.0], None)
+    assert result["current_lr"] == pytest.approx(0.008) and result["chosen_lr"] == pytest.approx(0.016)
+    assert [row["factor"] for row in result["grid"]] == [0.5, 1.0, 2.0]
+
+
+def test_a_win_within_the_margin_keeps_the_current_rate(tune_quick, monkeypatch):
+    monkeypatch.setattr(tune_quick, "measure", fake_measure({0.004: 0.50, 0.008: 0.52, 0.016: 0.523}))
+    assert tune_quick.tune("simclr", [0.5, 1.0, 2.0], None)["chosen_lr"] == pytest.approx(0.008)
+
+
+def test_bad_factors_are_refused_with_a_message(tune_quick, capsys):
+    with pytest.raises(SystemExit):
+        tune_quick.main(["--factors", "0,1"])
+    assert "every factor must be > 0" in capsys.readouterr().err
