@@ -73,7 +73,7 @@ BASE_BUDGETS: dict[str, dict[str, Any]] = {
 class TrainConfig:
     """What every recipe's ``Config`` shares: data, backbone, optimisation, evaluation, output."""
 
-    dataset: str = "toy"            # toy | toy_upright | digits | cifar10 | cifar100 | stl10 | path to an image folder
+    dataset: str = "toy"            # toy | toy_upright | toy_gray | digits | cifar10 | cifar100 | stl10 | path to an image folder
     backbone: str = "small_cnn"     # small_cnn | resnet18 | vit_tiny
     width: int = 32                 # channel width of small_cnn (features = 8 * width)
     steps: int = 3000               # optimizer steps

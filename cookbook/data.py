@@ -6,13 +6,15 @@ std that the models standardise with. Loading once onto the device (as airbench 
 means a training step never waits on a DataLoader.
 
 Available offline, always: ``toy`` (generated from a seed, see :func:`make_toy`), its
-variant ``toy_upright`` (the same shapes tilted by at most 20 degrees, for pretext tasks that
+variants ``toy_gray`` (the same shapes in grey: no hue to sort by, for the masked-image models'
+quick runs) and ``toy_upright`` (the same shapes tilted by at most 20 degrees, for pretext tasks that
 need an "up", such as RotNet) and ``digits`` (scikit-learn's 8x8 handwritten digits, shipped inside scikit-learn).
 Online: ``cifar10``, ``cifar100`` and ``stl10``, fetched through torchvision only when
 ``download=True``. Any other name is read as a path to an image folder.
 """
 from __future__ import annotations
 
+import functools
 import math
 import pickle
 import warnings
@@ -23,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-OFFLINE_DATASETS = ("toy", "toy_upright", "digits")
+OFFLINE_DATASETS = ("toy", "toy_upright", "toy_gray", "digits")
 # toy_upright tilts each shape by at most this much, so "which way is up" has an answer.
 UPRIGHT_MAX_TILT = math.radians(20)
 ONLINE_DATASETS = ("cifar10", "cifar100", "stl10")
@@ -106,8 +108,9 @@ def load(name: str, device: str | torch.device = "cpu", *, root: str | Path | No
     native, image_size = image_size, image_size or 32
     key = name.lower().replace("-", "").replace("_", "")
     if key in ("toy", "toyupright"):
-        data = make_toy(n_train or 8000, n_test or 2000, seed=seed, image_size=image_size,
-                        max_tilt=UPRIGHT_MAX_TILT if key == "toyupright" else None)
+        data = _toy(n_train or 8000, n_test or 2000, seed, image_size, key == "toyupright")
+    elif key == "toygray":
+        data = grayscale(_toy(n_train or 8000, n_test or 2000, seed, image_size, False), "toy_gray")
     elif key == "digits":
         data = load_digits(seed=seed, image_size=image_size)
     elif key in ("cifar10", "cifar100"):
@@ -124,6 +127,21 @@ def load(name: str, device: str | torch.device = "cpu", *, root: str | Path | No
     return _subset_to(data, device, n_train, n_test)
 
 
+def grayscale(data: ImageData, name: str) -> ImageData:
+    """``data`` with every image turned to grey (ITU-R 601 luma in all three channels), labels and
+    factors kept. On the toy shapes this removes the hue nuisance and keeps everything else (the
+    factors still record the hue the shape was drawn in)."""
+    def gray(x):
+        if x is None:
+            return None
+        luma = (0.299 * x[:, 0:1].float() + 0.587 * x[:, 1:2].float() + 0.114 * x[:, 2:3].float())
+        return luma.round().clamp(0, 255).to(torch.uint8).expand(-1, 3, -1, -1).contiguous()
+
+    return ImageData(name=name, classes=data.classes, train_x=gray(data.train_x), train_y=data.train_y,
+                     test_x=gray(data.test_x), test_y=data.test_y, train_factors=data.train_factors,
+                     test_factors=data.test_factors, unlabeled_x=gray(data.unlabeled_x))
+
+
 def resized(data: ImageData, size: int) -> ImageData:
     """``data`` with every image resized to ``size x size`` (antialiased bilinear), labels and factors kept."""
     def resize(x):
@@ -135,6 +153,14 @@ def resized(data: ImageData, size: int) -> ImageData:
     return ImageData(name=data.name, classes=data.classes, train_x=resize(data.train_x), train_y=data.train_y,
                      test_x=resize(data.test_x), test_y=data.test_y, train_factors=data.train_factors,
                      test_factors=data.test_factors, unlabeled_x=resize(data.unlabeled_x))
+
+
+@functools.lru_cache(maxsize=4)
+def _toy(n_train: int, n_test: int, seed: int, image_size: int, upright: bool) -> ImageData:
+    """The toy shapes, generated once per process for each set of arguments: a chapter trains many
+    runs on the same images, and drawing 5000 of them takes a second or two on a laptop. Callers
+    get the same tensors, which nothing in the book modifies in place (views are new tensors)."""
+    return make_toy(n_train, n_test, seed=seed, image_size=image_size, max_tilt=UPRIGHT_MAX_TILT if upright else None)
 
 
 def _subset_to(data: ImageData, device, n_train, n_test) -> ImageData:

@@ -57,6 +57,21 @@ def test_load_draws_the_toy_shapes_at_image_size_and_resizes_digits():
     assert digits.train_x.float().std() > 10  # resizing kept the strokes
 
 
+def test_toy_gray_is_the_toy_shapes_in_grey_with_their_factors():
+    gray, colour = data.load("toy_gray", n_train=20, n_test=10), data.load("toy", n_train=20, n_test=10)
+    assert gray.name == "toy_gray" and torch.equal(gray.train_y, colour.train_y)
+    assert torch.equal(gray.train_x[:, 0], gray.train_x[:, 1]) and torch.equal(gray.train_x[:, 1], gray.train_x[:, 2])
+    assert not torch.equal(colour.train_x[:, 0], colour.train_x[:, 1])
+    assert torch.equal(gray.train_factors["fg_hue_bin"], colour.train_factors["fg_hue_bin"])
+
+
+def test_loading_the_same_toy_shapes_twice_draws_them_once():
+    first, second = data.load("toy", n_train=24, n_test=8, seed=5), data.load("toy", n_train=24, n_test=8, seed=5)
+    assert second.train_x.data_ptr() == first.train_x.data_ptr()
+    assert torch.equal(first.train_x, data.make_toy(24, 8, seed=5).train_x)
+    assert not torch.equal(data.load("toy", n_train=24, n_test=8, seed=6).train_x, first.train_x)
+
+
 def test_resized_keeps_labels_and_factors(tiny_toy):
     small = data.resized(tiny_toy, 12)
     assert small.train_x.shape[-2:] == (12, 12) and small.test_x.shape[-2:] == (12, 12)
