@@ -53,15 +53,21 @@ def measure(name: str, dataset: str | None, **settings) -> dict[str, float]:
             "untrained_knn_acc": untrained, "train_s": round(train_s, 1), "steps": config.steps}
 
 
-def tune(name: str, factors: list[float], dataset: str | None) -> dict:
+def tune(name: str, factors: list[float], dataset: str | None, earlier: dict | None = None) -> dict:
+    """Measure ``factors`` of the recipe's current quick learning rate and choose. ``earlier``: this
+    recipe's result from a previous call at the same current rate, whose other factors are kept, so
+    that a second call can extend the grid (``--factors 0.25``) without repeating it."""
     current = registry.get(name).Config.for_budget("quick").lr
     grid = []
+    if earlier and earlier.get("current_lr") == current:
+        grid = [row for row in earlier["grid"] if row["factor"] not in factors]
     for factor in factors:
         row = {"factor": factor, **measure(name, dataset, lr=current * factor)}
         grid.append(row)
         print(f"{name}: lr {row['lr']:.2g} (x{factor:g}) | kNN {row['knn_acc']:.1%} "
               f"(untrained {row['untrained_knn_acc']:.1%}) | {row['train_s']:.1f} s of training", flush=True)
-    kept = next(r for r in grid if r["factor"] == 1.0) if 1.0 in factors else None
+    grid.sort(key=lambda r: r["factor"])
+    kept = next((r for r in grid if r["factor"] == 1.0), None)
     best = max(grid, key=lambda r: r["knn_acc"])
     if kept is not None and best["knn_acc"] - kept["knn_acc"] < MARGIN:
         best = kept
@@ -107,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         names = [registry.canonical_name(n) for n in args.recipes.split(",")]
         for name in names:
-            results[name] = tune(name, factors, args.dataset)
+            results[name] = tune(name, factors, args.dataset, results.get(name))
             TUNING.mkdir(parents=True, exist_ok=True)  # written after each recipe: an interruption loses one
             path.write_text(json.dumps(results, indent=1))
             path.with_suffix(".md").write_text(markdown(results, label))

@@ -40,3 +40,15 @@ def test_bad_factors_are_refused_with_a_message(tune_quick, capsys):
     with pytest.raises(SystemExit):
         tune_quick.main(["--factors", "0,1"])
     assert "every factor must be > 0" in capsys.readouterr().err
+
+
+def test_a_second_call_extends_the_grid_instead_of_repeating_it(tune_quick, monkeypatch):
+    monkeypatch.setattr(tune_quick, "measure", fake_measure({0.004: 0.50, 0.008: 0.52, 0.016: 0.45, 0.002: 0.60}))
+    first = tune_quick.tune("simclr", [0.5, 1.0, 2.0], None)
+    measured = []
+    monkeypatch.setattr(tune_quick, "measure", lambda name, dataset, lr: measured.append(lr) or
+                        fake_measure({0.002: 0.60})(name, dataset, lr))
+    second = tune_quick.tune("simclr", [0.25], None, first)
+    assert measured == [pytest.approx(0.002)]
+    assert [row["factor"] for row in second["grid"]] == [0.25, 0.5, 1.0, 2.0]
+    assert second["chosen_lr"] == pytest.approx(0.002)
