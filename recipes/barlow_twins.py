@@ -31,6 +31,8 @@ class Config(TrainConfig):
     proj_depth: int = 3             # linear layers in the projector
 
     BUDGETS = {
+        # lr chosen by benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md)
+        "quick": {"lr": 2e-3},
         # The paper's ImageNet recipe uses LARS and an 8192-wide projector; 2048 is the usual CIFAR size.
         "cuda": {"optimizer": "lars", "lr": 0.3, "weight_decay": 1.5e-6, "proj_hidden_dim": 2048, "proj_dim": 2048},
     }

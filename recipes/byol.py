@@ -47,7 +47,8 @@ class Config(TrainConfig):
 
     BUDGETS = {
         # BYOL is slow to start: a faster target and twice the steps (benchmarks/results/tuning/byol.md).
-        "quick": {"momentum": 0.98, "steps": 1200, "warmup_steps": 100, "eval_every": 400, "checkpoint_every": 400},
+        # Its lr: benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md).
+        "quick": {"lr": 2e-3, "momentum": 0.98, "steps": 1200, "warmup_steps": 100, "eval_every": 400, "checkpoint_every": 400},
         # BYOL's setting (Grill et al., 2020, section 3.2 and appendix J): LARS with lr 0.2 x batch/256, weight
         # decay 1.5e-6, base momentum 0.996, 4096-wide hidden layers and 256-d projections.
         "cuda": {"optimizer": "lars", "lr": BatchScaledLR(0.2), "weight_decay": 1.5e-6, "momentum": 0.996,

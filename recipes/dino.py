@@ -61,7 +61,8 @@ class Config(TrainConfig):
 
     BUDGETS = {
         # A faster teacher, a higher lr and a longer run: see benchmarks/results/tuning/dino.md.
-        "quick": {"lr": 8e-3, "momentum": 0.98, "steps": 900, "warmup_steps": 75, "eval_every": 300,
+        # Its lr: benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md).
+        "quick": {"lr": 1.6e-2, "momentum": 0.98, "steps": 900, "warmup_steps": 75, "eval_every": 300,
                   "checkpoint_every": 300},
         # The DINO paper trains no CIFAR model; this follows solo-learn's CIFAR-10 DINO (LARS lr 0.3 x batch/256,
         # weight decay 1e-6, hidden 2048, bottleneck 256, 4096 prototypes, base momentum 0.9995) with the paper's

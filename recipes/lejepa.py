@@ -46,7 +46,8 @@ class Config(TrainConfig):
 
     BUDGETS = {
         # Four views of 64 images cost what two of 128 do and gave a steadier kNN (benchmarks/results/tuning/lejepa.md).
-        "quick": {"batch_size": 64},
+        # Its lr: benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md).
+        "quick": {"lr": 8e-3, "batch_size": 64},
         # Half the shared batch: four views of 128 images are as many as the other recipes' two of 256.
         "cpu": {"batch_size": 128},
         # The authors' minimal example (github.com/rbalestr-lab/lejepa, MINIMAL.md): AdamW, lr 2e-3, weight

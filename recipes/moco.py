@@ -53,7 +53,8 @@ class Config(TrainConfig):
     BUDGETS = {
         # 600 steps are short for a momentum encoder: a faster one and a queue of 8 batches learn faster, and
         # batch 160 is steadier across seeds at 1.1x SimCLR's step (benchmarks/results/tuning/moco.md).
-        "quick": {"lr": 8e-3, "temperature": 0.1, "momentum": 0.98, "queue_size": 1280, "batch_size": 160},
+        # Its lr: benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md).
+        "quick": {"lr": 4e-3, "temperature": 0.1, "momentum": 0.98, "queue_size": 1280, "batch_size": 160},
         # Untested at this size; it follows the quick run's lesson (tau 0.1, a queue of 8 batches), with the
         # default m 0.99 for a run 2.5 times longer.
         "cpu": {"temperature": 0.1, "queue_size": 2048},

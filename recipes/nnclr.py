@@ -43,7 +43,8 @@ class Config(TrainConfig):
 
     BUDGETS = {
         # No predictor: it slows a 600-step run on the toy shapes (benchmarks/results/tuning/nnclr.md).
-        "quick": {"lr": 8e-3, "temperature": 0.2, "use_predictor": False},
+        # Its lr: benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md).
+        "quick": {"lr": 4e-3, "temperature": 0.2, "use_predictor": False},
         "cpu": {"temperature": 0.2, "queue_size": 8192},
         # The paper's setting (ImageNet; there is no CIFAR one): LARS at 0.3 x batch/256, weight decay 1e-6,
         # a 3-layer 2048-wide projector to 256, a 4096-wide predictor, tau 0.1. Its 98304-long support set

@@ -31,7 +31,8 @@ class Config(TrainConfig):
     proj_depth: int = 2             # linear layers in the projector
 
     BUDGETS = {
-        "quick": {"lr": 8e-3},
+        # lr chosen by benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md)
+        "quick": {"lr": 1.6e-2},
         # SimCLR's CIFAR-10 setting: LARS, lr 0.3 x batch/256, tau 0.5 (Chen et al., 2020, appendix B.9).
         "cuda": {"optimizer": "lars", "lr": BatchScaledLR(0.3), "weight_decay": 1e-6, "temperature": 0.5},
     }

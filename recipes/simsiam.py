@@ -37,6 +37,8 @@ class Config(TrainConfig):
     stop_gradient: bool = True      # False: gradients flow through the target branch too, and SimSiam collapses
 
     BUDGETS = {
+        # lr chosen by benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md)
+        "quick": {"lr": 2e-3},
         # SimSiam's CIFAR-10 setting (Chen & He, 2021, appendix D): SGD, lr 0.03 x batch/256, weight decay
         # 5e-4, a 2-layer 2048-wide projector and a 512-wide predictor bottleneck.
         "cuda": {"optimizer": "sgd", "lr": BatchScaledLR(0.03), "weight_decay": 5e-4,

@@ -37,6 +37,8 @@ class Config(TrainConfig):
     proj_depth: int = 3             # linear layers in the projector
 
     BUDGETS = {
+        # lr chosen by benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md)
+        "quick": {"lr": 8e-3},
         # VICReg's CIFAR-style setting: LARS, wide 3-layer expander (Bardes et al., 2022, appendix).
         "cuda": {"optimizer": "lars", "lr": 0.3, "weight_decay": 1e-4, "proj_hidden_dim": 2048, "proj_dim": 2048},
     }

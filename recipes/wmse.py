@@ -38,7 +38,8 @@ class Config(TrainConfig):
 
     BUDGETS = {
         # Small embeddings whitened in small sub-batches suit the toy shapes (benchmarks/results/tuning/wmse.md).
-        "quick": {"proj_dim": 16, "w_size": 32, "w_iter": 2},
+        # Its lr: benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md).
+        "quick": {"lr": 8e-3, "proj_dim": 16, "w_size": 32, "w_iter": 2},
         # W-MSE 2 on CIFAR-10 in the authors' code (github.com/htdt/self-supervised): Adam, lr 3e-3, L2 1e-6,
         # batch 256, 64-d embeddings whitened in sub-batches of 128 behind a 1024-wide projector.
         "cuda": {"lr": 3e-3, "weight_decay": 1e-6, "batch_size": 256},

@@ -109,7 +109,7 @@ def test_validation_runs_after_dataclasses_replace(tiny_config):
 
 def test_for_budget_applies_the_budget_then_the_overrides():
     config = simclr.Config.for_budget("quick", steps=7)
-    assert config.steps == 7 and config.dataset == "toy" and config.lr == 8e-3 and config.temperature == 0.2
+    assert config.steps == 7 and config.dataset == "toy" and config.lr == 1.6e-2 and config.temperature == 0.2
     assert config.augment.jitter_strength == 1.0
     cuda = simclr.Config.for_budget("cuda")
     assert cuda.optimizer == "lars" and cuda.dataset == "cifar10"

@@ -17,23 +17,34 @@ def tune_quick(monkeypatch):
     return module
 
 
-def fake_measure(knn_by_lr):
+def fake_measure(knn_by_factor):
+    """A measure() whose kNN accuracy depends on lr / SimCLR's current quick lr, as given."""
+    from recipes import simclr
+
+    current = simclr.Config.for_budget("quick").lr
+
     def measure(name, dataset, lr):
-        return {"lr": lr, "knn_acc": knn_by_lr[round(lr, 6)], "rankme": 10.0, "untrained_knn_acc": 0.1,
-                "train_s": 1.0, "steps": 10}
+        return {"lr": lr, "knn_acc": knn_by_factor[round(lr / current, 6)], "rankme": 10.0,
+                "untrained_knn_acc": 0.1, "train_s": 1.0, "steps": 10}
     return measure
 
 
+def current_lr():
+    from recipes import simclr
+
+    return simclr.Config.for_budget("quick").lr
+
+
 def test_a_clear_winner_replaces_the_current_rate(tune_quick, monkeypatch):
-    monkeypatch.setattr(tune_quick, "measure", fake_measure({0.004: 0.50, 0.008: 0.52, 0.016: 0.60}))
+    monkeypatch.setattr(tune_quick, "measure", fake_measure({0.5: 0.50, 1.0: 0.52, 2.0: 0.60}))
     result = tune_quick.tune("simclr", [0.5, 1.0, 2.0], None)
-    assert result["current_lr"] == pytest.approx(0.008) and result["chosen_lr"] == pytest.approx(0.016)
+    assert result["current_lr"] == pytest.approx(current_lr()) and result["chosen_lr"] == pytest.approx(2 * current_lr())
     assert [row["factor"] for row in result["grid"]] == [0.5, 1.0, 2.0]
 
 
 def test_a_win_within_the_margin_keeps_the_current_rate(tune_quick, monkeypatch):
-    monkeypatch.setattr(tune_quick, "measure", fake_measure({0.004: 0.50, 0.008: 0.52, 0.016: 0.523}))
-    assert tune_quick.tune("simclr", [0.5, 1.0, 2.0], None)["chosen_lr"] == pytest.approx(0.008)
+    monkeypatch.setattr(tune_quick, "measure", fake_measure({0.5: 0.50, 1.0: 0.52, 2.0: 0.523}))
+    assert tune_quick.tune("simclr", [0.5, 1.0, 2.0], None)["chosen_lr"] == pytest.approx(current_lr())
 
 
 def test_bad_factors_are_refused_with_a_message(tune_quick, capsys):
@@ -43,12 +54,12 @@ def test_bad_factors_are_refused_with_a_message(tune_quick, capsys):
 
 
 def test_a_second_call_extends_the_grid_instead_of_repeating_it(tune_quick, monkeypatch):
-    monkeypatch.setattr(tune_quick, "measure", fake_measure({0.004: 0.50, 0.008: 0.52, 0.016: 0.45, 0.002: 0.60}))
+    monkeypatch.setattr(tune_quick, "measure", fake_measure({0.5: 0.50, 1.0: 0.52, 2.0: 0.45}))
     first = tune_quick.tune("simclr", [0.5, 1.0, 2.0], None)
     measured = []
     monkeypatch.setattr(tune_quick, "measure", lambda name, dataset, lr: measured.append(lr) or
-                        fake_measure({0.002: 0.60})(name, dataset, lr))
+                        fake_measure({0.25: 0.60})(name, dataset, lr))
     second = tune_quick.tune("simclr", [0.25], None, first)
-    assert measured == [pytest.approx(0.002)]
+    assert measured == [pytest.approx(current_lr() / 4)]
     assert [row["factor"] for row in second["grid"]] == [0.25, 0.5, 1.0, 2.0]
-    assert second["chosen_lr"] == pytest.approx(0.002)
+    assert second["chosen_lr"] == pytest.approx(current_lr() / 4)
