@@ -68,10 +68,10 @@ def config(recipe: ModuleType | str, quick: dict[str, Any] | None = None, **over
 def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, **overrides) -> dict[str, Any] | None:
     """Train ``recipe`` on the chapter's budget (see :func:`config`) and return its metrics,
     after one line that says what is being trained. An identical run that finished before (same
-    settings, same code, :mod:`cookbook.cache`) is reused instead of trained again.
-    ``quick=False`` skips the run on the quick
-    budget (it returns None and says so): for a method whose quick run would cost the chapter more
-    than the minute it has, and that the chapter trains elsewhere, in a lab or the probes."""
+    settings, same code, :mod:`cookbook.cache`) is reused instead of trained again. ``quick=False``
+    skips the run on the quick budget (it returns None and says so): for a method whose quick run
+    would cost the chapter more than the minute it has, and that the chapter trains elsewhere, in a
+    lab or the probes."""
     recipe = recipe_module(recipe)
     name = recipe.__name__.rsplit(".", 1)[-1]
     if quick is False:

@@ -127,32 +127,34 @@ def load(name: str, device: str | torch.device = "cpu", *, root: str | Path | No
     return _subset_to(data, device, n_train, n_test)
 
 
+def _with_images(data: ImageData, transform, name: str | None = None) -> ImageData:
+    """``data`` with ``transform`` applied to every image tensor, labels and factors kept."""
+    def apply(x):
+        return None if x is None else transform(x)
+
+    return ImageData(name=name or data.name, classes=data.classes, train_x=apply(data.train_x), train_y=data.train_y,
+                     test_x=apply(data.test_x), test_y=data.test_y, train_factors=data.train_factors,
+                     test_factors=data.test_factors, unlabeled_x=apply(data.unlabeled_x))
+
+
 def grayscale(data: ImageData, name: str) -> ImageData:
     """``data`` with every image turned to grey (ITU-R 601 luma in all three channels), labels and
     factors kept. On the toy shapes this removes the hue nuisance and keeps everything else (the
     factors still record the hue the shape was drawn in)."""
     def gray(x):
-        if x is None:
-            return None
-        luma = (0.299 * x[:, 0:1].float() + 0.587 * x[:, 1:2].float() + 0.114 * x[:, 2:3].float())
+        luma = 0.299 * x[:, 0:1].float() + 0.587 * x[:, 1:2].float() + 0.114 * x[:, 2:3].float()
         return luma.round().clamp(0, 255).to(torch.uint8).expand(-1, 3, -1, -1).contiguous()
 
-    return ImageData(name=name, classes=data.classes, train_x=gray(data.train_x), train_y=data.train_y,
-                     test_x=gray(data.test_x), test_y=data.test_y, train_factors=data.train_factors,
-                     test_factors=data.test_factors, unlabeled_x=gray(data.unlabeled_x))
+    return _with_images(data, gray, name)
 
 
 def resized(data: ImageData, size: int) -> ImageData:
     """``data`` with every image resized to ``size x size`` (antialiased bilinear), labels and factors kept."""
     def resize(x):
-        if x is None:
-            return None
         out = F.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
         return out.round().clamp(0, 255).to(torch.uint8)
 
-    return ImageData(name=data.name, classes=data.classes, train_x=resize(data.train_x), train_y=data.train_y,
-                     test_x=resize(data.test_x), test_y=data.test_y, train_factors=data.train_factors,
-                     test_factors=data.test_factors, unlabeled_x=resize(data.unlabeled_x))
+    return _with_images(data, resize)
 
 
 @functools.lru_cache(maxsize=4)
