@@ -6,8 +6,9 @@ Each recipe runs as its own process, exactly as a reader would run it
 (``python -m recipes NAME --budget quick``), one after the other so that the wall times do not
 share the CPU. Without ``--dataset`` each recipe trains on its budget's own data: the toy
 shapes, or for RotNet their upright variant (``toy_upright``: on shapes drawn at any angle
-there is no rotation to predict). A finished run is reused unless ``--rerun`` is given, so an
-interrupted benchmark picks up where it stopped. The table and figure are written to
+there is no rotation to predict). A finished run is reused unless ``--rerun`` is given or the code
+that trains it changed since (its ``timing.json`` holds :func:`cookbook.cache.training_digest`), so
+an interrupted benchmark picks up where it stopped. The table and figure are written to
 ``benchmarks/results/recipes-<budget>.{md,json,png}`` (``recipes-<dataset>-<budget>`` with
 ``--dataset``) from the runs' own ``metrics.json`` files (see :mod:`cookbook.report`), which are
 copied, with each run's ``timing.json``, into the package, to ``cookbook/results/runs/<label>/<recipe>/``
@@ -30,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cookbook import registry, report  # noqa: E402
+from cookbook import cache, registry, report  # noqa: E402
 
 
 # What a quick run must achieve (issue 3): a chapter's run fits a classroom minute and a half, and the
@@ -39,9 +40,12 @@ QUICK_WALL_S, QUICK_MIN_GAIN = 90.0, 0.10
 
 
 def run_one(name: str, dataset: str | None, budget: str, out: Path, rerun: bool) -> None:
-    if (out / "metrics.json").exists() and not rerun:
-        print(f"{name}: reusing {out / 'metrics.json'}", flush=True)
-        return
+    digest = cache.training_digest(registry.get(name))
+    if (out / "metrics.json").exists() and (out / "timing.json").exists() and not rerun:
+        if json.loads((out / "timing.json").read_text()).get("training_digest") == digest:
+            print(f"{name}: reusing {out / 'metrics.json'}", flush=True)
+            return
+        print(f"{name}: the code that trains it changed since {out / 'metrics.json'} was written", flush=True)
     command = [sys.executable, "-m", "recipes", name, "--budget", budget, *(["--dataset", dataset] if dataset else []),
                "--out", str(out), "--no-resume", "--no-progress"]
     print(f"{name}: {' '.join(command[1:])}", flush=True)
@@ -51,7 +55,9 @@ def run_one(name: str, dataset: str | None, budget: str, out: Path, rerun: bool)
     if result.returncode != 0:
         print(result.stderr[-3000:], file=sys.stderr)
         raise SystemExit(f"{name} failed with exit code {result.returncode}")
-    (out / "timing.json").write_text(json.dumps({"process_s": round(process_s, 1), "machine": machine()}))
+    # The digest lets a chapter serve this run (cookbook.cache.committed_run) only while its code is unchanged.
+    (out / "timing.json").write_text(json.dumps({"process_s": round(process_s, 1), "machine": machine(),
+                                                 "date": time.strftime("%Y-%m-%d"), "training_digest": digest}))
     metrics = json.loads((out / "metrics.json").read_text())
     print(f"{name}: kNN {metrics['knn_acc']:.3f} (random init {metrics['random_init_knn_acc']:.3f}), "
           f"linear {metrics['linear_acc']:.3f}, RankMe {metrics['rankme']:.1f}, {process_s:.1f} s", flush=True)

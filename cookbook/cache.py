@@ -6,13 +6,21 @@ again only when everything that decides its result is the same:
 
 - the recipe's name and every setting of its config (:meth:`TrainConfig.to_dict`), except the ones
   that only change how the run is watched (the progress bar, logging cadence, output folder);
-- the source code of the ``cookbook`` package and of the recipe module (their SHA-256), so that
-  editing the loop, a loss or an augmentation never serves a stale number;
+- the source code that trains and measures a run (:func:`training_digest`: the ``cookbook``
+  modules that do more than present results, and the recipe module), so that editing the loop,
+  a loss or an augmentation never serves a stale number;
 - the torch version, the device type and the number of torch threads, which change the
   floating-point sums.
 
 The key is the SHA-256 of all of that; a hit loads ``<key>.json``, written atomically. Set
-``COOKBOOK_CACHE`` to a folder to move the cache, or to ``off`` to turn it off.
+``COOKBOOK_CACHE`` to a folder to move the cache, or to ``off`` to turn it off (and train every run).
+
+Before the local cache comes the book's own: the runs ``benchmarks/recipes_table.py`` keeps in the
+package (:data:`cookbook.report.RESULTS`, with the :func:`training_digest` they were trained with).
+:func:`committed_run` serves one only for the same recipe, every same setting and the same training
+code, on a CPU; it says where it came from, so a chapter can print that it shows the benchmark's run
+rather than one trained in front of the reader. A committed run whose code has changed since is
+never served: ``tests/test_cache.py`` fails until the benchmark has run again.
 """
 from __future__ import annotations
 
@@ -37,29 +45,74 @@ def folder() -> Path | None:
     return Path(setting).expanduser() if setting else Path.home() / ".cache" / "ssl-cookbook" / "runs"
 
 
-def _source_digest(recipe: ModuleType) -> str:
+# Modules that only present or look up runs (tables, figures, widgets, the chapters' helpers, the
+# command line's parsing into a config, this file): editing them changes no number a run produces,
+# so they stay out of the digest, and a chapter's prose or a figure can change without the book's
+# committed runs going stale. Every other module of the package is in it, new ones included.
+PRESENTATION_ONLY = frozenset({"cache.py", "chapter.py", "cli.py", "lab.py", "plots.py", "report.py"})
+
+
+def training_digest(recipe: ModuleType) -> str:
+    """SHA-256 of the code that decides ``recipe``'s numbers: the recipe module and every module
+    of the ``cookbook`` package outside :data:`PRESENTATION_ONLY`."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    for path in sorted(package.glob("*.py")) + [Path(recipe.__file__).resolve()]:
+    sources = [p for p in sorted(package.glob("*.py")) if p.name not in PRESENTATION_ONLY]
+    for path in sources + [Path(recipe.__file__).resolve()]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
+def _settings(config_dict: dict[str, Any]) -> dict[str, Any]:
+    # through JSON, so that a tuple in a live config equals the list a metrics.json holds
+    return json.loads(json.dumps({k: v for k, v in config_dict.items() if k not in NOT_IN_KEY}, default=repr))
+
+
+def committed_run(recipe: ModuleType, config, device: torch.device, results: Path | None = None) -> dict[str, Any] | None:
+    """The metrics of the run of ``recipe`` with ``config`` that the book keeps in the package
+    (``results``, default :data:`cookbook.report.RESULTS`, one ``<label>/<recipe>/`` folder per
+    benchmark), or None when there is none with the same settings (all but the watch-only ones),
+    the same :func:`training_digest`, trained on the same kind of device. A served run carries
+    ``"committed"``: the benchmark's folder, machine, date and wall time of the whole command."""
+    from .report import RESULTS
+
+    if folder() is None or config.out:
+        return None
+    name = recipe.__name__.rsplit(".", 1)[-1]
+    wanted, digest = _settings(config.to_dict()), None
+    for run in sorted(Path(results or RESULTS).glob(f"*/{name}")):
+        try:
+            metrics = json.loads((run / "metrics.json").read_text())
+            timing = json.loads((run / "timing.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if metrics.get("device", "").split(":")[0] != device.type or _settings(metrics.get("config", {})) != wanted:
+            continue
+        digest = digest or training_digest(recipe)
+        if timing.get("training_digest") == digest:
+            return {**metrics, "committed": {"folder": f"{run.parent.name}/{run.name}", **timing}}
+    return None
+
+
 def key(recipe: ModuleType, config, device: torch.device) -> str:
     """The cache key of ``recipe`` trained with ``config`` on ``device`` (see the module docstring)."""
     settings = {k: v for k, v in config.to_dict().items() if k not in NOT_IN_KEY}
-    identity = {"recipe": recipe.__name__, "settings": settings, "source": _source_digest(recipe),
+    identity = {"recipe": recipe.__name__, "settings": settings, "source": training_digest(recipe),
                 "torch": torch.__version__, "device": device.type, "threads": torch.get_num_threads()}
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=repr).encode()).hexdigest()[:32]
 
 
 def cached_run(recipe: ModuleType, config, device: torch.device, train: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The metrics of ``recipe`` with ``config``: from the cache when this exact run finished before,
-    else from ``train()``, which is then stored. A cached result carries ``"cached": True``."""
+    """The metrics of ``recipe`` with ``config``: the book's committed run of it when there is one
+    (:func:`committed_run`), else from the cache when this exact run finished before, else from
+    ``train()``, which is then stored. A cached result carries ``"cached": True``."""
     where = folder()
     if where is None or config.out:  # a run asked to write its files must really run
         return train()
+    committed = committed_run(recipe, config, device)
+    if committed is not None:
+        return committed
     path = where / f"{key(recipe, config, device)}.json"
     if path.exists():
         try:

@@ -68,7 +68,9 @@ def config(recipe: ModuleType | str, quick: dict[str, Any] | None = None, **over
 def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, **overrides) -> dict[str, Any] | None:
     """Train ``recipe`` on the chapter's budget (see :func:`config`) and return its metrics,
     after one line that says what is being trained. An identical run that finished before (same
-    settings, same code, :mod:`cookbook.cache`) is reused instead of trained again. ``quick=False``
+    settings, same code, :mod:`cookbook.cache`) is reused instead of trained again: the book's
+    own benchmark run when the settings are the recipe's quick defaults, which is why chapters
+    train those and not shortened variants. ``quick=False``
     skips the run on the quick budget (it returns None and says so): for a method whose quick run
     would cost the chapter more than the minute it has, and that the chapter trains elsewhere, in a
     lab or the probes."""
@@ -83,7 +85,13 @@ def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, 
     run_config = config(recipe, quick, **overrides)
     print(f"{name}: {run_config.dataset} | {run_config.backbone} | {run_config.steps} steps of {run_config.batch_size} images")
     metrics = cache.cached_run(recipe, run_config, pick_device(run_config.device), lambda: run_recipe(recipe, run_config))
-    if metrics.get("cached"):
+    if "committed" in metrics:
+        made = metrics["committed"]
+        print(f"{name}: this exact run (same settings, same training code) ships with the book: "
+              f"benchmarks/recipes_table.py trained it on {made.get('date', 'an earlier day')} in "
+              f"{made.get('process_s', float('nan')):.0f} s ({made.get('machine', 'machine not recorded')}); "
+              f"`python -m recipes {name} --quick` trains it again, and so does COOKBOOK_CACHE=off here")
+    elif metrics.get("cached"):
         print(f"{name}: the same run (same settings, same code) finished earlier, in another chapter or an "
               f"earlier execution: its result is reused (COOKBOOK_CACHE=off trains it again)")
     return metrics

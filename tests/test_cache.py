@@ -58,7 +58,7 @@ def test_other_augmentations_another_recipe_or_device_are_other_runs(tiny_config
 
 def test_a_change_to_the_code_changes_the_key(tiny_config, monkeypatch):
     base = cache.key(simclr, tiny_config(), CPU)
-    monkeypatch.setattr(cache, "_source_digest", lambda recipe: "edited")
+    monkeypatch.setattr(cache, "training_digest", lambda recipe: "edited")
     assert cache.key(simclr, tiny_config(), CPU) != base
 
 
@@ -79,3 +79,73 @@ def test_a_damaged_entry_is_trained_again_and_replaced(cache_dir, tiny_config):
     entry.write_text("{not json")
     assert cache.cached_run(simclr, tiny_config(), CPU, train) == {"knn_acc": 0.5}
     assert len(calls) == 2 and json.loads(entry.read_text()) == {"knn_acc": 0.5}
+
+
+def commit(results, recipe_name, config, digest, device="cpu", label="quick"):
+    """A committed benchmark run as benchmarks/recipes_table.py keeps it: <label>/<recipe>/."""
+    run = results / label / recipe_name
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"method": recipe_name, "knn_acc": 0.7, "device": device,
+                                                  "config": config.to_dict()}, default=str))
+    (run / "timing.json").write_text(json.dumps({"process_s": 40.0, "machine": "a test", "date": "2026-12-04",
+                                                 "training_digest": digest}))
+    return run
+
+
+def test_a_committed_run_is_served_only_for_the_same_settings_code_and_device(cache_dir, tiny_config, tmp_path):
+    results = tmp_path / "results"
+    commit(results, "simclr", tiny_config(out="/elsewhere", progress=False), cache.training_digest(simclr))
+    served = cache.committed_run(simclr, tiny_config(), CPU, results)
+    assert served["knn_acc"] == 0.7 and served["committed"]["folder"] == "quick/simclr"
+    assert served["committed"]["machine"] == "a test"
+    assert cache.committed_run(simclr, tiny_config(temperature=0.3), CPU, results) is None
+    assert cache.committed_run(simclr, tiny_config(seed=1), CPU, results) is None
+    assert cache.committed_run(simclr, tiny_config(), torch.device("cuda"), results) is None
+    assert cache.committed_run(vicreg, tiny_config(), CPU, results) is None          # another recipe's folder
+    assert cache.committed_run(simclr, tiny_config(out=tmp_path / "run"), CPU, results) is None
+
+
+def test_a_committed_run_from_older_code_is_never_served(cache_dir, tiny_config, tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    commit(results, "simclr", tiny_config(), cache.training_digest(simclr))
+    monkeypatch.setattr(cache, "training_digest", lambda recipe: "the loss was edited since")
+    assert cache.committed_run(simclr, tiny_config(), CPU, results) is None
+
+
+def test_cached_run_serves_a_committed_run_before_training(cache_dir, tiny_config, tmp_path, monkeypatch):
+    from cookbook import report
+
+    monkeypatch.setattr(report, "RESULTS", tmp_path / "results")
+    commit(tmp_path / "results", "simclr", tiny_config(), cache.training_digest(simclr))
+    train, calls = counting_trainer({"knn_acc": 0.5})
+    assert cache.cached_run(simclr, tiny_config(), CPU, train)["knn_acc"] == 0.7 and not calls
+    monkeypatch.setenv("COOKBOOK_CACHE", "off")  # off trains every run, committed ones too
+    assert cache.cached_run(simclr, tiny_config(), CPU, train) == {"knn_acc": 0.5} and calls
+
+
+def test_presentation_modules_are_out_of_the_digest_and_training_code_in(monkeypatch, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    package = tmp_path / "cookbook"
+    shutil.copytree(Path(cache.__file__).parent, package, ignore=shutil.ignore_patterns("results", "__pycache__"))
+    monkeypatch.setattr(cache, "__file__", str(package / "cache.py"))
+    base = cache.training_digest(simclr)
+    (package / "plots.py").write_text((package / "plots.py").read_text() + "\n# a figure's colour\n")
+    assert cache.training_digest(simclr) == base
+    (package / "augment.py").write_text((package / "augment.py").read_text() + "\n# a changed augmentation\n")
+    assert cache.training_digest(simclr) != base
+
+
+def test_the_books_committed_quick_runs_were_trained_by_the_current_code():
+    """Chapters show these runs (cookbook.chapter.train): a change to the code that trains a recipe
+    must come with its run trained again, or the book would print numbers the code no longer makes."""
+    from cookbook import registry, report
+
+    stale = []
+    for run in sorted((report.RESULTS / "quick").glob("*/timing.json")):
+        name = run.parent.name
+        if json.loads(run.read_text()).get("training_digest") != cache.training_digest(registry.get(name)):
+            stale.append(name)
+    assert not stale, (f"the committed quick runs of {', '.join(stale)} were trained by older code: run "
+                       f"`python benchmarks/recipes_table.py --recipes {','.join(stale)} --rerun`")
