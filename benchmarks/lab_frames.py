@@ -27,13 +27,24 @@ from cookbook.lab import Lab  # noqa: E402
 LAB_CALL = re.compile(r"Lab\(\"(\w+)\", steps=(\d+), chunk=(\d+)([^)]*)\)")
 
 
+def _value(text: str):
+    """A lab keyword's value as the chapter wrote it: True/False, a number (1.6e-2, 150) or a word."""
+    if text in ("True", "False"):
+        return text == "True"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def chapter_labs() -> list[tuple[str, str, int, int, dict]]:
     """(chapter, recipe, steps, chunk, keyword settings) of every lab cell in book/*.md."""
     labs = []
     for path in sorted((ROOT / "book").glob("0*.md")):
         for recipe, steps, chunk, rest in LAB_CALL.findall(path.read_text()):
-            settings = dict(re.findall(r"(\w+)=(\w+)", rest))
-            settings = {k: {"True": True, "False": False}.get(v, v) for k, v in settings.items()}
+            settings = {k: _value(v) for k, v in re.findall(r"(\w+)=([\w.+-]+)", rest)}
             labs.append((path.stem, recipe, int(steps), int(chunk), settings))
     return labs
 
