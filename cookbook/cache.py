@@ -7,7 +7,7 @@ again only when everything that decides its result is the same:
 - the recipe's name and every setting of its config (:meth:`TrainConfig.to_dict`), except the ones
   that only change how the run is watched (the progress bar, logging cadence, output folder);
 - the source code that trains and measures a run (:func:`training_digest`: the ``cookbook``
-  modules that do more than present results, and the recipe module), so that editing the loop,
+  modules a run executes, and the recipe module), so that editing the loop,
   a loss or an augmentation never serves a stale number;
 - the torch version, the device type and the number of torch threads, which change the
   floating-point sums.
@@ -45,19 +45,20 @@ def folder() -> Path | None:
     return Path(setting).expanduser() if setting else Path.home() / ".cache" / "ssl-cookbook" / "runs"
 
 
-# Modules that only present or look up runs (tables, figures, widgets, the chapters' helpers, the
-# command line's parsing into a config, this file): editing them changes no number a run produces,
-# so they stay out of the digest, and a chapter's prose or a figure can change without the book's
-# committed runs going stale. Every other module of the package is in it, new ones included.
-PRESENTATION_ONLY = frozenset({"cache.py", "chapter.py", "cli.py", "lab.py", "plots.py", "report.py"})
+# Modules a recipe's run never executes: they present or look up runs (tables, figures, widgets, the
+# chapters' helpers, the command line's parsing into a config, this file) or train runs of their own
+# (the collapse probes). Editing them changes no number a run produces, so they stay out of the
+# digest, and a chapter or a probe can change without the book's committed runs going stale. Every
+# other module of the package is in it, new ones included.
+OUTSIDE_A_RUN = frozenset({"cache.py", "chapter.py", "cli.py", "collapse.py", "lab.py", "plots.py", "report.py"})
 
 
 def training_digest(recipe: ModuleType) -> str:
     """SHA-256 of the code that decides ``recipe``'s numbers: the recipe module and every module
-    of the ``cookbook`` package outside :data:`PRESENTATION_ONLY`."""
+    of the ``cookbook`` package outside :data:`OUTSIDE_A_RUN`."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    sources = [p for p in sorted(package.glob("*.py")) if p.name not in PRESENTATION_ONLY]
+    sources = [p for p in sorted(package.glob("*.py")) if p.name not in OUTSIDE_A_RUN]
     for path in sources + [Path(recipe.__file__).resolve()]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

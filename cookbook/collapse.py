@@ -6,6 +6,12 @@ the embeddings the loss sees (``model.embed`` of clean test images, see :mod:`co
 """
 from __future__ import annotations
 
+import functools
+import importlib
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import ModuleType
 
 import torch
@@ -76,14 +82,60 @@ def compare(recipe: ModuleType | str, variants: dict[str, dict], **settings) -> 
 def compare_embeddings(recipe: ModuleType | str, variants: dict[str, dict],
                        **settings) -> tuple[list[dict], dict[str, torch.Tensor]]:
     """:func:`compare`, also returning each variant's embeddings (label -> ``(N, D)`` tensor), for
-    spectra of the very runs the table describes."""
+    spectra of the very runs the table describes.
+
+    The variants train side by side, one per CPU core (:func:`probe_workers`): each probe uses one
+    thread anyway, so on a two-core laptop two probes take the time of one, with the same numbers."""
+    recipe = recipe_module(recipe)
+    runs = [{**settings, **overrides} for overrides in variants.values()]
+    importable = getattr(recipe, "__spec__", None) is not None  # a worker imports it by name
+    workers = probe_workers() if len(runs) > 1 and importable else None
+    results = None
+    if workers is not None:
+        try:
+            results = list(workers.map(_probe_by_name, [recipe.__name__] * len(runs), runs))
+        except (BrokenProcessPool, OSError):  # a sandbox that forbids processes: train here instead
+            probe_workers.cache_clear()
+    if results is None:
+        results = [probe_embeddings(recipe, **run) for run in runs]
     rows, embeddings = [], {}
-    for label, overrides in variants.items():
-        z, loss = probe_embeddings(recipe, **{**settings, **overrides})
+    for label, (z, loss) in zip(variants, results):
         report = summarise(z, loss)
         rows.append({"run": label, **report, "collapsed": is_collapsed(report)})
         embeddings[label] = z
     return rows, embeddings
+
+
+def _probe_by_name(module_name: str, overrides: dict) -> tuple[torch.Tensor, float]:
+    # In a worker process: the recipe travels as its module's name (a module cannot be pickled).
+    return probe_embeddings(importlib.import_module(module_name), **overrides)
+
+
+@functools.lru_cache(maxsize=1)
+def probe_workers() -> Executor | None:
+    """The processes that train probes side by side: one per CPU core this process may use (at most
+    4), started once and kept for the session, or None on a single core or with
+    ``COOKBOOK_PROBE_WORKERS=0`` (probes then train one after the other, in this process; a number
+    sets how many workers). ``spawn`` starts each worker clean, the same on Linux, macOS and in a
+    Jupyter kernel, at the cost of importing torch once per worker (about 3 s)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    setting = os.environ.get("COOKBOOK_PROBE_WORKERS", "").strip()
+    if setting and not setting.isdigit():
+        raise ValueError(f"COOKBOOK_PROBE_WORKERS={setting!r}: give a whole number of worker processes "
+                         "(0 trains the probes one after the other in this process)")
+    count = int(setting) if setting else min(cores, 4)
+    if count < 2:
+        return None
+    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_leave_interrupts_to_the_caller)
+
+
+def _leave_interrupts_to_the_caller() -> None:
+    # Ctrl-C or a kernel's interrupt reaches the whole process group; the caller stops waiting for
+    # the probes, and the workers stay ready for the next call instead of dying with a traceback.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def markdown_table(rows: list[dict]) -> str:

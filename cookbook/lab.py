@@ -66,6 +66,7 @@ class Lab:
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the kernel's main loop, set by widget()
         self._widgets = None
+        self._frozen_run = False  # an autorun draws only its final frame: no one watches the others
 
     # -- configuration from the controls -----------------------------------------------
     def _controls(self):
@@ -226,7 +227,7 @@ class Lab:
         self._set_status()
 
     def _draw(self) -> None:
-        if self._widgets is not None:
+        if self._widgets is not None and not self._frozen_run:
             self._widgets["image"].value = plots.to_png(self.figure(), dpi=72)
         self._set_status()
 
@@ -285,8 +286,12 @@ class Lab:
         if self.autorun:
             self._widgets["image"].layout.display = "none"  # the static figure below shows it
             display(panel)
-            self.reset()
-            self.run()
+            self._frozen_run = True
+            try:
+                self.reset()
+                self.run()
+            finally:
+                self._frozen_run = False
             self._set_buttons()
             display(Image(plots.to_png(self.figure(), dpi=80)))
         else:

@@ -73,3 +73,41 @@ def test_the_probe_gives_the_same_numbers_whatever_the_callers_thread_count():
         torch.set_num_threads(1)
     z_one, loss_one = probe_embeddings("simclr", steps=20, warmup_steps=2)
     assert torch.equal(z_two, z_one) and loss_two == loss_one
+
+
+@pytest.fixture
+def probe_workers_setting(monkeypatch):
+    """Set COOKBOOK_PROBE_WORKERS for one test; the pool it makes is not kept for the next test."""
+    from cookbook import collapse
+
+    def use(value: str):
+        monkeypatch.setenv("COOKBOOK_PROBE_WORKERS", value)
+        collapse.probe_workers.cache_clear()
+
+    yield use
+    if collapse.probe_workers.cache_info().currsize:  # a pool was made: stop its processes
+        workers = collapse.probe_workers()
+        if workers is not None:
+            workers.shutdown()
+    collapse.probe_workers.cache_clear()
+
+
+def test_probes_in_worker_processes_give_the_numbers_of_probes_in_this_process(probe_workers_setting):
+    from cookbook.collapse import compare_embeddings
+
+    variants = {"default": {}, "hot": {"temperature": 1000.0}}
+    settings = dict(steps=6, warmup_steps=1, n_train=128, n_test=64)
+    probe_workers_setting("0")
+    here_rows, here_z = compare_embeddings("simclr", variants, **settings)
+    probe_workers_setting("2")
+    pool_rows, pool_z = compare_embeddings("simclr", variants, **settings)
+    assert pool_rows == here_rows
+    assert all(torch.equal(here_z[label], pool_z[label]) for label in variants)
+
+
+def test_a_probe_worker_count_that_is_not_a_number_is_refused(probe_workers_setting):
+    from cookbook.collapse import probe_workers
+
+    probe_workers_setting("two")
+    with pytest.raises(ValueError, match="whole number"):
+        probe_workers()
