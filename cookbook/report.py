@@ -77,6 +77,28 @@ def load_results(label: str, results: Path = RESULTS) -> list[dict[str, Any]]:
     return load_runs(runs)
 
 
+# Package data too: the sweeps benchmarks/sweep.py ran, one NAME.json each.
+SWEEPS = Path(__file__).resolve().parent / "results" / "sweeps"
+
+
+def load_sweep(name: str, results: Path = SWEEPS) -> dict[str, Any]:
+    """A sweep ``benchmarks/sweep.py`` ran and kept in the package: its recipe, the settings its
+    points share, and ``points``, each ``{"label", "settings", "before", "after", "seconds"}``
+    (``before``/``after``: :func:`cookbook.chapter.short_run`'s measures), plus the ``machine``,
+    ``date`` and ``threads`` it ran with. ``by_label(sweep)`` indexes the points."""
+    path = Path(results) / f"{name}.json"
+    if not path.exists():
+        known = sorted(p.stem for p in Path(results).glob("*.json"))
+        raise FileNotFoundError(f"no sweep {name!r} in {results} (it has: {', '.join(known) or 'none'}): "
+                                f"run it with `python benchmarks/sweep.py {name}`")
+    return json.loads(path.read_text())
+
+
+def by_label(sweep: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A loaded sweep's points, by label."""
+    return {point["label"]: point for point in sweep["points"]}
+
+
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table: accuracies in percent, RankMe over the feature dimension, wall time in s."""
     lines = ["| method | family | data | kNN | random-init kNN | gain | linear probe | RankMe | wall time | device |",
