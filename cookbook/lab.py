@@ -16,8 +16,13 @@ widget messages on a subshell thread. The dashboard is a PNG in an ``Image`` wid
 differently across ipykernel 6 (Colab) and 7. Only core widgets are used, so the panel
 works with ipywidgets 7.7.1 (Colab) and 8.
 
+Runs are kept for comparison: each finished or stopped run is stored with its settings, the
+dashboard overlays the earlier runs' loss, kNN and RankMe curves (faded, labelled with the
+settings that differ from the current run) and a table lists them all; Clear forgets them.
+
 With no one to press Start (the book build, nbmake, ``COOKBOOK_QUICK=1``) the lab trains
-its configured steps when displayed and leaves a static figure of the final state.
+its configured steps when displayed and leaves a static figure of the final state, with a note
+saying so: on a static page (the HTML book) the buttons have no kernel behind them.
 """
 from __future__ import annotations
 
@@ -25,7 +30,9 @@ import asyncio
 import dataclasses
 import math
 
-from . import evaluate, is_quick, plots, registry
+import html
+
+from . import collapse, evaluate, is_quick, plots, registry
 from .config import ConfigError
 from .run import load_data, prepare
 from .train import Trainer, TrainingDiverged
@@ -67,6 +74,8 @@ class Lab:
         self._loop: asyncio.AbstractEventLoop | None = None  # the kernel's main loop, set by widget()
         self._widgets = None
         self._frozen_run = False  # an autorun draws only its final frame: no one watches the others
+        self.runs: list[dict] = []  # finished or stopped runs, oldest first (see keep_run)
+        self._run_number = 0  # which run the trainer holds; reset() starts the next
 
     # -- configuration from the controls -----------------------------------------------
     def _controls(self):
@@ -108,11 +117,79 @@ class Lab:
         return dataclasses.replace(self.base_config, augment=self.base_config.augment.replace(**augment_values),
                                    warmup_steps=warmup, **recipe_values)
 
+    def settings(self, config=None) -> dict[str, float]:
+        """The values of the lab's controls in ``config`` (default: what the controls say now)."""
+        config = config or self.config()
+        values = {name: getattr(config.augment, name) for name in AUGMENT_CONTROLS}
+        values.update({name: getattr(config, name) for name in getattr(self.recipe, "LAB_CONTROLS", {})})
+        values.update(lr=config.lr, steps=config.steps)
+        return values
+
+    # -- runs kept for comparison --------------------------------------------------------
+    def keep_run(self) -> None:
+        """Store the current run (its settings, curves, final kNN and RankMe, collapsed or not) in
+        ``runs``; a run kept before (stopped, then continued) is updated rather than repeated."""
+        if self.trainer is None or self.trainer.step == 0:
+            return
+        z = self._embeddings()
+        last = next((r for r in reversed(self.history) if "knn_acc" in r), {})
+        kept = {"number": self._run_number, "settings": self.settings(self.trainer.config),
+                "history": list(self.history), "step": self.trainer.step, "knn": last.get("knn_acc"),
+                "rankme": last.get("rankme"), "error": self.error,
+                "collapsed": None if z is None else collapse.is_collapsed(evaluate.collapse_report(z))}
+        if self.runs and self.runs[-1]["number"] == self._run_number:
+            self.runs[-1] = kept
+        else:
+            self.runs.append(kept)
+        self._show_runs()
+
+    def clear_runs(self) -> None:
+        """Forget the kept runs (the current one is kept again when it stops or finishes)."""
+        self.runs = []
+        self._show_runs()
+        if self._widgets is not None and not self._frozen_run and self.trainer is not None:
+            self._widgets["image"].value = plots.to_png(self.figure(), dpi=72)
+
+    def _earlier_runs(self) -> list[tuple[str, list[dict]]]:
+        """The kept runs other than the current one, labelled by the settings that differ from it."""
+        now = self.settings(self.trainer.config) if self.trainer else self.settings()
+        earlier = []
+        for run in self.runs:
+            if run["number"] == self._run_number:
+                continue
+            changed = [f"{k}={_short(v)}" for k, v in run["settings"].items() if v != now.get(k)]
+            earlier.append((f"run {run['number']}: " + (", ".join(changed) or "same settings"), run["history"]))
+        return earlier
+
+    def runs_table(self) -> str:
+        """The kept runs as an HTML table: the settings that differ between them, kNN, RankMe, collapse."""
+        if not self.runs:
+            return ""
+        varying = [k for k in self.runs[0]["settings"] if len({str(r["settings"][k]) for r in self.runs}) > 1]
+        head = "".join(f"<th style='padding:0 10px 0 0;text-align:left'>{html.escape(k)}</th>" for k in ["run", *varying, "step", "kNN", "RankMe", "collapsed?"])
+        rows = []
+        for run in self.runs:
+            state = ("diverged" if run["error"] else "?" if run["collapsed"] is None
+                     else "<b>yes</b>" if run["collapsed"] else "no")
+            cells = [str(run["number"]), *(_short(run["settings"][k]) for k in varying), str(run["step"]),
+                     _fmt(run["knn"], ".3f"), _fmt(run["rankme"], ".1f"), state]
+            rows.append("<tr>" + "".join(f"<td style='padding:0 10px 0 0'>{c}</td>" for c in cells) + "</tr>")
+        return ("<table class='cookbook-lab-runs' style='border-collapse:collapse;font-size:90%'>"
+                f"<tr>{head}</tr>{''.join(rows)}</table>")
+
+    def _show_runs(self) -> None:
+        if self._widgets is not None:
+            self._widgets["runs"].value = self.runs_table()
+            self._widgets["clear"].disabled = not self.runs
+
     # -- training ----------------------------------------------------------------------
     def reset(self) -> None:
-        """Stop, then build a fresh model from the current controls (same seed: same start)."""
+        """Stop, then build a fresh model from the current controls (same seed: same start).
+        The run it replaces is kept for comparison."""
         self.stop()
+        self.keep_run()
         self.error = None
+        self._run_number = (self.runs[-1]["number"] if self.runs else self._run_number) + 1
         config = self.config()
         _, model = prepare(self.recipe, config, self.data)
         self.trainer = Trainer(model, self.data, config)
@@ -151,6 +228,7 @@ class Lab:
         self._stop_requested = False
         while not self._stop_requested and self.run_chunk():
             pass
+        self.keep_run()
 
     async def _run_async(self) -> None:
         try:
@@ -160,6 +238,7 @@ class Lab:
                 await asyncio.sleep(0.05)
         finally:
             self._task = None
+            self.keep_run()
             self._set_buttons()
 
     def start(self):
@@ -191,15 +270,20 @@ class Lab:
         self._set_status()
 
     # -- drawing -----------------------------------------------------------------------
+    def _embeddings(self):
+        """The current model's embeddings of 1000 test images: what the loss sees, whose spectrum
+        tells collapse. None before training and after a divergence (they would be NaN)."""
+        if self.trainer is None or self.error:
+            return None
+        model = self.trainer.model
+        return evaluate.embed(model, self.data.test_x[:1000], call=model.embed)
+
     def figure(self):
-        """The dashboard of the current state as a matplotlib figure."""
-        z = labels = None
-        if self.trainer is not None and not self.error:  # a diverged model's embeddings are NaN: draw the curves only
-            model = self.trainer.model  # the embedding the loss sees, whose spectrum tells collapse
-            z = evaluate.embed(model, self.data.test_x[:1000], call=model.embed)
-            labels = self.data.test_y[:1000]
-        return plots.lab_dashboard(self.history, z, labels, self.data.classes,
-                                   title=f"{self.recipe_name} on {self.data.name}")
+        """The dashboard of the current state as a matplotlib figure, earlier runs overlaid."""
+        z = self._embeddings()
+        return plots.lab_dashboard(self.history, z, self.data.test_y[:1000] if z is not None else None,
+                                   self.data.classes, title=f"{self.recipe_name} on {self.data.name}",
+                                   previous=self._earlier_runs())
 
     def summary(self) -> str:
         if self.error:
@@ -242,7 +326,12 @@ class Lab:
         start = w.Button(description="Start", button_style="success", icon="play")
         stop = w.Button(description="Stop", button_style="warning", icon="stop", disabled=True)
         reset = w.Button(description="Reset", icon="refresh")
+        clear = w.Button(description="Clear runs", icon="trash", disabled=True,
+                         tooltip="forget the kept runs drawn faded in the dashboard")
         status = w.Label(value="press Start to train")
+        runs = w.HTML(value="")  # the kept runs, as a table
+        note = w.HTML(value="")  # set by an autorun: what a static page shows and why its buttons are dead
+        note.add_class("cookbook-lab-static-note")
         image = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))  # shown by start()/reset()
         try:  # the loop the panel is shown from: the kernel's main loop
             self._loop = asyncio.get_running_loop()
@@ -251,12 +340,14 @@ class Lab:
         start.on_click(self._on_main_loop(lambda: self.start()))
         stop.on_click(self._on_main_loop(lambda: self.stop()))
         reset.on_click(self._on_main_loop(lambda: self.reset()))
+        clear.on_click(self._on_main_loop(lambda: self.clear_runs()))
         panel = w.VBox([
             w.HBox([w.VBox([w.HTML("<b>views</b>"), *augment.values()]),
                     w.VBox([w.HTML(f"<b>{self.recipe_name}</b>"), *recipe.values()])]),
-            w.HBox([start, stop, reset]), status, image])
-        self._widgets = dict(panel=panel, augment=augment, recipe=recipe, start=start, stop=stop, status=status,
-                             image=image)
+            w.HBox([start, stop, reset, clear]), note, status, image, runs])
+        panel.add_class("cookbook-lab")  # the static book's script finds the panel by it (book/_widgets/lab-static.js)
+        self._widgets = dict(panel=panel, augment=augment, recipe=recipe, start=start, stop=stop, reset=reset,
+                             clear=clear, status=status, image=image, runs=runs, note=note)
         return panel
 
     def _on_main_loop(self, action):
@@ -267,6 +358,8 @@ class Lab:
         loop and Reset would rebuild the model while another thread trains.
         """
         def callback(_button):
+            if self._widgets is not None:  # someone pressed a button: the kernel is live, the static note is moot
+                self._widgets["note"].value = ""
             loop = self._loop
             try:
                 here = asyncio.get_running_loop()
@@ -293,6 +386,7 @@ class Lab:
             finally:
                 self._frozen_run = False
             self._set_buttons()
+            self._widgets["note"].value = STATIC_NOTE.format(steps=self.trainer.step)
             display(Image(plots.to_png(self.figure(), dpi=80)))
         else:
             display(panel)
@@ -301,8 +395,51 @@ class Lab:
     def _ipython_display_(self):
         self.show()
 
+    def compare(self, **settings) -> None:
+        """Train another run with some controls changed (``jitter_strength=0.0``, ``lr=1e-2``: the
+        names of :meth:`settings`), keep it beside the earlier ones, and display the dashboard with
+        them overlaid and the table of runs. What a reader does with the sliders, Reset and Start,
+        as one call for a script or a static page."""
+        from IPython.display import HTML, Image, display
+
+        self.widget()
+        controls = {**self._widgets["augment"], **self._widgets["recipe"]}
+        for name, value in settings.items():
+            if name not in controls:
+                raise ConfigError(f"the lab has no control {name!r}; its controls are {', '.join(controls)}")
+            control = controls[name]
+            if hasattr(control, "base"):  # a log slider's min and max are exponents
+                low, high = control.base ** control.min, control.base ** control.max
+            else:
+                low, high = getattr(control, "min", value), getattr(control, "max", value)
+            if not low <= value <= high:  # a slider would clamp it silently
+                raise ConfigError(f"{name}={value} is outside the lab's range for it, [{low:g}, {high:g}]")
+        for name, value in settings.items():
+            controls[name].value = value
+        self._frozen_run = True
+        try:
+            self.reset()
+            self.run()
+        finally:
+            self._frozen_run = False
+        self._set_buttons()
+        display(Image(plots.to_png(self.figure(), dpi=80)), HTML(self.runs_table()))
+
     def metrics(self) -> dict[str, float]:
         """The latest evaluation record (kNN accuracy, RankMe) and the step it was taken at."""
         last = next((r for r in reversed(self.history) if "knn_acc" in r), None)
         return dict(last) if last else {}
 
+
+STATIC_NOTE = ("<div style='border-left:3px solid #888;padding:2px 8px;font-size:90%'>Below is the final frame of a "
+               "{steps}-step run, trained when this page was executed (for the HTML book: when the book was "
+               "built). On a static page the buttons do nothing: no Python runs behind them. Open the chapter "
+               "in Colab (the rocket button at the top) or in a local Jupyter to train live.</div>")
+
+
+def _short(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)

@@ -148,13 +148,28 @@ def pca_scatter(ax, z: torch.Tensor, labels: torch.Tensor, class_names: Sequence
 
 
 def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Tensor | None,
-                  class_names: Sequence[str] = (), title: str | None = None) -> Figure:
-    """The lab's picture: loss, kNN accuracy, RankMe, the singular-value spectrum and a 2-D PCA."""
+                  class_names: Sequence[str] = (), title: str | None = None,
+                  previous: Sequence[tuple[str, list[dict]]] = ()) -> Figure:
+    """The lab's picture: loss, kNN accuracy, RankMe, the singular-value spectrum and a 2-D PCA.
+
+    ``previous``: earlier runs as ``(label, history)``, drawn faded under this run's curves, each
+    in its own colour, so that a change of settings shows as two curves side by side.
+    """
     fig = new_figure(12, 5.2)
     axes = fig.subplots(2, 3)
-    _plot_metric(axes[0, 0], history, "loss", "training loss", "C0")
-    _plot_metric(axes[0, 1], history, "knn_acc", "kNN accuracy", "C1")
-    _plot_metric(axes[0, 2], history, "rankme", "RankMe", "C2")
+    curves = ((axes[0, 0], "loss", "training loss", "C0"), (axes[0, 1], "knn_acc", "kNN accuracy", "C1"),
+              (axes[0, 2], "rankme", "RankMe", "C2"))
+    for number, (label, old) in enumerate(previous):
+        colour = f"C{(number + 3) % 10}"
+        for ax, key, _, _ in curves:
+            points = [(r["step"], r[key]) for r in old if key in r]
+            if points:
+                ax.plot(*zip(*points), color=colour, alpha=0.45, lw=1.2, ls="--", label=label)
+    for ax, key, label, colour in curves:
+        _plot_metric(ax, history, key, label, colour)
+    if previous and any("knn_acc" in r for r in history):
+        axes[0, 1].get_lines()[-1].set_label("this run")
+        axes[0, 1].legend(fontsize=7, loc="best")
     axes[1, 2].axis("off")
     if z is not None:
         spectrum(axes[1, 0], z)

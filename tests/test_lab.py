@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from cookbook import checks, evaluate
+from cookbook.config import ConfigError
 from cookbook.lab import Lab
 from recipes import simclr
 
@@ -98,6 +99,60 @@ def test_autorun_displays_the_panel_and_a_static_figure(monkeypatch):
 
     assert lab.done
     assert shown[0] is lab.widget() and isinstance(shown[-1], Image) and shown[-1].data[:4] == b"\x89PNG"
+
+
+def test_an_autorun_panel_says_it_is_a_static_frame_and_a_click_removes_the_note(monkeypatch):
+    monkeypatch.setattr("IPython.display.display", lambda *objs: None)
+    lab = tiny_lab(autorun=True)
+    lab.show()
+    panel, note = lab.widget(), lab._widgets["note"]
+    assert "cookbook-lab" in panel._dom_classes and "cookbook-lab-static-note" in note._dom_classes
+    assert "final frame of a 8-step run" in note.value and "Colab" in note.value
+    lab._widgets["reset"].click()  # a live kernel answered the click: the note would mislead now
+    assert note.value == ""
+    assert "final frame" not in tiny_lab().widget().children[2].value  # a live lab never shows it
+
+
+def test_each_finished_or_stopped_run_is_kept_with_its_settings_and_overlaid():
+    lab = tiny_lab(steps=4, chunk=2)
+    lab.widget()
+    lab.run()
+    assert [r["number"] for r in lab.runs] == [1] and lab.runs[0]["settings"]["temperature"] == lab.config().temperature
+    lab._widgets["recipe"]["temperature"].value = 0.9
+    lab.reset()
+    lab.run_chunk()
+    lab.stop()
+    lab.keep_run()  # what the stopped task does on its way out
+    lab.keep_run()  # kept twice: still one entry
+    assert [(r["number"], r["step"]) for r in lab.runs] == [(1, 4), (2, 2)]
+    lab.run()  # continued to the end: the same run, updated
+    assert [(r["number"], r["step"]) for r in lab.runs] == [(1, 4), (2, 4)]
+    [(label, history)] = lab._earlier_runs()
+    assert label == f"run 1: temperature={lab.runs[0]['settings']['temperature']:.3g}" and history[-1]["step"] == 4
+    table = lab._widgets["runs"].value
+    assert ">temperature</th>" in table and ">lr</th>" not in table  # only what differs
+    assert table.count("<tr>") == 3 and "0.9" in table
+    assert all(r["collapsed"] in (True, False) and r["knn"] is not None for r in lab.runs)
+    knn_axis = lab.figure().axes[1]
+    assert [line.get_label() for line in knn_axis.get_lines()] == [label, "this run"]
+    lab._widgets["clear"].click()
+    assert lab.runs == [] and lab._widgets["runs"].value == "" and lab._widgets["clear"].disabled
+
+
+def test_compare_trains_a_second_run_and_refuses_unknown_or_out_of_range_controls(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs: shown.extend(objs))
+    lab = tiny_lab(steps=4, chunk=2)
+    lab.run()
+    lab.compare(gray_p=0.0)
+    assert [r["settings"]["gray_p"] for r in lab.runs] == [lab.base_config.augment.gray_p, 0.0]
+    assert shown[0].data[:4] == b"\x89PNG" and ">gray_p</th>" in shown[1].data
+    with pytest.raises(ConfigError, match="no control 'temprature'"):
+        lab.compare(temprature=0.5)
+    with pytest.raises(ConfigError, match="outside the lab's range"):
+        lab.compare(gray_p=2.0)
+    with pytest.raises(ConfigError, match="outside the lab's range"):
+        lab.compare(lr=1e3)
 
 
 def test_autorun_defaults_to_the_quick_switch(monkeypatch):
