@@ -94,6 +94,28 @@ def build_and_install(folder: Path, python: str = sys.executable) -> tuple[Path,
     return wheel, site.resolve()
 
 
+def install_into(python: str, wheel: Path) -> Path:
+    """Install ``wheel`` non-editably into the environment of ``python`` the way a chapter's first
+    cell does in Colab: pip resolves the package's dependencies against what is installed there
+    (Colab's torch and ipywidgets 7.7.1 must satisfy them as they are). Returns its site-packages."""
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    run([python, "-m", "pip", "uninstall", "--yes", "--quiet", "ssl-cookbook"], env=env)
+    run([python, "-m", "pip", "install", "--quiet", str(wheel)], env=env)
+    site = run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
+    return Path(site).resolve()
+
+
+def pinned(requirements: Path) -> dict[str, str]:
+    """``name==version`` lines of a requirements file: the versions a stack check insists on."""
+    pins = {}
+    for line in requirements.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = (part.strip() for part in line.split("=="))
+            pins[name] = version
+    return pins
+
+
 def colab_env(site: Path) -> dict[str, str]:
     """The environment of a notebook that has only the installed package: PYTHONPATH points at it.
     A venv's editable install of the repository is a meta-path finder appended after the path
@@ -102,21 +124,42 @@ def colab_env(site: Path) -> dict[str, str]:
             "JUPYTER_PLATFORM_DIRS": "1"}
 
 
-def execute_alone(chapter: str, site: Path, folder: Path, python: str = sys.executable) -> dict[str, float]:
-    """Execute ``book/<chapter>.ipynb`` alone in the empty ``folder`` against the install in
-    ``site``; returns its wall and CPU seconds. Raises :class:`StepFailed` with the output on error."""
+# Appended too when a stack is pinned: the kernel really runs those versions (a kernelspec found
+# elsewhere on the machine would quietly run another Python).
+STACK_CHECK = ("import importlib.metadata as _metadata\n"
+               "_pins = {pins!r}\n"
+               "_wrong = {{_n: _metadata.version(_n) for _n, _v in _pins.items() if _metadata.version(_n) != _v}}\n"
+               "assert not _wrong, f'the kernel does not run the pinned stack {{_pins}}: {{_wrong}}'")
+CHECK_CELL_ID = "installed-package-check"
+
+
+def execute_alone(chapter: str, site: Path, folder: Path, python: str = sys.executable,
+                  notebook_path: Path | None = None, pins: dict[str, str] | None = None,
+                  timeout: int = 1200) -> dict:
+    """Execute ``book/<chapter>.ipynb`` (or ``notebook_path``) alone in the empty ``folder`` against
+    the install in ``site``, checking the ``pins`` too; returns its wall and CPU seconds and the
+    executed notebook (``"notebook"``, the check cell removed). Raises :class:`StepFailed` with the
+    output on error."""
     folder.mkdir(parents=True, exist_ok=True)
-    notebook = json.loads((BOOK / f"{chapter}.ipynb").read_text())
-    notebook["cells"].append({"cell_type": "code", "execution_count": None, "id": "installed-package-check",
-                              "metadata": {}, "outputs": [], "source": INSTALL_CHECK.format(site=str(site))})
+    notebook = json.loads((notebook_path or BOOK / f"{chapter}.ipynb").read_text())
+    check = INSTALL_CHECK.format(site=str(site)) + ("\n" + STACK_CHECK.format(pins=pins) if pins else "")
+    notebook["cells"].append({"cell_type": "code", "execution_count": None, "id": CHECK_CELL_ID,
+                              "metadata": {}, "outputs": [], "source": check})
     (folder / f"{chapter}.ipynb").write_text(json.dumps(notebook))
     started, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     # The timeouts only catch a hang: on a shared two-core machine one cell has taken over ten minutes.
+    # The kernel is the interpreter's own (jupyter_client swaps a kernelspec's "python" for it), with
+    # its bin/ first on PATH for anything the chapter starts.
+    env = {**colab_env(site), "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     run([python, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-         "--ExecutePreprocessor.timeout=1200", "--output-dir", str(folder / "executed"), f"{chapter}.ipynb"],
-        env=colab_env(site), cwd=folder, timeout=2400)
+         f"--ExecutePreprocessor.timeout={timeout}", "--output-dir", str(folder / "executed"), f"{chapter}.ipynb"],
+        env=env, cwd=folder, timeout=2 * timeout)
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"wall_s": time.perf_counter() - started,
+    executed = folder / "executed" / f"{chapter}.ipynb"
+    result = json.loads(executed.read_text())
+    result["cells"] = [cell for cell in result["cells"] if cell.get("id") != CHECK_CELL_ID]
+    executed.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    return {"wall_s": time.perf_counter() - started, "notebook": executed,
             "cpu_s": used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime}
 
 

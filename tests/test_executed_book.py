@@ -44,7 +44,7 @@ def test_a_failing_cell_fails_the_run_and_no_html_is_built(tmp_path, monkeypatch
     monkeypatch.setattr(executed_book, "ROOT", book)
     monkeypatch.setattr(executed_book, "BUILD", book / "_build")
     monkeypatch.setattr(executed_book, "STAGE", book / "_executed")
-    assert executed_book.main(["--timeout", "60"]) == 1  # pytest: a test failed (4 would be "not collected")
+    assert executed_book.main(["--timeout", "60"]) == 1
     assert not (book / "_build" / "html").exists()
     assert (book / "_executed" / "book" / "01_broken.ipynb").exists()  # it was staged and run
     assert not (book / "_executed" / "_build").exists()  # the book build never started

@@ -1,12 +1,13 @@
 """The package as Colab gets it: built into a wheel, installed non-editable, with nothing of the
-repository around it, and the chapters that read packaged data executed against that install.
+repository around it.
 
 In Colab a chapter runs ``pip install "ssl-cookbook @ git+..."`` and the notebook is opened on its
 own: ``benchmarks/``, ``book/`` and the rest of the checkout do not exist there. These tests build
 a wheel from the files git would clone (tracked and untracked-but-not-ignored: an ignored file is
-not in a clone), install it into a temporary folder, and execute chapters 7 and 8, which read the
-benchmark runs of ``cookbook.report.RESULTS``, from an empty folder with only that install on
-``PYTHONPATH``. Slow (a wheel build and two chapters): marked ``slow``, and part of the normal run.
+not in a clone), install it into a temporary folder, and check what it ships and where an empty
+folder imports it from. Every chapter is executed that way, on Colab's pinned stack, by
+``make test``'s ``tools/executed_book.py`` (the cell that checks where the package came from is
+tested here). Slow (a wheel build): marked ``slow``, and part of the normal run.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ import colab_chapters  # noqa: E402  (the build and the execution, shared with t
 
 PACKAGED_RUNS = ROOT / "cookbook" / "results" / "runs"
 LABELS = ("quick", "digits-quick")  # the benchmarks chapters 7 and 8 read
-CHAPTERS = ("07_unified_view", "08_comparison")
 KEPT_FILES = {"metrics.json", "timing.json"}
 
 pytestmark = pytest.mark.slow
@@ -73,15 +73,6 @@ def test_an_empty_folder_imports_the_installed_package_not_the_repository(instal
     assert found["quick_rows"] and found["digits_rows"]
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_runs_on_the_installed_package_alone(installed, chapter, tmp_path):
-    try:
-        timing = colab_chapters.execute_alone(chapter, installed["site"], tmp_path / "colab")
-    except colab_chapters.StepFailed as error:
-        pytest.fail(str(error), pytrace=False)
-    print(f"{chapter}: executed on the installed package in {timing['wall_s']:.1f} s ({timing['cpu_s']:.0f} s of CPU)")
-
-
 def test_the_install_check_cell_catches_a_module_from_outside_the_install(installed, tmp_path):
     """The last cell execute_alone adds must fail when a module comes from elsewhere, or the
     chapter tests above would prove nothing."""
@@ -91,3 +82,18 @@ def test_the_install_check_cell_catches_a_module_from_outside_the_install(instal
                             env={k: v for k, v in colab_chapters.colab_env(installed["site"]).items()
                                  if k != "PYTHONPATH"})
     assert result.returncode != 0 and "imported from outside the install" in result.stderr
+
+
+def test_the_stack_check_cell_catches_a_kernel_on_other_versions(tmp_path):
+    """make test executes the chapters on Colab's pinned stack; the appended cell must fail when the
+    kernel runs other versions (another kernelspec found first), or that run would prove nothing."""
+    ok = colab_chapters.STACK_CHECK.format(pins={"pytest": pytest.__version__})
+    wrong = colab_chapters.STACK_CHECK.format(pins={"pytest": "0.0.1"})
+    assert subprocess.run([sys.executable, "-c", ok], cwd=tmp_path).returncode == 0
+    result = subprocess.run([sys.executable, "-c", wrong], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode != 0 and "does not run the pinned stack" in result.stderr
+
+
+def test_the_colab_stack_pins_what_colab_ships():
+    pins = colab_chapters.pinned(ROOT / "tools" / "colab-stack.txt")
+    assert pins == {"ipywidgets": "7.7.1", "ipykernel": "6.17.1", "ipython": "7.34.0", "notebook": "6.5.7"}

@@ -1,13 +1,18 @@
-"""Execute every chapter once, as the Colab notebook, and build the HTML book from those outputs.
+"""Execute every chapter once, as Colab runs it, and build the HTML book from those outputs.
 
-    python tools/executed_book.py [--timeout 240]
+    python tools/executed_book.py [--python .venv-colab/bin/python] [--timeout 240]
 
-`make test` used to execute each chapter twice: nbmake ran the paired ``.ipynb`` (the file Colab
-opens), then the ``-W`` book build ran the ``.md`` source again. Here nbmake runs once, on copies
-of the ``.ipynb`` files in ``_executed/`` (``--overwrite`` keeps their outputs), and the book
-is built from those copies with execution off, so the HTML shows exactly what the Colab files
-printed. A failing cell fails nbmake, and then this script, before any HTML is built; a build
-warning fails the ``-W`` build. The HTML goes to ``_build/html``, as ``make book`` puts it.
+Each chapter executes once, in the conditions a student meets in Colab: its ``.ipynb`` (the file
+Colab opens) is copied alone into an empty folder and executed by the interpreter ``--python``,
+whose environment pins Colab's stack (``tools/colab-stack.txt``: ipywidgets 7.7.1, ipykernel
+6.17.1, IPython 7.34), with the package built into a wheel and installed there non-editably, as a
+chapter's first cell installs it. A cell appended to each notebook (and removed from the output)
+fails if anything of ``cookbook`` or ``recipes`` came from outside that install or if the kernel
+runs other versions than the pinned ones. The executed notebooks go to ``_executed/`` and the
+book is built from them with execution off, so the HTML shows exactly what the Colab files printed.
+A failing chapter fails this script before any HTML is built; a build warning fails the ``-W``
+build. The HTML goes to ``_build/html``, as ``make book`` puts it. Without ``--python`` the chapters
+run on this interpreter's stack (still alone, against the wheel).
 
 The staged copy holds the book's configuration, ``book/intro.md``, the vendored JavaScript and the
 chapters' ``.ipynb`` files, not their ``.md`` sources, so that the table of contents (which names
@@ -21,14 +26,19 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import colab_chapters  # noqa: E402  (the wheel, the install and the execution of a notebook alone)
+
+COLAB_STACK = ROOT / "tools" / "colab-stack.txt"
 BUILD = ROOT / "_build"
-# Not under _build: nbmake does not collect notebooks in a folder named _build.
+# The staged book and its executed notebooks (kept after a run, to look at).
 STAGE = ROOT / "_executed"
 BIN = Path(sys.executable).parent
 
@@ -46,25 +56,52 @@ def stage() -> list[Path]:
             shutil.copy2(entry, STAGE / "book" / entry.name)  # intro.md has no notebook; chapters go as .ipynb
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["exclude_patterns"] = [p for p in config["exclude_patterns"] if p != "**/*.ipynb"]
-    config["execute"]["execute_notebooks"] = "off"  # nbmake has executed them
+    config["execute"]["execute_notebooks"] = "off"  # execute() has run them
     (STAGE / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     return sorted((STAGE / "book").glob("*.ipynb"))
 
 
+def execute(notebooks: list[Path], python: str, timeout: int) -> list[str]:
+    """Execute each staged notebook alone against a fresh non-editable install in ``python``'s
+    environment, replacing it with its executed copy; returns the chapters that failed."""
+    own = Path(python).absolute() == Path(sys.executable).absolute()
+    pins = {} if own else colab_chapters.pinned(COLAB_STACK)
+    failed = []
+    with tempfile.TemporaryDirectory(prefix="executed-book-") as tmp:
+        wheel, site = colab_chapters.build_and_install(Path(tmp) / "wheel")
+        if not own:  # this interpreter keeps its editable install: the wheel goes on PYTHONPATH instead
+            site = colab_chapters.install_into(python, wheel)
+        print(f"executed_book: {wheel.name} installed into {site}; {colab_chapters.stack(python)}", flush=True)
+        for notebook in notebooks:
+            try:
+                timing = colab_chapters.execute_alone(notebook.stem, site, Path(tmp) / notebook.stem, python,
+                                                      notebook_path=notebook, pins=pins, timeout=timeout)
+            except (colab_chapters.StepFailed, subprocess.TimeoutExpired) as error:
+                print(f"executed_book: {notebook.stem} FAILED\n{error}", file=sys.stderr, flush=True)
+                failed.append(notebook.stem)
+                continue
+            shutil.copy2(timing["notebook"], notebook)
+            print(f"executed_book: {notebook.stem} executed alone in {timing['wall_s']:.1f} s "
+                  f"({timing['cpu_s']:.0f} s of CPU)", flush=True)
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--timeout", type=int, default=240, help="nbmake's per-cell timeout in seconds")
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter of the environment that executes the chapters (make test: .venv-colab)")
+    parser.add_argument("--timeout", type=int, default=240, help="per-cell timeout in seconds")
     args = parser.parse_args(argv)
+    if not Path(args.python).exists():
+        parser.error(f"--python {args.python} does not exist: `make colab-stack` creates .venv-colab")
     notebooks = stage()
-    env = {**os.environ, "COOKBOOK_QUICK": "1"}
     started = time.perf_counter()
-    nbmake = subprocess.run([sys.executable, "-m", "pytest", "-q", "--nbmake", "--overwrite",
-                             f"--nbmake-timeout={args.timeout}", "--durations=0", "-p", "no:cacheprovider",
-                             "--rootdir", str(STAGE), *map(str, notebooks)], cwd=STAGE, env=env)
-    if nbmake.returncode != 0:
-        print(f"executed_book: nbmake failed (exit code {nbmake.returncode}); no HTML built", file=sys.stderr)
-        return nbmake.returncode
+    failed = execute(notebooks, args.python, args.timeout)
+    if failed:
+        print(f"executed_book: {len(failed)} chapter(s) failed: {', '.join(failed)}; no HTML built", file=sys.stderr)
+        return 1
     executed_s = time.perf_counter() - started
+    env = {**os.environ, "COOKBOOK_QUICK": "1"}
     build = subprocess.run([str(BIN / "jupyter-book"), "build", str(STAGE), "-W", "--keep-going"], env=env)
     if build.returncode != 0:
         print(f"executed_book: the -W build failed (exit code {build.returncode})", file=sys.stderr)
