@@ -1,15 +1,20 @@
 # `make book`: build the HTML book into _build/html, executing every chapter (quick budget).
-# `make test`: unit tests (jupytext pairs in sync among them), then every chapter notebook
-#              executed once through nbmake and the -W build of the book from those outputs.
+# `make test`: unit tests (jupytext pairs in sync among them), then every chapter notebook executed
+#              once on Colab's stack (.venv-colab: ipywidgets 7.7.1, ipykernel 6.17.1, IPython 7.34,
+#              the package installed from a wheel, each notebook alone in an empty folder), the -W
+#              build of the book from those outputs, and the browser tests of that HTML.
 # Both create .venv and install requirements.txt + this package when needed.
+# `make student`: student/, every chapter notebook without its solutions, and a zip of them to hand out.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+COLAB_VENV  ?= .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 
-.PHONY: install book test unit notebooks build-book executed-book sync clean
+.PHONY: install book test unit notebooks build-book executed-book sync student clean
 
 install: $(STAMP)
 
@@ -19,6 +24,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Colab's stack, for executing the chapters as a student meets them (tools/colab-stack.txt).
+colab-stack: $(COLAB_STAMP)
+
+$(COLAB_STAMP): tools/colab-stack.txt
+	test -x $(COLAB_VENV)/bin/python || $(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COLAB_VENV)/bin/python -m pip install --quiet -r tools/colab-stack.txt
+	touch $(COLAB_STAMP)
 
 book: install build-book
 	@echo "book: open _build/html/index.html"
@@ -30,16 +44,19 @@ build-book:
 	rm -rf _build
 	COOKBOOK_QUICK=1 $(BIN)/jupyter-book build . -W --keep-going
 
-test: install unit executed-book
+test: install colab-stack unit executed-book browser
 
-# Each chapter executes once: nbmake runs the .ipynb (the Colab file) in _executed, and the
-# -W build renders those outputs into _build/html (see tools/executed_book.py). A failing cell
-# fails nbmake, and no HTML is built.
+# Each chapter executes once, alone, on Colab's stack, and the -W build renders those outputs
+# into _build/html (see tools/executed_book.py). A failing chapter fails it, and no HTML is built.
 executed-book:
-	$(BIN)/python tools/executed_book.py --timeout 240
+	$(BIN)/python tools/executed_book.py --python $(COLAB_VENV)/bin/python --timeout 240
 
 unit:
-	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q
+	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q --ignore=tests/browser
+
+# The built HTML offline in Chromium, and the live lab driven in JupyterLab (tests/browser).
+browser:
+	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q tests/browser
 
 notebooks:
 	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q --nbmake --nbmake-timeout=240 --durations=0 -p no:cacheprovider $(NOTEBOOKS)
@@ -48,5 +65,10 @@ notebooks:
 sync:
 	$(BIN)/jupytext --sync book/*.md
 
+# The student edition: every chapter's .ipynb with its exercises and without their solutions
+# (tools/student_edition.py), and student/ssl-cookbook-student.zip to hand out.
+student: install
+	$(BIN)/python tools/student_edition.py --out student
+
 clean:
-	rm -rf _build _executed runs .pytest_cache
+	rm -rf _build _executed runs .pytest_cache student
