@@ -56,7 +56,7 @@ unit:
 
 # The built HTML offline in Chromium, and the live lab driven in JupyterLab (tests/browser).
 browser:
-	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q tests/browser
+	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 notebooks:
 	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q --nbmake --nbmake-timeout=240 --durations=0 -p no:cacheprovider $(NOTEBOOKS)

@@ -94,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not Path(args.python).exists():
         parser.error(f"--python {args.python} does not exist: `make colab-stack` creates .venv-colab")
+    python = os.path.abspath(args.python)  # not resolve(): a venv's python is a link out of the venv
     notebooks = stage()
     started = time.perf_counter()
-    failed = execute(notebooks, args.python, args.timeout)
+    failed = execute(notebooks, python, args.timeout)
     if failed:
         print(f"executed_book: {len(failed)} chapter(s) failed: {', '.join(failed)}; no HTML built", file=sys.stderr)
         return 1

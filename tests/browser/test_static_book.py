@@ -224,6 +224,9 @@ def load_page(browser, root: Path, page_name: str, screenshots: Path) -> Finding
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)
             result["screenshot"] = str(shot)
+            # The lab's comparison of runs on its own (chapter 1 shows it, book/_static/lab-compare-static.png).
+            for number, cell in enumerate(page.locator("div.cell", has_text="lab.compare(").all()):
+                cell.screenshot(path=str(screenshots / f"{Path(page_name).stem}-compare-{number}.png"))
         page.wait_for_timeout(100)  # events still queued (a late console message) reach the lists
     except Exception as err:  # noqa: BLE001 - reported by test_page_loads; the other checks see what was found
         result["waits"].append(f"loading failed: {str(err).splitlines()[0]}")
