@@ -44,7 +44,7 @@ build-book:
 	rm -rf _build
 	COOKBOOK_QUICK=1 $(BIN)/jupyter-book build . -W --keep-going
 
-test: install colab-stack unit executed-book browser
+test: install colab-stack unit lab-on-colab-stack executed-book browser
 
 # Each chapter executes once, alone, on Colab's stack, and the -W build renders those outputs
 # into _build/html (see tools/executed_book.py). A failing chapter fails it, and no HTML is built.
@@ -53,6 +53,12 @@ executed-book:
 
 unit:
 	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q --ignore=tests/browser
+
+# The lab's own tests (Start, Stop, Reset, kept runs, the static note) on ipywidgets 7.7.1 and
+# ipykernel 6.17.1, the versions Colab ships; `unit` runs them on this venv's ipywidgets 8.
+lab-on-colab-stack: $(COLAB_STAMP)
+	$(COLAB_VENV)/bin/python -c "import ipywidgets, ipykernel; print('tests/test_lab.py on ipywidgets', ipywidgets.__version__, 'and ipykernel', ipykernel.__version__)"
+	COOKBOOK_QUICK=1 $(COLAB_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_lab.py
 
 # The built HTML offline in Chromium, and the live lab driven in JupyterLab (tests/browser).
 browser:

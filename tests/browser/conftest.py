@@ -171,7 +171,24 @@ def summarise(results: dict) -> list[str]:
     ]
 
 
+# What test_live_lab.py measured while driving the lab in JupyterLab (Stop latency, steps seen).
+LIVE_KEY = pytest.StashKey[list]()
+
+
+@pytest.fixture(scope="session")
+def live_results(request) -> list:
+    """Lines test_live_lab.py reports; printed with the summary and written to <screenshots>/live-lab.txt."""
+    return request.config.stash.setdefault(LIVE_KEY, [])
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    live = config.stash.get(LIVE_KEY, None)
+    if live:
+        terminalreporter.section("live lab in JupyterLab")
+        for line in live:
+            terminalreporter.write_line(line)
+        screenshot_dir().mkdir(parents=True, exist_ok=True)
+        (screenshot_dir() / "live-lab.txt").write_text("\n".join(live) + "\n")
     results = config.stash.get(RESULTS_KEY, None)
     if not results:
         return

@@ -24,8 +24,9 @@ import pytest
 
 STEP = re.compile(r"step (\d+)/(\d+)")
 # Short chunks so the panel redraws about once a second on two cores; 2000 steps: never finished.
+STEPS_PER_CHUNK = 10
 NOTEBOOK_CODE = ('from cookbook.lab import Lab\n\n'
-                 'lab = Lab("simclr", budget="quick", steps=2000, chunk=10, autorun=False)\n'
+                 f'lab = Lab("simclr", budget="quick", steps=2000, chunk={STEPS_PER_CHUNK}, autorun=False)\n'
                  'lab')
 
 
@@ -97,7 +98,6 @@ def step_of(panel) -> int:
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
-    print(f"waiting for {what} ...", flush=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -107,7 +107,7 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
     pytest.fail(f"{what} did not happen within {timeout:.0f} s", pytrace=False)
 
 
-def test_a_person_drives_the_lab_in_jupyterlab(browser, jupyterlab, screenshots):
+def test_a_person_drives_the_lab_in_jupyterlab(browser, jupyterlab, screenshots, live_results):
     context = browser.new_context(viewport={"width": 1400, "height": 1300})
     outside = []
     context.route(re.compile(r"^(?!http://127\.0\.0\.1|data:|blob:|about:)"),
@@ -139,8 +139,9 @@ def test_a_person_drives_the_lab_in_jupyterlab(browser, jupyterlab, screenshots)
         assert len(set(steps) - {-1, 0}) >= 3, f"the status line's step took only the values {sorted(set(steps))}"
         # the first picture is the step-0 frame that Start draws; 3 changes after it
         assert len(set(pictures) - {None, ""}) >= 4, "the dashboard image changed fewer than 3 times in 20 s"
-        print(f"Start: steps {sorted(set(steps) - {-1})} and {len(set(pictures))} dashboard images "
-              f"in {time.monotonic() - started:.1f} s")
+        live_results.append(f"labs driven: 1 (simclr, chunks of {STEPS_PER_CHUNK} steps)")
+        live_results.append(f"Start: steps {sorted(set(steps) - {-1})} and {len(set(pictures))} dashboard images "
+                            f"in {time.monotonic() - started:.1f} s")
 
         # Stop mid-run: paused within 3 s, and no step after that.
         button["Stop"].click()
@@ -150,7 +151,7 @@ def test_a_person_drives_the_lab_in_jupyterlab(browser, jupyterlab, screenshots)
         paused_at = step_of(panel)
         time.sleep(3)
         assert step_of(panel) == paused_at, f"training went on after Stop: step {paused_at} -> {step_of(panel)}"
-        print(f"Stop latency: {latency:.2f} s (paused at step {paused_at})")
+        live_results.append(f"Stop latency: {latency:.2f} s (paused at step {paused_at}, still there 3 s later)")
 
         # Reset: back to step 0.
         button["Reset"].click()
@@ -182,6 +183,8 @@ def test_a_person_drives_the_lab_in_jupyterlab(browser, jupyterlab, screenshots)
         wait_for(lambda: step_of(panel) > resumed_from, 20, "training resuming after Start")
         button["Stop"].click()
         wait_for(lambda: status_of(panel).startswith("paused"), 3, "paused after the last Stop")
+        live_results.append(f"Reset, a slider (temperature 0.9), Reset, Start, Stop, Start again: "
+                            f"{len(rows) - 1} runs in the table; requests to other origins: {len(outside)}")
         assert not outside, f"the page asked for other origins: {outside}"
     finally:
         context.close()
