@@ -1,25 +1,31 @@
 """Run a declared sweep: many short runs of one recipe, each measured before and after training.
 
-    python benchmarks/sweep.py NAME [--threads 2]      (python benchmarks/sweep.py --list names them)
+    python benchmarks/sweep.py NAME [--threads 2] [--out FOLDER] [--fresh]   (--list names them)
 
 A sweep is more runs than a chapter can train in its minute, so this script trains them once and
-keeps the results in the package (``cookbook/results/sweeps/NAME.json``, package data, so a chapter
-opened alone in Colab finds them): per point its label, its settings, and the kNN accuracy, RankMe
-and collapse report of the backbone's test features before and after (what
-:func:`cookbook.chapter.short_run` returns). The file also records the machine, the date, the
-torch threads and :func:`cookbook.cache.training_digest` of the code that trained it:
-``tests/test_cache.py`` fails when the code has changed since, until the sweep runs again. A chapter
-loads a sweep with :func:`cookbook.report.load_sweep`, draws it, and trains one point again in
-front of the reader to show that it reproduces.
+keeps them in the package (``cookbook/results/sweeps/NAME/``, package data, so a chapter opened
+alone in Colab finds them): one ``<point>/metrics.json`` per run, with its settings, its seed, the
+kNN accuracy, RankMe and collapse report of the backbone's test features before and after, its
+training curves and the singular-value spectrum of its features (what
+:func:`cookbook.chapter.short_run` returns), and ``sweep.json``, the manifest: the declaration,
+the machine, the date, the torch threads and :func:`cookbook.cache.training_digest` of the code
+that trained it (``tests/test_sweep.py`` fails when that code has changed since, until the sweep
+runs again). Every file is written atomically; a run already written by the same code for the same
+settings is kept, so an interrupted sweep goes on where it stopped. A chapter loads a sweep with
+:func:`cookbook.report.load_sweep`, draws it, shows it in :mod:`cookbook.sweep_viewer`, and trains
+one point again in front of the reader to show that it reproduces.
 
 Each sweep is declared below: the recipe, the settings every point shares (on top of the recipe's
-quick budget) and the points, a label and the settings that differ.
+quick budget), and either ``points`` (a label and the settings that differ) or a ``grid`` (setting
+-> values, every combination), optionally for several ``seeds``. An unknown recipe or setting, an
+empty grid, and a folder that another sweep wrote are refused with a message.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -38,34 +44,127 @@ SWEEPS = {
     # steps (more images for a larger batch) and at the same number of images (batch 32 for four
     # times the steps of batch 128).
     "simclr-temperature-batch": dict(
-        recipe="simclr", shared={"steps": 150},
+        recipe="simclr", shared={"steps": 150, "eval_every": 25},  # kNN and RankMe curves for the viewer
         points={**{f"temperature {t}": {"temperature": t} for t in (0.05, 0.2, 0.5, 1.0)},
                 **{f"batch {b}": {"batch_size": b} for b in (8, 32)},
                 "batch 32, the images of batch 128": {"batch_size": 32, "steps": 600}}),
 }
 
 
-def run_sweep(name: str) -> dict:
-    """Train every point of sweep ``name`` and return the record that is written to disk."""
+class SweepError(ValueError):
+    """A declaration or a results folder this script cannot use; the message says what to do."""
+
+
+def declared_points(name: str, declared: dict) -> list[dict]:
+    """The points of a declaration, each ``{"label", "settings", "seed"}``: its ``points`` (a label
+    and the settings that differ) or the product of its ``grid`` (setting -> values), each once per
+    seed of ``seeds`` (default: the recipe's own seed). Refuses an unknown recipe or setting and an
+    empty grid with a message that names what exists."""
+    import dataclasses
+    import itertools
+
+    try:
+        recipe = registry.get(declared.get("recipe", ""))
+    except Exception as error:  # the registry's own message lists the recipes
+        raise SweepError(f"sweep {name!r}: {error}") from None
+    known = {field.name for field in dataclasses.fields(recipe.Config)}
+    if "grid" in declared:
+        grid = declared["grid"]
+        empty = [key for key, values in grid.items() if not values]
+        if not grid or empty:
+            raise SweepError(f"sweep {name!r}: the grid is empty{' for ' + ', '.join(empty) if empty else ''}: "
+                             f"give each swept setting at least one value")
+        points = [{"label": ", ".join(f"{k} {v}" for k, v in zip(grid, values)), "settings": dict(zip(grid, values))}
+                  for values in itertools.product(*grid.values())]
+    else:
+        points = [{"label": label, "settings": dict(settings)} for label, settings in declared.get("points", {}).items()]
+    if not points:
+        raise SweepError(f"sweep {name!r} declares no points: give it `points` or a non-empty `grid`")
+    for where, settings in [("shared", declared.get("shared", {}))] + [(p["label"], p["settings"]) for p in points]:
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise SweepError(f"sweep {name!r}, {where}: {declared['recipe']} has no setting {', '.join(unknown)}; "
+                             f"its settings: {', '.join(sorted(known))}")
+    seeds = declared.get("seeds") or [None]
+    if len(seeds) != len(set(seeds)):
+        raise SweepError(f"sweep {name!r}: the seeds {seeds} repeat one")
+    return [{"label": p["label"] + (f", seed {seed}" if len(seeds) > 1 else ""), "settings": p["settings"], "seed": seed}
+            for p in points for seed in seeds]
+
+
+def run_folder(point: dict) -> str:
+    """A point's folder name: its label, made safe for a path."""
+    return "".join(c if c.isalnum() or c in "-." else "_" for c in point["label"]).strip("_")
+
+
+def check_folder(out: Path, name: str, declaration: dict) -> None:
+    """Refuse a results folder that another sweep (or this sweep, declared differently) wrote."""
+    manifest = out / "sweep.json"
+    if not manifest.exists():
+        if out.exists() and any(out.iterdir()):
+            raise SweepError(f"{out} is not empty and holds no sweep.json: not a sweep's folder; "
+                             f"give --out an empty or new folder")
+        return
+    kept = json.loads(manifest.read_text())
+    if kept.get("sweep") != name:
+        raise SweepError(f"{out} holds the sweep {kept.get('sweep')!r}, not {name!r}: give --out another "
+                         f"folder (the default is the package's results/sweeps/{name})")
+    if kept.get("declaration") != declaration:
+        raise SweepError(f"{out} holds {name!r} as it was declared before (the points or shared settings "
+                         f"changed since): run with --fresh to train it anew, which replaces that folder")
+
+
+def write_json(path: Path, record: dict) -> None:
+    """Atomically: an interrupted sweep never leaves half a file for a chapter to load."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, path)
+
+
+def run_sweep(name: str, out: Path) -> dict:
+    """Train every point of sweep ``name`` into ``out/<point>/metrics.json`` and write the manifest
+    ``out/sweep.json``; returns it. A point whose metrics.json was written by the same code for the
+    same settings is kept, so an interrupted sweep goes on where it stopped."""
     from cookbook.chapter import short_run
     from cookbook.run import load_data
 
     declared = SWEEPS[name]
+    points = declared_points(name, declared)
+    declaration = json.loads(json.dumps({k: declared[k] for k in sorted(declared)}))  # as the JSON file holds it
+    check_folder(out, name, declaration)
     recipe = registry.get(declared["recipe"])
+    digest = cache.training_digest(recipe)
     base = recipe.Config.for_budget("quick", **declared["shared"])
-    data = load_data(base)  # every point trains on the same images: loaded once
-    points, started = [], time.perf_counter()
-    for label, overrides in declared["points"].items():
+    data = load_data(base)  # every point trains on the same images: loaded once (the data seed is the base's)
+    manifest = {"sweep": name, "recipe": declared["recipe"], "shared": declared["shared"], "declaration": declaration,
+                "base_config": base.to_dict(), "points": [], "complete": False, "command": f"python benchmarks/sweep.py {name}"}
+    write_json(out / "sweep.json", manifest)  # first: an interrupted sweep's folder is known as this sweep's
+    started, entries = time.perf_counter(), []
+    for number, point in enumerate(points, 1):
+        folder = run_folder(point)
+        path = out / folder / "metrics.json"
+        settings = {**declared["shared"], **point["settings"], **({"seed": point["seed"]} if point["seed"] is not None else {})}
+        if path.exists():
+            kept = json.loads(path.read_text())
+            if kept.get("training_digest") == digest and kept.get("run_settings") == settings:
+                print(f"[{number}/{len(points)}] {point['label']}: kept from an earlier run", flush=True)
+                entries.append({**point, "run": folder})
+                continue
         point_started = time.perf_counter()
-        result = short_run(recipe, data=data, **{**declared["shared"], **overrides})
-        points.append({"label": label, "settings": overrides, **result,
-                       "seconds": round(time.perf_counter() - point_started, 1)})
-        print(f"{label}: kNN {result['before']['knn_acc']:.3f} -> {result['after']['knn_acc']:.3f}, "
-              f"RankMe {result['after']['rankme']:.1f} ({points[-1]['seconds']:.0f} s)", flush=True)
-    return {"sweep": name, "recipe": declared["recipe"], "shared": declared["shared"],
-            "base_config": base.to_dict(), "points": points, "seconds": round(time.perf_counter() - started, 1),
-            "machine": machine(), "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
-            "training_digest": cache.training_digest(recipe)}
+        result = short_run(recipe, data=data, **settings)
+        record = {**point, "run_settings": settings, **result, "seconds": round(time.perf_counter() - point_started, 1),
+                  "training_digest": digest}
+        write_json(path, record)
+        entries.append({**point, "run": folder})
+        write_json(out / "sweep.json", {**manifest, "points": entries})  # what an interruption leaves is listed
+        print(f"[{number}/{len(points)}] {point['label']}: kNN {result['before']['knn_acc']:.3f} -> "
+              f"{result['after']['knn_acc']:.3f}, RankMe {result['after']['rankme']:.1f} ({record['seconds']:.0f} s)",
+              flush=True)
+    manifest.update(points=entries, complete=True, seconds=round(time.perf_counter() - started, 1), machine=machine(),
+                    threads=torch.get_num_threads(), date=time.strftime("%Y-%m-%d"), training_digest=digest)
+    write_json(out / "sweep.json", manifest)
+    return manifest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,23 +172,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("name", nargs="?", help="the sweep to run (--list names them)")
     parser.add_argument("--list", action="store_true", help="name the declared sweeps and stop")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2, a laptop's cores)")
-    parser.add_argument("--results", default=str(report.SWEEPS), help="folder for NAME.json (default: the package's)")
+    parser.add_argument("--out", help="the sweep's folder (default: the package's results/sweeps/NAME)")
+    parser.add_argument("--fresh", action="store_true", help="delete the sweep's folder first and train every point")
     args = parser.parse_args(argv)
     if args.list or not args.name:
-        print("\n".join(f"{n}: {d['recipe']}, {len(d['points'])} points" for n, d in SWEEPS.items()))
+        print("\n".join(f"{n}: {d['recipe']}, {len(declared_points(n, d))} points" for n, d in SWEEPS.items()))
         return 0 if args.list else 2
     if args.name not in SWEEPS:
         parser.error(f"no sweep named {args.name!r}; declared: {', '.join(SWEEPS)}")
     if args.threads < 1:
         parser.error(f"--threads {args.threads} must be >= 1")
-    torch.set_num_threads(args.threads)
-    record = run_sweep(args.name)
-    path = Path(args.results) / f"{args.name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, path)  # atomic: an interrupted sweep never leaves half a file for a chapter to load
-    print(f"wrote {path} ({record['seconds']:.0f} s)")
+    out = Path(args.out) if args.out else report.SWEEPS / args.name
+    try:
+        declared_points(args.name, SWEEPS[args.name])
+        if args.fresh and out.exists():
+            kept = out / "sweep.json"
+            if not kept.exists() or json.loads(kept.read_text()).get("sweep") != args.name:
+                raise SweepError(f"--fresh deletes the sweep's folder, and {out} is not the folder of {args.name!r}: "
+                                 f"give --out another folder")
+            shutil.rmtree(out)
+        torch.set_num_threads(args.threads)
+        manifest = run_sweep(args.name, out)
+    except SweepError as error:
+        parser.error(str(error))
+    print(f"wrote {out} ({len(manifest['points'])} runs, {manifest['seconds']:.0f} s)")
     return 0
 
 

@@ -97,23 +97,30 @@ def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, 
     return metrics
 
 
-def short_run(recipe: ModuleType | str, data=None, **overrides) -> dict[str, dict[str, float]]:
-    """A short quick-budget run of ``recipe`` (``overrides`` on top, no evaluation on the way, no
-    files), with its backbone measured before and after training: ``{"before": ..., "after": ...}``,
-    each kNN accuracy, RankMe and :func:`cookbook.evaluate.collapse_report` of the test features,
-    ``after`` also the last record's training outputs (loss, pretext accuracy). ``data`` reuses
-    already loaded data across a sweep."""
+def short_run(recipe: ModuleType | str, data=None, **overrides) -> dict[str, Any]:
+    """A short quick-budget run of ``recipe`` (``overrides`` on top, no evaluation on the way unless
+    ``eval_every`` asks for it, no files), with its backbone measured before and after training:
+    ``{"before": ..., "after": ..., "history": [...], "spectrum": [...]}``. ``before`` and ``after``
+    are each the kNN accuracy, RankMe and :func:`cookbook.evaluate.collapse_report` of the test
+    features, ``after`` also the last record's training outputs (loss, pretext accuracy);
+    ``history`` the training records (loss every ``log_every`` steps, kNN and RankMe every
+    ``eval_every``); ``spectrum`` the singular values of the final test features over the largest
+    (what the lab's spectrum panel draws). ``data`` reuses already loaded data across a sweep."""
     recipe = recipe_module(recipe)
     run_config = recipe.Config.for_budget("quick", **{"eval_every": 0, "progress": False, "out": None, **overrides})
     data, model = prepare(recipe, run_config, data)
     trainer = Trainer(model, data, run_config)
 
-    def measured() -> dict[str, float]:
-        return {**trainer.evaluate(), **evaluate.collapse_report(evaluate.embed(model.backbone, data.test_x))}
+    def measured() -> tuple[dict[str, float], torch.Tensor]:
+        z = evaluate.embed(model.backbone, data.test_x)
+        return {**trainer.evaluate(), **evaluate.collapse_report(z)}, z
 
-    before = measured()
+    before, _ = measured()
     last = list(trainer.run())[-1]
-    return {"before": before, "after": {**last, **measured()}}
+    after, z = measured()
+    sigma = torch.linalg.svdvals(z.float() - z.float().mean(0))
+    return {"before": before, "after": {**last, **after}, "history": [dict(r) for r in trainer.history],
+            "spectrum": [round(float(v), 6) for v in sigma / sigma[0]]}
 
 
 def results(runs: dict[str, dict] | list[dict], figure: str | None = None) -> list[dict[str, Any]]:

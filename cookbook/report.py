@@ -82,16 +82,24 @@ SWEEPS = Path(__file__).resolve().parent / "results" / "sweeps"
 
 
 def load_sweep(name: str, results: Path = SWEEPS) -> dict[str, Any]:
-    """A sweep ``benchmarks/sweep.py`` ran and kept in the package: its recipe, the settings its
-    points share, and ``points``, each ``{"label", "settings", "before", "after", "seconds"}``
-    (``before``/``after``: :func:`cookbook.chapter.short_run`'s measures), plus the ``machine``,
-    ``date`` and ``threads`` it ran with. ``by_label(sweep)`` indexes the points."""
-    path = Path(results) / f"{name}.json"
-    if not path.exists():
-        known = sorted(p.stem for p in Path(results).glob("*.json"))
+    """A sweep ``benchmarks/sweep.py`` ran and kept in the package (``results/NAME/``): its recipe,
+    the settings its points share, and ``points``, each ``{"label", "settings", "seed", "before",
+    "after", "history", "spectrum", "seconds"}`` (:func:`cookbook.chapter.short_run`'s measures),
+    plus the ``machine``, ``date``, ``threads`` and ``command`` it ran with. ``by_label(sweep)``
+    indexes the points."""
+    folder = Path(results) / name
+    manifest = folder / "sweep.json"
+    if not manifest.exists():
+        known = sorted(p.parent.name for p in Path(results).glob("*/sweep.json"))
         raise FileNotFoundError(f"no sweep {name!r} in {results} (it has: {', '.join(known) or 'none'}): "
                                 f"run it with `python benchmarks/sweep.py {name}`")
-    return json.loads(path.read_text())
+    sweep = json.loads(manifest.read_text())
+    if not sweep.get("complete"):
+        raise FileNotFoundError(f"the sweep {name!r} in {folder} was interrupted ({len(sweep['points'])} runs "
+                                f"kept): finish it with `{sweep['command']}`")
+    points = [{**json.loads((folder / entry["run"] / "metrics.json").read_text()), "run": entry["run"]}
+              for entry in sweep["points"]]
+    return {**sweep, "points": points}
 
 
 def by_label(sweep: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -1,11 +1,16 @@
-"""benchmarks/sweep.py and cookbook.report.load_sweep: a declared sweep is trained, kept and loaded."""
+"""benchmarks/sweep.py, cookbook.report.load_sweep and cookbook.sweep_viewer: a declared sweep is
+trained into one folder per run, kept, loaded, resumed after an interruption, refused when it
+cannot be run, and drawn by a viewer that needs no kernel."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from cookbook import cache, registry, report
+from cookbook import cache, registry, report, sweep_viewer
+
+TINY = {"steps": 3, "n_train": 128, "n_test": 64, "eval_bank": 128, "warmup_steps": 1, "eval_every": 1}
 
 
 @pytest.fixture
@@ -16,26 +21,105 @@ def sweep_module(repo_root, monkeypatch):
     return sweep
 
 
-def test_a_declared_sweep_is_trained_and_kept_with_its_provenance(sweep_module, monkeypatch, tmp_path):
-    monkeypatch.setitem(sweep_module.SWEEPS, "tiny", dict(
-        recipe="simclr", shared={"steps": 3, "n_train": 128, "n_test": 64, "eval_bank": 128, "warmup_steps": 1},
-        points={"hot": {"temperature": 1.0}, "cold": {"temperature": 0.1}}))
-    assert sweep_module.main(["tiny", "--threads", "1", "--results", str(tmp_path)]) == 0
+def declare(sweep_module, monkeypatch, name="tiny", **declaration):
+    monkeypatch.setitem(sweep_module.SWEEPS, name, {"recipe": "simclr", "shared": TINY, **declaration})
+
+
+def test_a_declared_sweep_is_trained_and_kept_one_folder_per_run(sweep_module, monkeypatch, tmp_path):
+    declare(sweep_module, monkeypatch, points={"hot": {"temperature": 1.0}, "cold": {"temperature": 0.1}})
+    assert sweep_module.main(["tiny", "--threads", "1", "--out", str(tmp_path / "tiny")]) == 0
+    assert sorted(p.parent.name for p in (tmp_path / "tiny").glob("*/metrics.json")) == ["cold", "hot"]
     kept = report.load_sweep("tiny", tmp_path)
     assert [p["label"] for p in kept["points"]] == ["hot", "cold"]
-    assert kept["points"][0]["settings"] == {"temperature": 1.0}
-    assert {"knn_acc", "rankme"} <= set(kept["points"][0]["before"]) and "loss" in kept["points"][0]["after"]
-    assert kept["points"][0]["after"]["loss"] != kept["points"][1]["after"]["loss"]  # the settings reached the runs
+    hot = kept["points"][0]
+    assert hot["settings"] == {"temperature": 1.0} and hot["run_settings"]["temperature"] == 1.0
+    assert {"knn_acc", "rankme"} <= set(hot["before"]) and "loss" in hot["after"]
+    assert hot["after"]["loss"] != kept["points"][1]["after"]["loss"]  # the settings reached the runs
+    assert [r["step"] for r in hot["history"] if "knn_acc" in r] == [0, 1, 2, 3]  # curves, every eval_every
+    assert hot["spectrum"][0] == 1.0 and hot["spectrum"] == sorted(hot["spectrum"], reverse=True)
     assert kept["training_digest"] == cache.training_digest(registry.get("simclr")) and kept["threads"] == 1
-    assert report.by_label(kept)["cold"]["settings"] == {"temperature": 0.1}
-    assert not list(tmp_path.glob(".*tmp*"))  # written atomically: no temporary file left behind
+    assert kept["command"] == "python benchmarks/sweep.py tiny" and kept["complete"]
+    assert not list(tmp_path.rglob(".*tmp*"))  # written atomically: no temporary file left behind
+
+
+def test_an_interrupted_sweep_goes_on_where_it_stopped(sweep_module, monkeypatch, tmp_path, capsys):
+    declare(sweep_module, monkeypatch, points={"a": {"temperature": 1.0}, "b": {"temperature": 0.1}})
+    out = tmp_path / "tiny"
+    real_short_run = __import__("cookbook.chapter", fromlist=["short_run"]).short_run
+    calls = []
+
+    def interrupted(recipe, data=None, **settings):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(settings)
+        return real_short_run(recipe, data=data, **settings)
+
+    monkeypatch.setattr("cookbook.chapter.short_run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sweep_module.main(["tiny", "--threads", "1", "--out", str(out)])
+    with pytest.raises(FileNotFoundError, match="interrupted .*1 runs"):
+        report.load_sweep("tiny", tmp_path)
+    monkeypatch.setattr("cookbook.chapter.short_run", real_short_run)
+    capsys.readouterr()
+    assert sweep_module.main(["tiny", "--threads", "1", "--out", str(out)]) == 0
+    assert "a: kept from an earlier run" in capsys.readouterr().out
+    assert [p["label"] for p in report.load_sweep("tiny", tmp_path)["points"]] == ["a", "b"]
+
+
+def test_a_grid_with_seeds_is_every_combination(sweep_module):
+    points = sweep_module.declared_points("g", {"recipe": "simclr", "shared": {},
+                                               "grid": {"temperature": [0.1, 0.5], "batch_size": [8, 16]},
+                                               "seeds": [0, 1]})
+    assert len(points) == 8 and points[0] == {"label": "temperature 0.1, batch_size 8, seed 0",
+                                              "settings": {"temperature": 0.1, "batch_size": 8}, "seed": 0}
+
+
+@pytest.mark.parametrize("declaration, message", [
+    ({"recipe": "simclrr", "points": {"a": {}}}, "simclrr"),
+    ({"recipe": "simclr", "points": {"a": {"temprature": 0.5}}}, "simclr has no setting temprature; its settings: .*temperature"),
+    ({"recipe": "simclr", "shared": {"stepz": 3}, "points": {"a": {}}}, "shared: simclr has no setting stepz"),
+    ({"recipe": "simclr", "grid": {"temperature": []}}, "the grid is empty for temperature"),
+    ({"recipe": "simclr", "grid": {}}, "the grid is empty"),
+    ({"recipe": "simclr", "points": {}}, "declares no points"),
+])
+def test_bad_declarations_are_refused_with_what_to_do(sweep_module, monkeypatch, tmp_path, capsys,
+                                                       declaration, message):
+    monkeypatch.setitem(sweep_module.SWEEPS, "bad", {"shared": {}, **declaration})
+    with pytest.raises(SystemExit):
+        sweep_module.main(["bad", "--out", str(tmp_path / "bad")])
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_folder_written_by_another_sweep_is_refused(sweep_module, monkeypatch, tmp_path, capsys):
+    declare(sweep_module, monkeypatch, points={"a": {"temperature": 1.0}})
+    declare(sweep_module, monkeypatch, name="other", points={"a": {"temperature": 1.0}})
+    out = tmp_path / "tiny"
+    assert sweep_module.main(["tiny", "--threads", "1", "--out", str(out)]) == 0
+    for argv, message in ((["other", "--out", str(out)], "holds the sweep 'tiny', not 'other'"),
+                          (["other", "--out", str(out), "--fresh"], "is not the folder of 'other'")):
+        with pytest.raises(SystemExit):
+            sweep_module.main(argv)
+        assert message in capsys.readouterr().err
+    declare(sweep_module, monkeypatch, points={"a": {"temperature": 0.5}})  # the same name, declared anew
+    with pytest.raises(SystemExit):
+        sweep_module.main(["tiny", "--out", str(out)])
+    assert "run with --fresh" in capsys.readouterr().err
+    assert sweep_module.main(["tiny", "--threads", "1", "--out", str(out), "--fresh"]) == 0
+    assert report.load_sweep("tiny", tmp_path)["points"][0]["settings"] == {"temperature": 0.5}
+    (tmp_path / "stray").mkdir()
+    (tmp_path / "stray" / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit):
+        sweep_module.main(["tiny", "--out", str(tmp_path / "stray")])
+    assert "not a sweep's folder" in capsys.readouterr().err
 
 
 def test_an_unknown_sweep_is_refused_with_the_names_that_exist(sweep_module, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        sweep_module.main(["no-such-sweep", "--results", str(tmp_path)])
+        sweep_module.main(["no-such-sweep", "--out", str(tmp_path)])
     assert "simclr-temperature-batch" in capsys.readouterr().err
-    (tmp_path / "kept.json").write_text(json.dumps({"points": []}))
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "sweep.json").write_text(json.dumps({"points": []}))
     with pytest.raises(FileNotFoundError, match="kept.*benchmarks/sweep.py missing"):
         report.load_sweep("missing", tmp_path)
 
@@ -43,7 +127,40 @@ def test_an_unknown_sweep_is_refused_with_the_names_that_exist(sweep_module, tmp
 def test_the_books_sweeps_were_trained_by_the_current_code():
     """Chapters draw these sweeps: a change to the code that trains a sweep's recipe must come with
     the sweep trained again."""
-    stale = [path.stem for path in sorted(report.SWEEPS.glob("*.json"))
-             if json.loads(path.read_text())["training_digest"]
+    manifests = sorted(report.SWEEPS.glob("*/sweep.json"))
+    assert manifests, f"no sweep in {report.SWEEPS}"
+    stale = [path.parent.name for path in manifests
+             if json.loads(path.read_text()).get("training_digest")
              != cache.training_digest(registry.get(json.loads(path.read_text())["recipe"]))]
-    assert not stale, f"run again: {'; '.join(f'python benchmarks/sweep.py {name}' for name in stale)}"
+    assert not stale, f"run again: {'; '.join(f'python benchmarks/sweep.py {name} --fresh' for name in stale)}"
+
+
+def fake_sweep(points):
+    run = lambda knn: {"before": {"knn_acc": 0.1}, "after": {"knn_acc": knn, "rankme": 9.0, "dim": 16, "step": 2},  # noqa: E731
+                       "history": [{"step": 0, "loss": 2.0, "knn_acc": 0.1, "rankme": 5.0},
+                                   {"step": 2, "loss": 1.0, "knn_acc": knn, "rankme": 9.0}],
+                       "spectrum": [1.0, 0.5, 0.1], "seconds": 1.0}
+    return {"sweep": "fake", "recipe": "simclr", "base_config": {"temperature": 0.2, "batch_size": 128},
+            "command": "python benchmarks/sweep.py fake",
+            "points": [{"label": label, "settings": settings, "seed": None, **run(0.2 + i / 10)}
+                       for i, (label, settings) in enumerate(points.items())]}
+
+
+def test_the_viewer_has_a_slider_per_swept_setting_of_a_grid_and_one_over_the_runs_otherwise():
+    grid = fake_sweep({f"t{t} b{b}": {"temperature": t, "batch_size": b} for t in (0.1, 0.5) for b in (8, 16)})
+    controls, positions = sweep_viewer.controls_of(grid)
+    assert [(c["name"], c["values"]) for c in controls] == [("batch_size", [8, 16]), ("temperature", [0.1, 0.5])]
+    assert positions[1] == [1, 0]  # t0.1 b16
+    loose = fake_sweep({"t 0.5": {"temperature": 0.5}, "b 8": {"batch_size": 8}, "b 8, t 0.5": {"batch_size": 8, "temperature": 0.5}})
+    controls, positions = sweep_viewer.controls_of(loose)
+    assert controls == [{"name": "run", "values": ["t 0.5", "b 8", "b 8, t 0.5"]}] and positions == [[0], [1], [2]]
+
+
+def test_the_viewer_is_self_contained_html():
+    page = sweep_viewer.viewer_html(fake_sweep({"a": {"temperature": 0.1}, "b": {"temperature": 0.5}}))
+    assert page.startswith('<div class="cookbook-sweep-viewer" id="sweep-fake"') and "<script>" in page
+    fetchable = page.replace('"http://www.w3.org/2000/svg"', "")  # SVG's namespace name is never fetched
+    assert not re.search(r"(src|href)=|https?://|cdn", fetchable, re.IGNORECASE)  # nothing to fetch
+    data = json.loads(re.search(r'getElementById\("sweep-fake"\), (\{.*\})\);</script>$', page).group(1))
+    assert [r["knn"] for r in data["runs"]] == pytest.approx([0.2, 0.3]) and data["runs"][1]["curves"]["loss"] == [[0, 2.0], [2, 1.0]]
+    assert "</script>" not in sweep_viewer.viewer_html(fake_sweep({"</script>": {"temperature": 0.1}}))[:-9]
