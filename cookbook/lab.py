@@ -37,6 +37,9 @@ from .config import ConfigError
 from .run import load_data, prepare
 from .train import Trainer, TrainingDiverged
 
+# Nuisance factors a dataset records, by the name a reader knows them by (others keep their own).
+FACTOR_NAMES = {"fg_hue_bin": "shape colour"}
+
 # Augmentation knobs offered as sliders: field -> (label, min, max, step).
 AUGMENT_CONTROLS = {
     "crop_min_scale": ("crop: min area", 0.05, 1.0, 0.05),
@@ -75,6 +78,9 @@ class Lab:
         self._widgets = None
         self._frozen_run = False  # an autorun draws only its final frame: no one watches the others
         self.runs: list[dict] = []  # finished or stopped runs, oldest first (see keep_run)
+        # kNN accuracy on each discrete nuisance factor the data records, next to the class's:
+        # {"step": s, "<factor>_knn_acc": a, ...} at every evaluation of the current run.
+        self.nuisance: list[dict] = []
         self._run_number = 0  # which run the trainer holds; reset() starts the next
 
     # -- configuration from the controls -----------------------------------------------
@@ -135,7 +141,7 @@ class Lab:
         last = next((r for r in reversed(self.history) if "knn_acc" in r), {})
         kept = {"number": self._run_number, "settings": self.settings(self.trainer.config),
                 "history": list(self.history), "step": self.trainer.step, "knn": last.get("knn_acc"),
-                "rankme": last.get("rankme"), "error": self.error,
+                "rankme": last.get("rankme"), "error": self.error, "nuisance": self._nuisance_last(),
                 "collapsed": None if z is None else collapse.is_collapsed(evaluate.collapse_report(z))}
         if self.runs and self.runs[-1]["number"] == self._run_number:
             self.runs[-1] = kept
@@ -166,13 +172,16 @@ class Lab:
         if not self.runs:
             return ""
         varying = [k for k in self.runs[0]["settings"] if len({str(r["settings"][k]) for r in self.runs}) > 1]
-        head = "".join(f"<th style='padding:0 10px 0 0;text-align:left'>{html.escape(k)}</th>" for k in ["run", *varying, "step", "kNN", "RankMe", "collapsed?"])
+        factors = list(self.runs[-1].get("nuisance", {}))
+        head = "".join(f"<th style='padding:0 10px 0 0;text-align:left'>{html.escape(k)}</th>" for k in
+                       ["run", *varying, "step", "kNN", *(f"kNN: {f}" for f in factors), "RankMe", "collapsed?"])
         rows = []
         for run in self.runs:
             state = ("diverged" if run["error"] else "?" if run["collapsed"] is None
                      else "<b>yes</b>" if run["collapsed"] else "no")
             cells = [str(run["number"]), *(_short(run["settings"][k]) for k in varying), str(run["step"]),
-                     _fmt(run["knn"], ".3f"), _fmt(run["rankme"], ".1f"), state]
+                     _fmt(run["knn"], ".3f"), *(_fmt(run.get("nuisance", {}).get(f), ".3f") for f in factors),
+                     _fmt(run["rankme"], ".1f"), state]
             rows.append("<tr>" + "".join(f"<td style='padding:0 10px 0 0'>{c}</td>" for c in cells) + "</tr>")
         return ("<table class='cookbook-lab-runs' style='border-collapse:collapse;font-size:90%'>"
                 f"<tr>{head}</tr>{''.join(rows)}</table>")
@@ -195,9 +204,31 @@ class Lab:
         self.trainer = Trainer(model, self.data, config)
         for _ in self.trainer.run(steps=0):  # the step-0 evaluation: the random-init baseline
             pass
+        self.nuisance = []
+        self._measure_nuisance()
         if self._widgets is not None and not self.autorun:
             self._widgets["image"].layout.display = None
         self._draw()
+
+    def _measure_nuisance(self) -> None:
+        """kNN accuracy of the backbone's features on each discrete nuisance factor (the toy shapes'
+        colour), with the class kNN's memory bank: what the features keep that the views vary."""
+        names = [n for n, v in self.data.train_factors.items() if not v.is_floating_point()]
+        if not names or self.trainer is None or self.error:
+            return
+        c, data = self.trainer.config, self.data
+        bank = c.eval_bank or len(data.train_x)
+        backbone = self.trainer.model.backbone
+        train_z, test_z = evaluate.embed(backbone, data.train_x[:bank]), evaluate.embed(backbone, data.test_x)
+        self.nuisance.append({"step": self.trainer.step, **{
+            f"{name}_knn_acc": evaluate.knn_accuracy(train_z, data.train_factors[name][:bank], test_z,
+                                                     data.test_factors[name], c.knn_k, c.knn_temperature)
+            for name in names}})
+
+    def _nuisance_last(self) -> dict[str, float]:
+        """The latest nuisance kNN accuracies, by the factor's readable name."""
+        last = self.nuisance[-1] if self.nuisance else {}
+        return {FACTOR_NAMES.get(k[:-len("_knn_acc")], k[:-len("_knn_acc")]): v for k, v in last.items() if k != "step"}
 
     @property
     def history(self) -> list[dict]:
@@ -218,6 +249,7 @@ class Lab:
                 pass
         except TrainingDiverged as err:  # show the diagnosis in the panel instead of a traceback
             self.error = str(err)
+        self._measure_nuisance()
         self._draw()
         return not (self.done or self.error)
 
@@ -281,9 +313,12 @@ class Lab:
     def figure(self):
         """The dashboard of the current state as a matplotlib figure, earlier runs overlaid."""
         z = self._embeddings()
+        nuisance = {FACTOR_NAMES.get(k[:-len("_knn_acc")], k[:-len("_knn_acc")]):
+                    [(r["step"], r[k]) for r in self.nuisance] for k in (self.nuisance[0] if self.nuisance else {})
+                    if k != "step"}
         return plots.lab_dashboard(self.history, z, self.data.test_y[:1000] if z is not None else None,
                                    self.data.classes, title=f"{self.recipe_name} on {self.data.name}",
-                                   previous=self._earlier_runs())
+                                   previous=self._earlier_runs(), nuisance=nuisance)
 
     def summary(self) -> str:
         if self.error:
@@ -296,7 +331,8 @@ class Lab:
         if "loss" in self.history[-1]:
             parts.append(f"loss {self.history[-1]['loss']:.3f}")
         if last:
-            parts.append(f"kNN {last['knn_acc']:.3f}, RankMe {last['rankme']:.1f}")
+            nuisance = "".join(f" ({name} {value:.3f})" for name, value in self._nuisance_last().items())
+            parts.append(f"kNN {last['knn_acc']:.3f}{nuisance}, RankMe {last['rankme']:.1f}")
         return " | ".join(parts)
 
     def _set_status(self) -> None:

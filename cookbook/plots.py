@@ -149,11 +149,14 @@ def pca_scatter(ax, z: torch.Tensor, labels: torch.Tensor, class_names: Sequence
 
 def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Tensor | None,
                   class_names: Sequence[str] = (), title: str | None = None,
-                  previous: Sequence[tuple[str, list[dict]]] = ()) -> Figure:
+                  previous: Sequence[tuple[str, list[dict]]] = (),
+                  nuisance: dict[str, list[tuple[int, float]]] | None = None) -> Figure:
     """The lab's picture: loss, kNN accuracy, RankMe, the singular-value spectrum and a 2-D PCA.
 
     ``previous``: earlier runs as ``(label, history)``, drawn faded under this run's curves, each
     in its own colour, so that a change of settings shows as two curves side by side.
+    ``nuisance``: kNN accuracy on nuisance factors (name -> ``(step, accuracy)``), drawn dotted
+    in the kNN panel next to the class's: what the features keep that the views vary.
     """
     fig = new_figure(12, 5.2)
     axes = fig.subplots(2, 3)
@@ -167,8 +170,12 @@ def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Ten
                 ax.plot(*zip(*points), color=colour, alpha=0.45, lw=1.2, ls="--", label=label)
     for ax, key, label, colour in curves:
         _plot_metric(ax, history, key, label, colour)
-    if previous and any("knn_acc" in r for r in history):
-        axes[0, 1].get_lines()[-1].set_label("this run")
+    if (previous or nuisance) and any("knn_acc" in r for r in history):
+        axes[0, 1].get_lines()[-1].set_label("this run: the class" if previous else "the class")
+        for name, points in (nuisance or {}).items():
+            if points:
+                axes[0, 1].plot(*zip(*points), ls=":", marker="x", ms=3, color="C1", label=f"{name} (a nuisance)")
+        axes[0, 1].set_title("kNN accuracy", fontsize=10)
         axes[0, 1].legend(fontsize=7, loc="best")
     axes[1, 2].axis("off")
     if z is not None:

@@ -134,9 +134,26 @@ def test_each_finished_or_stopped_run_is_kept_with_its_settings_and_overlaid():
     assert table.count("<tr>") == 3 and "0.9" in table
     assert all(r["collapsed"] in (True, False) and r["knn"] is not None for r in lab.runs)
     knn_axis = lab.figure().axes[1]
-    assert [line.get_label() for line in knn_axis.get_lines()] == [label, "this run"]
+    assert [line.get_label() for line in knn_axis.get_lines()] == [label, "this run: the class",
+                                                                   "shape colour (a nuisance)"]
     lab._widgets["clear"].click()
     assert lab.runs == [] and lab._widgets["runs"].value == "" and lab._widgets["clear"].disabled
+
+
+def test_the_lab_measures_the_nuisance_next_to_the_class():
+    lab = tiny_lab(steps=4, chunk=2)
+    lab.widget()
+    lab.run()
+    assert [r["step"] for r in lab.nuisance] == [0, 2, 4]  # at every evaluation, the step-0 baseline included
+    accuracy = lab.nuisance[-1]["fg_hue_bin_knn_acc"]
+    assert 0.0 <= accuracy <= 1.0 and lab.runs[-1]["nuisance"] == {"shape colour": accuracy}
+    assert f"(shape colour {accuracy:.3f})" in lab._widgets["status"].value
+    assert ">kNN: shape colour</th>" in lab._widgets["runs"].value
+    bank = lab.trainer.config.eval_bank
+    train_z = evaluate.embed(lab.trainer.model.backbone, lab.data.train_x[:bank])
+    test_z = evaluate.embed(lab.trainer.model.backbone, lab.data.test_x)
+    assert accuracy == pytest.approx(evaluate.knn_accuracy(train_z, lab.data.train_factors["fg_hue_bin"][:bank], test_z,
+                                                            lab.data.test_factors["fg_hue_bin"]))
 
 
 def test_compare_trains_a_second_run_and_refuses_unknown_or_out_of_range_controls(monkeypatch):
