@@ -1,0 +1,54 @@
+"""cookbook.probes: features and probes at every layer of a model's head (Guillotine Regularization)."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from cookbook import evaluate, probes, registry
+from cookbook.run import prepare
+
+TINY = dict(n_train=96, n_test=48, batch_size=16, width=4, proj_hidden_dim=24, proj_dim=8, steps=2)
+
+
+def tiny_model(recipe: str, **overrides):
+    module = registry.get(recipe)
+    config = module.Config.for_budget("quick", **{**TINY, **overrides})
+    return prepare(module, config)
+
+
+def test_cut_points_end_each_block_of_an_mlp_head():
+    head = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 8), nn.BatchNorm1d(8), nn.ReLU(),
+                         nn.Linear(8, 3))
+    assert probes.cut_points(head) == [2, 5, 6]
+    assert probes.cut_points(nn.Sequential(nn.Linear(4, 3))) == [0]
+
+
+@pytest.mark.parametrize("recipe, depth", [("simclr", 2), ("vicreg", 3), ("byol", 2)])
+def test_every_layer_from_the_backbone_to_the_embedding(recipe, depth):
+    data, model = tiny_model(recipe, proj_depth=depth)
+    features = probes.layer_features(model, data.test_x)
+    assert list(features) == ["backbone"] + [f"projector {n}" for n in range(1, depth + 1)] == probes.layer_names(model)
+    assert [f.shape for f in features.values()] == [(48, model.backbone.dim)] + [(48, 24)] * (depth - 1) + [(48, 8)]
+    torch.testing.assert_close(features["backbone"], evaluate.embed(model.backbone, data.test_x))
+    torch.testing.assert_close(features[f"projector {depth}"],
+                               evaluate.embed(model, data.test_x, call=lambda x: model.projector(model.backbone(x))))
+    assert (features["projector 1"] >= 0).all() if depth > 1 else True  # cut after the ReLU
+
+
+def test_layer_probes_measure_each_layer():
+    data, model = tiny_model("simclr")
+    rows = probes.layer_probes(model, data, bank=64)
+    assert [r["layer"] for r in rows] == ["backbone", "projector 1", "projector 2"]
+    assert all(0 <= r["knn_acc"] <= 1 and 0 <= r["linear_acc"] <= 1 and 1 <= r["rankme"] <= r["dim"] for r in rows)
+    train = probes.layer_features(model, data.train_x[:64])["projector 1"]
+    test = probes.layer_features(model, data.test_x)["projector 1"]
+    assert rows[1]["knn_acc"] == pytest.approx(evaluate.knn_accuracy(train, data.train_y[:64], test, data.test_y))
+    assert "linear_acc" not in probes.layer_probes(model, data, bank=64, linear=False)[0]
+
+
+def test_a_model_without_a_projector_is_refused_with_the_reason():
+    module = registry.get("mae")
+    data, model = prepare(module, module.Config.for_budget("quick", n_train=32, n_test=16, batch_size=16, steps=2))
+    with pytest.raises(TypeError, match="no backbone followed by an MLP projector"):
+        probes.layer_features(model, data.test_x)
