@@ -11,6 +11,10 @@ With ``s_ij = cos(z_i, z_j) / tau`` over the ``2N`` embeddings of a batch and ``
 other view of image ``i``::
 
     loss = - 1/(2N) * sum_i log( exp(s_i,j(i)) / sum_{k != i} exp(s_ik) )
+
+``negatives=m`` keeps, in each denominator, the positive and ``m`` of the ``2N - 2`` negatives drawn
+at random: Bordes, Balestriero and Vincent ("Towards Democratizing Joint-Embedding Self-Supervised
+Learning", arXiv:2303.01986) train SimCLR with a single negative per positive.
 """
 from __future__ import annotations
 
@@ -29,6 +33,9 @@ class Config(TrainConfig):
     proj_hidden_dim: int = 512      # width of the projector's hidden layer
     proj_dim: int = 128             # dimension of the embeddings the loss sees
     proj_depth: int = 2             # linear layers in the projector
+    negatives: int = 0              # negatives per positive, drawn at random; 0: all 2N - 2 of the batch
+
+    ZERO_ALLOWED = TrainConfig.ZERO_ALLOWED | {"negatives"}
 
     BUDGETS = {
         # lr chosen by benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md)
@@ -42,9 +49,13 @@ class Config(TrainConfig):
         if self.temperature <= 0:
             raise ConfigError(f"temperature={self.temperature}: the NT-Xent temperature must be > 0 "
                               "(0.1 to 0.5 is the usual range)")
+        if self.negatives < 0 or (self.negatives and self.negatives > 2 * self.batch_size - 2):
+            raise ConfigError(f"negatives={self.negatives}: a batch of {self.batch_size} images has "
+                              f"{2 * self.batch_size - 2} negatives per positive; give 1 to {2 * self.batch_size - 2}, "
+                              "or 0 for all of them")
 
 
-def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, negatives: int = 0) -> torch.Tensor:
     """Normalised temperature-scaled cross-entropy (NT-Xent), the SimCLR loss.
 
     ``z1``, ``z2``: ``(N, D)`` embeddings of the two views of the same ``N`` images (row ``i``
@@ -53,6 +64,9 @@ def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -
     (so over both directions)::
 
         loss = - 1/(2N) sum_i log( exp(cos(z_i, z_j(i)) / tau) / sum_{k != i} exp(cos(z_i, z_k) / tau) )
+
+    ``negatives=m > 0``: each row's sum runs over its positive and ``m`` negatives drawn uniformly
+    without replacement (torch's random generator), not over all ``2N - 2``.
     """
     if temperature <= 0:
         raise ValueError(f"temperature={temperature}: NT-Xent needs a positive temperature")
@@ -65,7 +79,17 @@ def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -
     logits = z @ z.T / temperature
     logits.fill_diagonal_(float("-inf"))                     # an embedding is not its own negative
     positives = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
-    return F.cross_entropy(logits, positives)
+    if not negatives:
+        return F.cross_entropy(logits, positives)
+    if negatives > 2 * n - 2:
+        raise ValueError(f"negatives={negatives}: a batch of {n} pairs has only {2 * n - 2} negatives per positive")
+    rows = torch.arange(2 * n, device=z.device)
+    draw = torch.rand(2 * n, 2 * n, device=z.device)
+    draw[rows, rows] = -1.0                                  # never itself ...
+    draw[rows, positives] = -1.0                             # ... nor its positive: m uniform others
+    chosen = draw.topk(negatives, dim=1).indices
+    kept = torch.cat([logits[rows, positives][:, None], logits.gather(1, chosen)], dim=1)
+    return F.cross_entropy(kept, torch.zeros(2 * n, dtype=torch.long, device=z.device))  # the positive is column 0
 
 
 class SimCLR(TwoViewMethod):
@@ -75,7 +99,7 @@ class SimCLR(TwoViewMethod):
 
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
-        return {"loss": nt_xent_loss(z1, z2, self.config.temperature)}
+        return {"loss": nt_xent_loss(z1, z2, self.config.temperature, self.config.negatives)}
 
 
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).

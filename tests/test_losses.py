@@ -129,3 +129,30 @@ def test_shapes_must_match(shapes):
     a, b = torch.randn(*shapes[0]), torch.randn(*shapes[1])
     with pytest.raises(ValueError, match=r"\(N, D\)"):
         nt_xent_loss(a, b, 0.5)
+
+
+def test_a_single_negative_per_positive_by_hand():
+    # Two images, identical views, tau = 1: each embedding's only two negatives are the other image's
+    # views, both at cos = 0, so whichever one is drawn the loss is -log(e / (e + 1)).
+    z = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    assert nt_xent_loss(z, z.clone(), temperature=1.0, negatives=1).item() == pytest.approx(math.log(1 + 1 / math.e))
+
+
+def test_all_negatives_drawn_is_nt_xent_and_fewer_is_a_random_subset():
+    torch.manual_seed(0)
+    z1, z2 = torch.randn(6, 4), torch.randn(6, 4)
+    assert nt_xent_loss(z1, z2, 0.5, negatives=10).item() == pytest.approx(nt_xent_loss(z1, z2, 0.5).item(), rel=1e-5)
+    one = {round(nt_xent_loss(z1, z2, 0.5, negatives=1).item(), 6) for _ in range(5)}
+    assert len(one) > 1 and all(v < nt_xent_loss(z1, z2, 0.5).item() for v in one)  # fewer terms, a smaller sum
+    with pytest.raises(ValueError, match="only 10 negatives"):
+        nt_xent_loss(z1, z2, 0.5, negatives=11)
+
+
+def test_the_config_refuses_more_negatives_than_a_batch_has():
+    from cookbook.config import ConfigError
+    from recipes import simclr
+
+    with pytest.raises(ConfigError, match="negatives=300: a batch of 128 images has 254"):
+        simclr.Config.for_budget("quick", negatives=300)
+    with pytest.raises(ConfigError, match="negatives=-1"):
+        simclr.Config.for_budget("quick", negatives=-1)
