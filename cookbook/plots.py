@@ -160,8 +160,10 @@ def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Ten
     """
     fig = new_figure(12, 5.2)
     axes = fig.subplots(2, 3)
-    curves = ((axes[0, 0], "loss", "training loss", "C0"), (axes[0, 1], "knn_acc", "kNN accuracy", "C1"),
-              (axes[0, 2], "rankme", "RankMe", "C2"))
+    # The curves measure the backbone's features (what a run tracks); the bottom row the embedding the
+    # loss sees, where collapse shows first. Their RankMe differ, so each panel says which it is.
+    curves = ((axes[0, 0], "loss", "training loss", "C0"), (axes[0, 1], "knn_acc", "kNN accuracy (backbone)", "C1"),
+              (axes[0, 2], "rankme", "RankMe (backbone)", "C2"))
     for number, (label, old) in enumerate(previous):
         colour = f"C{(number + 3) % 10}"
         for ax, key, _, _ in curves:
@@ -175,20 +177,22 @@ def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Ten
         for name, points in (nuisance or {}).items():
             if points:
                 axes[0, 1].plot(*zip(*points), ls=":", marker="x", ms=3, color="C1", label=f"{name} (a nuisance)")
-        axes[0, 1].set_title("kNN accuracy", fontsize=10)
+        axes[0, 1].set_title("kNN accuracy (backbone)", fontsize=10)
         axes[0, 1].legend(fontsize=7, loc="best")
     axes[1, 2].axis("off")
     if z is not None:
         spectrum(axes[1, 0], z)
-        axes[1, 0].set_title("singular-value spectrum", fontsize=10)
+        axes[1, 0].set_title("singular-value spectrum (embedding)", fontsize=10)
         pca_scatter(axes[1, 1], z, labels, class_names)
         axes[1, 1].set_title("embeddings (PCA)", fontsize=10)
         report = evaluate.collapse_report(z)
         last = next((r for r in reversed(history) if "knn_acc" in r), {})
         lines = [f"step {history[-1]['step'] if history else 0}",
-                 f"kNN accuracy  {last.get('knn_acc', float('nan')):.3f}",
-                 f"RankMe        {report['rankme']:.1f} / {report['dim']}",
-                 f"mean std      {report['mean_std']:.3f} (1/sqrt(d) = {report['std_if_uniform']:.3f})"]
+                 f"backbone: kNN accuracy {last.get('knn_acc', float('nan')):.3f}",
+                 f"          RankMe {last.get('rankme', float('nan')):.1f}",
+                 "embedding (what the loss sees):",
+                 f"  RankMe   {report['rankme']:.1f} / {report['dim']}",
+                 f"  mean std {report['mean_std']:.3f} (1/sqrt(d) = {report['std_if_uniform']:.3f})"]
         axes[1, 2].text(0.02, 0.95, "\n".join(lines), va="top", family="monospace", fontsize=10)
     else:
         axes[1, 0].axis("off")
