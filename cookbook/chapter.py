@@ -118,7 +118,7 @@ def short_run(recipe: ModuleType | str, data=None, **overrides) -> dict[str, Any
     before, _ = measured()
     last = list(trainer.run())[-1]
     after, z = measured()
-    sigma = torch.linalg.svdvals(z.float() - z.float().mean(0))
+    sigma = evaluate.singular_values(z)
     return {"before": before, "after": {**last, **after}, "history": [dict(r) for r in trainer.history],
             "spectrum": [round(float(v), 6) for v in sigma / sigma[0]]}
 

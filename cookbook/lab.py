@@ -213,17 +213,18 @@ class Lab:
     def _measure_nuisance(self) -> None:
         """kNN accuracy of the backbone's features on each discrete nuisance factor (the toy shapes'
         colour), with the class kNN's memory bank: what the features keep that the views vary."""
-        names = [n for n, v in self.data.train_factors.items() if not v.is_floating_point()]
-        if not names or self.trainer is None or self.error:
+        if not self.data.train_factors or self.trainer is None or self.error:
             return
         c, data = self.trainer.config, self.data
         bank = c.eval_bank or len(data.train_x)
         backbone = self.trainer.model.backbone
         train_z, test_z = evaluate.embed(backbone, data.train_x[:bank]), evaluate.embed(backbone, data.test_x)
-        self.nuisance.append({"step": self.trainer.step, **{
-            f"{name}_knn_acc": evaluate.knn_accuracy(train_z, data.train_factors[name][:bank], test_z,
-                                                     data.test_factors[name], c.knn_k, c.knn_temperature)
-            for name in names}})
+        in_bank = dataclasses.replace(data, train_x=data.train_x[:bank], train_y=data.train_y[:bank],
+                                      train_factors={k: v[:bank] for k, v in data.train_factors.items()})
+        scores = evaluate.knn_scores(train_z, test_z, in_bank, c.knn_k, c.knn_temperature)
+        scores.pop("knn_acc")  # the class's: the trainer's own evaluation has it
+        if scores:
+            self.nuisance.append({"step": self.trainer.step, **scores})
 
     def _nuisance_last(self) -> dict[str, float]:
         """The latest nuisance kNN accuracies, by the factor's readable name."""
@@ -415,13 +416,7 @@ class Lab:
         if self.autorun:
             self._widgets["image"].layout.display = "none"  # the static figure below shows it
             display(panel)
-            self._frozen_run = True
-            try:
-                self.reset()
-                self.run()
-            finally:
-                self._frozen_run = False
-            self._set_buttons()
+            self._train_unwatched()
             self._widgets["note"].value = STATIC_NOTE.format(steps=self.trainer.step)
             display(Image(plots.to_png(self.figure(), dpi=80)))
         else:
@@ -430,6 +425,17 @@ class Lab:
 
     def _ipython_display_(self):
         self.show()
+
+    def _train_unwatched(self) -> None:
+        """A fresh run from the controls, trained to the end with only its final frame drawn: no one
+        watches the others (an autorun, :meth:`compare`)."""
+        self._frozen_run = True
+        try:
+            self.reset()
+            self.run()
+        finally:
+            self._frozen_run = False
+        self._set_buttons()
 
     def compare(self, **settings) -> None:
         """Train another run with some controls changed (``jitter_strength=0.0``, ``lr=1e-2``: the
@@ -452,13 +458,7 @@ class Lab:
                 raise ConfigError(f"{name}={value} is outside the lab's range for it, [{low:g}, {high:g}]")
         for name, value in settings.items():
             controls[name].value = value
-        self._frozen_run = True
-        try:
-            self.reset()
-            self.run()
-        finally:
-            self._frozen_run = False
-        self._set_buttons()
+        self._train_unwatched()
         display(Image(plots.to_png(self.figure(), dpi=80)), HTML(self.runs_table()))
 
     def metrics(self) -> dict[str, float]:
