@@ -55,6 +55,19 @@ class SweepError(ValueError):
     """A declaration or a results folder this script cannot use; the message says what to do."""
 
 
+AUGMENT = "augment."  # a setting of the view pipeline: "augment.jitter_strength" is Config.augment.jitter_strength
+
+
+def config_overrides(recipe, settings: dict) -> dict:
+    """A point's settings as declared -> keyword arguments of ``recipe.Config.for_budget``: the
+    ``augment.<field>`` settings change those fields of the recipe's own quick-budget augmentations."""
+    plain = {k: v for k, v in settings.items() if not k.startswith(AUGMENT)}
+    changes = {k[len(AUGMENT):]: tuple(v) if isinstance(v, list) else v for k, v in settings.items() if k.startswith(AUGMENT)}
+    if changes:
+        plain["augment"] = recipe.Config.for_budget("quick", **plain).augment.replace(**changes)
+    return plain
+
+
 def declared_points(name: str, declared: dict) -> list[dict]:
     """The points of a declaration, each ``{"label", "settings", "seed"}``: its ``points`` (a label
     and the settings that differ) or the product of its ``grid`` (setting -> values), each once per
@@ -67,7 +80,10 @@ def declared_points(name: str, declared: dict) -> list[dict]:
         recipe = registry.get(declared.get("recipe", ""))
     except Exception as error:  # the registry's own message lists the recipes
         raise SweepError(f"sweep {name!r}: {error}") from None
-    known = {field.name for field in dataclasses.fields(recipe.Config)}
+    from cookbook.augment import AugmentConfig
+
+    known = {field.name for field in dataclasses.fields(recipe.Config)} - {"augment"}
+    known |= {AUGMENT + field.name for field in dataclasses.fields(AugmentConfig)}
     if "grid" in declared:
         grid = declared["grid"]
         empty = [key for key, values in grid.items() if not values]
@@ -85,6 +101,11 @@ def declared_points(name: str, declared: dict) -> list[dict]:
         if unknown:
             raise SweepError(f"sweep {name!r}, {where}: {declared['recipe']} has no setting {', '.join(unknown)}; "
                              f"its settings: {', '.join(sorted(known))}")
+    for point in points:  # a value the recipe refuses is refused now, not after the points before it trained
+        try:
+            recipe.Config.for_budget("quick", **config_overrides(recipe, {**declared.get("shared", {}), **point["settings"]}))
+        except ValueError as error:  # ConfigError, or AugmentConfig's own ValueError
+            raise SweepError(f"sweep {name!r}, {point['label']}: {error}") from None
     seeds = declared.get("seeds") or [None]
     if len(seeds) != len(set(seeds)):
         raise SweepError(f"sweep {name!r}: the seeds {seeds} repeat one")
@@ -135,7 +156,7 @@ def run_sweep(name: str, out: Path) -> dict:
     check_folder(out, name, declaration)
     recipe = registry.get(declared["recipe"])
     digest = cache.training_digest(recipe)
-    base = recipe.Config.for_budget("quick", **declared["shared"])
+    base = recipe.Config.for_budget("quick", **config_overrides(recipe, declared["shared"]))
     data = load_data(base)  # every point trains on the same images: loaded once (the data seed is the base's)
     manifest = {"sweep": name, "recipe": declared["recipe"], "shared": declared["shared"], "declaration": declaration,
                 "base_config": base.to_dict(), "points": [], "complete": False, "command": f"python benchmarks/sweep.py {name}"}
@@ -152,7 +173,8 @@ def run_sweep(name: str, out: Path) -> dict:
                 entries.append({**point, "run": folder})
                 continue
         point_started = time.perf_counter()
-        result = short_run(recipe, data=data, **settings)
+        result = short_run(recipe, data=data, probe_layers=declared.get("probe_layers", False),
+                           **config_overrides(recipe, settings))
         record = {**point, "run_settings": settings, **result, "seconds": round(time.perf_counter() - point_started, 1),
                   "training_digest": digest}
         write_json(path, record)

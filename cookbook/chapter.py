@@ -97,15 +97,18 @@ def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, 
     return metrics
 
 
-def short_run(recipe: ModuleType | str, data=None, **overrides) -> dict[str, Any]:
+def short_run(recipe: ModuleType | str, data=None, probe_layers: bool = False, **overrides) -> dict[str, Any]:
     """A short quick-budget run of ``recipe`` (``overrides`` on top, no evaluation on the way unless
     ``eval_every`` asks for it, no files), with its backbone measured before and after training:
     ``{"before": ..., "after": ..., "history": [...], "spectrum": [...]}``. ``before`` and ``after``
-    are each the kNN accuracy, RankMe and :func:`cookbook.evaluate.collapse_report` of the test
+    are each the kNN accuracy (the class's, ``knn_acc``, and each nuisance factor's,
+    ``<factor>_knn_acc``), RankMe and :func:`cookbook.evaluate.collapse_report` of the test
     features, ``after`` also the last record's training outputs (loss, pretext accuracy);
     ``history`` the training records (loss every ``log_every`` steps, kNN and RankMe every
     ``eval_every``); ``spectrum`` the singular values of the final test features over the largest
-    (what the lab's spectrum panel draws). ``data`` reuses already loaded data across a sweep."""
+    (what the lab's spectrum panel draws). ``data`` reuses already loaded data across a sweep.
+    ``probe_layers=True`` adds ``layers``: :func:`cookbook.probes.layer_probes` of the trained model,
+    kNN, linear probe and RankMe at the backbone and after each projector layer."""
     recipe = recipe_module(recipe)
     run_config = recipe.Config.for_budget("quick", **{"eval_every": 0, "progress": False, "out": None, **overrides})
     data, model = prepare(recipe, run_config, data)
@@ -113,14 +116,22 @@ def short_run(recipe: ModuleType | str, data=None, **overrides) -> dict[str, Any
 
     def measured() -> tuple[dict[str, float], torch.Tensor]:
         z = evaluate.embed(model.backbone, data.test_x)
-        return {**trainer.evaluate(), **evaluate.collapse_report(z)}, z
+        nuisances = evaluate.bank_knn_scores(model.backbone, data, run_config.eval_bank, run_config.knn_k,
+                                             run_config.knn_temperature)
+        return {**nuisances, **trainer.evaluate(), **evaluate.collapse_report(z)}, z
 
     before, _ = measured()
     last = list(trainer.run())[-1]
     after, z = measured()
     sigma = evaluate.singular_values(z)
-    return {"before": before, "after": {**last, **after}, "history": [dict(r) for r in trainer.history],
-            "spectrum": [round(float(v), 6) for v in sigma / sigma[0]]}
+    result = {"before": before, "after": {**last, **after}, "history": [dict(r) for r in trainer.history],
+              "spectrum": [round(float(v), 6) for v in sigma / sigma[0]]}
+    if probe_layers:
+        from . import probes
+
+        result["layers"] = probes.layer_probes(model, data, bank=run_config.eval_bank, k=run_config.knn_k,
+                                               temperature=run_config.knn_temperature, seed=run_config.seed)
+    return result
 
 
 def results(runs: dict[str, dict] | list[dict], figure: str | None = None) -> list[dict[str, Any]]:

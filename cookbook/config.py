@@ -74,7 +74,7 @@ class TrainConfig:
     """What every recipe's ``Config`` shares: data, backbone, optimisation, evaluation, output."""
 
     dataset: str = "toy"            # toy | toy_upright | toy_gray | digits | cifar10 | cifar100 | stl10 | path to an image folder
-    backbone: str = "small_cnn"     # small_cnn | resnet18 | vit_tiny
+    backbone: str = "small_cnn"     # small_cnn | resnet18 | vit_tiny | pixel_mlp
     width: int = 32                 # channel width of small_cnn (features = 8 * width)
     steps: int = 3000               # optimizer steps
     batch_size: int = 256           # images per step (each gives two or more views)

@@ -240,7 +240,13 @@ def make_toy(n_train: int = 8000, n_test: int = 2000, *, seed: int = 0, image_si
     brighter = torch.where(factors["bg_value"] > 0.55, torch.zeros_like(brighter), brighter)
     gap = U(0.3, 0.5)
     factors["fg_value"] = torch.where(brighter, factors["bg_value"] + gap, factors["bg_value"] - gap).clamp(0.05, 1)
+    # Discrete versions of the nuisances, for kNN probes of what the features kept (cookbook.evaluate.knn_scores):
+    # the colours in six hue bins, the position in a 3 x 3 grid of cells, the size in three bins.
     factors["fg_hue_bin"] = (factors["fg_hue"] * 6).long().clamp_max(5)
+    factors["bg_hue_bin"] = (factors["bg_hue"] * 6).long().clamp_max(5)
+    cell = lambda v: ((v + 0.35) / 0.7 * 3).long().clamp(0, 2)  # noqa: E731
+    factors["position_cell"] = 3 * cell(factors["y"]) + cell(factors["x"])
+    factors["scale_bin"] = ((factors["scale"] - 0.45) / 0.25 * 3).long().clamp(0, 2)
 
     fine = 2 * image_size  # the shape's outline is drawn at twice the size and averaged down (anti-aliasing)
     fine_coords = (torch.arange(fine) + 0.5) / fine * 2 - 1

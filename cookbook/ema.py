@@ -25,6 +25,19 @@ def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
             t.copy_(o)
 
 
+MOMENTUM_SCHEDULES = ("cosine", "constant")
+
+
+def momentum_at(step: int, total_steps: int, base: float, schedule: str = "cosine") -> float:
+    """The EMA momentum after ``step`` of ``total_steps``: ``base`` throughout (``"constant"``, MoCo's
+    choice) or :func:`cosine_momentum` from ``base`` to 1 (``"cosine"``, BYOL's and DINO's)."""
+    if schedule == "constant":
+        return base
+    if schedule == "cosine":
+        return cosine_momentum(step, total_steps, base)
+    raise ValueError(f"momentum schedule {schedule!r}: choose one of {', '.join(MOMENTUM_SCHEDULES)}")
+
+
 def cosine_momentum(step: int, total_steps: int, base: float = 0.996, final: float = 1.0) -> float:
     """BYOL's EMA momentum schedule: from ``base`` at step 0 to ``final`` at the end, along a cosine.
 

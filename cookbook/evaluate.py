@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
@@ -163,6 +164,17 @@ def knn_scores(train_z: torch.Tensor, test_z: torch.Tensor, data, k: int = 20, t
         if not values.is_floating_point():
             scores[f"{prefix}{name}_knn_acc"] = knn(values, data.test_factors[name])
     return scores
+
+
+def bank_knn_scores(backbone: nn.Module, data, bank: int | None = None, k: int = 20,
+                    temperature: float = 0.07) -> dict[str, float]:
+    """:func:`knn_scores` of ``backbone``'s features (class and every discrete nuisance factor) with
+    the memory bank of a run's evaluation: the first ``bank`` training images (default all)."""
+    bank = bank or len(data.train_x)
+    train_z, test_z = embed(backbone, data.train_x[:bank]), embed(backbone, data.test_x)
+    in_bank = dataclasses.replace(data, train_x=data.train_x[:bank], train_y=data.train_y[:bank],
+                                  train_factors={name: v[:bank] for name, v in data.train_factors.items()})
+    return knn_scores(train_z, test_z, in_bank, k, temperature)
 
 
 def final_report(backbone: nn.Module, data, k: int = 20, temperature: float = 0.07, seed: int = 0) -> dict[str, Any]:

@@ -38,7 +38,8 @@ from .run import load_data, prepare
 from .train import Trainer, TrainingDiverged
 
 # Nuisance factors a dataset records, by the name a reader knows them by (others keep their own).
-FACTOR_NAMES = {"fg_hue_bin": "shape colour"}
+FACTOR_NAMES = {"fg_hue_bin": "shape colour", "bg_hue_bin": "background colour", "position_cell": "position",
+                "scale_bin": "size"}
 
 # Augmentation knobs offered as sliders: field -> (label, min, max, step).
 AUGMENT_CONTROLS = {
@@ -215,13 +216,8 @@ class Lab:
         colour), with the class kNN's memory bank: what the features keep that the views vary."""
         if not self.data.train_factors or self.trainer is None or self.error:
             return
-        c, data = self.trainer.config, self.data
-        bank = c.eval_bank or len(data.train_x)
-        backbone = self.trainer.model.backbone
-        train_z, test_z = evaluate.embed(backbone, data.train_x[:bank]), evaluate.embed(backbone, data.test_x)
-        in_bank = dataclasses.replace(data, train_x=data.train_x[:bank], train_y=data.train_y[:bank],
-                                      train_factors={k: v[:bank] for k, v in data.train_factors.items()})
-        scores = evaluate.knn_scores(train_z, test_z, in_bank, c.knn_k, c.knn_temperature)
+        c = self.trainer.config
+        scores = evaluate.bank_knn_scores(self.trainer.model.backbone, self.data, c.eval_bank, c.knn_k, c.knn_temperature)
         scores.pop("knn_acc")  # the class's: the trainer's own evaluation has it
         if scores:
             self.nuisance.append({"step": self.trainer.step, **scores})
@@ -332,7 +328,8 @@ class Lab:
         if "loss" in self.history[-1]:
             parts.append(f"loss {self.history[-1]['loss']:.3f}")
         if last:
-            nuisance = "".join(f" ({name} {value:.3f})" for name, value in self._nuisance_last().items())
+            nuisance = ", ".join(f"{name} {value:.3f}" for name, value in self._nuisance_last().items())
+            nuisance = f" (nuisances: {nuisance})" if nuisance else ""
             parts.append(f"kNN {last['knn_acc']:.3f}{nuisance}, RankMe {last['rankme']:.1f}")
         return " | ".join(parts)
 

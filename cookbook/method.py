@@ -61,8 +61,9 @@ class TwoViewMethod(Method):
         super().__init__(config, data)
         self.backbone = models.build_backbone(config.backbone, image_size=data.image_size, mean=data.mean,
                                               std=data.std, width=config.width)
-        self.projector = models.projector(self.backbone.dim, config.proj_hidden_dim, config.proj_dim,
-                                          config.proj_depth)
+        # proj_depth 0: no projector, the loss sees the backbone's features (Jing et al., 2022)
+        self.projector = (models.projector(self.backbone.dim, config.proj_hidden_dim, config.proj_dim, config.proj_depth)
+                          if config.proj_depth else nn.Identity())
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.projector(self.backbone(x))

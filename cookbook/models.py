@@ -12,7 +12,9 @@ fills hidden patches in from a ViT's visible tokens.
   the usual SSL baseline on 32x32 images;
 - ``vit_tiny``: a small Vision Transformer (patch embedding + pre-norm encoder), whose
   patch tokens the masked-image-modelling recipes use; they build :class:`TinyViT` directly
-  (narrower and shallower in quick mode) with mean-pooled patch tokens as the feature.
+  (narrower and shallower in quick mode) with mean-pooled patch tokens as the feature;
+- ``pixel_mlp``: an MLP on the flattened pixels, with no notion of neighbouring pixels: the
+  backbone with the weakest inductive bias, for the SSL interplay (Cabannes et al., 2023).
 
 Patches: :func:`patchify` and :func:`unpatchify` convert between images and rows of patch values
 in the order of the ViT's tokens, and :func:`normalize_patches` is MAE's per-patch target. Two
@@ -29,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-BACKBONES = ("small_cnn", "resnet18", "vit_tiny")
+BACKBONES = ("small_cnn", "resnet18", "vit_tiny", "pixel_mlp")
 
 
 class Standardize(nn.Module):
@@ -62,6 +64,23 @@ class SmallCNN(nn.Module):
             _conv_block(3, width, 2), _conv_block(width, 2 * width, 2),
             _conv_block(2 * width, 4 * width, 2), _conv_block(4 * width, 8 * width, 1),
             nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+    def forward(self, x):
+        return self.features(self.standardize(x))
+
+
+class PixelMLP(nn.Module):
+    """Flattened standardised pixels -> (Linear-BN-ReLU) x 2 -> ``8 * width`` features, as wide as
+    :class:`SmallCNN`'s. It treats a pixel like any other input: whatever spatial structure it uses
+    (that a shape moved by a few pixels is the same shape), it must learn from the views."""
+
+    def __init__(self, image_size: int = 32, width: int = 32, hidden: int = 512, mean=(0.5,) * 3, std=(0.25,) * 3):
+        super().__init__()
+        self.dim = 8 * width
+        self.standardize = Standardize(mean, std)
+        self.features = nn.Sequential(
+            nn.Flatten(), nn.Linear(3 * image_size * image_size, hidden, bias=False), nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True), nn.Linear(hidden, self.dim, bias=False), nn.BatchNorm1d(self.dim), nn.ReLU(inplace=True))
 
     def forward(self, x):
         return self.features(self.standardize(x))
@@ -316,14 +335,20 @@ class TokenPredictor(nn.Module):
 # ----------------------------------------------------------------------------- backbones by name, and heads
 
 def build_backbone(name: str, *, image_size: int = 32, mean=(0.5,) * 3, std=(0.25,) * 3, width: int = 32) -> nn.Module:
-    """Build a backbone by name; ``mean``/``std`` are the dataset's channel statistics."""
+    """Build a backbone by name; ``mean``/``std`` are the dataset's channel statistics. ``width``
+    sizes the small CNN and the MLP (``8 * width`` features); below 32 (the quick budget's 16) it
+    also narrows the ViT to ``4 * width`` wide and 4 blocks deep, else the ViT is 192 wide and 6 deep."""
     if name == "small_cnn":
         return SmallCNN(width=width, mean=mean, std=std)
     if name == "resnet18":
         return ResNet18(mean=mean, std=std, cifar_stem=image_size <= 64)
     if name == "vit_tiny":
         patch = 4 if image_size <= 64 else 8
+        if width < 32:  # the quick budget's narrow networks: a ViT that trains in a CPU chapter's minutes
+            return TinyViT(image_size=image_size, patch_size=patch, dim=4 * width, depth=4, heads=4, mean=mean, std=std)
         return TinyViT(image_size=image_size, patch_size=patch, mean=mean, std=std)
+    if name == "pixel_mlp":
+        return PixelMLP(image_size=image_size, width=width, mean=mean, std=std)
     raise ValueError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
 
 

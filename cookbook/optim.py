@@ -51,14 +51,25 @@ class LARS(torch.optim.Optimizer):
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """``config.optimizer`` over the trainable parameters, with weight decay on matrices and kernels only."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    """``config.optimizer`` over the trainable parameters, with weight decay on matrices and kernels only.
+
+    A model may give some submodules their own learning rate as a multiple of the schedule's:
+    ``model.lr_scales = {"predictor": 10.0}`` (SimSiam's and BYOL's predictor ablations). Each group
+    keeps its ``lr_scale``; :class:`cookbook.train.Trainer` sets ``lr = lr_scale * learning_rate(step)``.
+    """
+    scales = getattr(model, "lr_scales", {})
+    scaled = {id(p): scale for name, scale in scales.items() for p in getattr(model, name).parameters()}
+    groups = []
+    for scale in sorted({1.0, *scales.values()}):
+        mine = [p for p in model.parameters() if p.requires_grad and scaled.get(id(p), 1.0) == scale]
+        decay, no_decay = [p for p in mine if p.ndim > 1], [p for p in mine if p.ndim <= 1]
+        if config.optimizer == "lars":
+            pair = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0, "lars": False}]
+        else:
+            pair = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        groups += [{**group, "lr_scale": scale} for group in pair if group["params"] or scale == 1.0]
     if config.optimizer == "adamw":
-        return torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                                  {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+        return torch.optim.AdamW(groups, lr=config.lr)
     if config.optimizer == "sgd":
-        return torch.optim.SGD([{"params": decay, "weight_decay": config.weight_decay},
-                                {"params": no_decay, "weight_decay": 0.0}], lr=config.lr, momentum=0.9)
-    return LARS([{"params": decay}, {"params": no_decay, "weight_decay": 0.0, "lars": False}],
-                lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.SGD(groups, lr=config.lr, momentum=0.9)
+    return LARS(groups, lr=config.lr, weight_decay=config.weight_decay)

@@ -174,9 +174,9 @@ def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Ten
         _plot_metric(ax, history, key, label, colour)
     if (previous or nuisance) and any("knn_acc" in r for r in history):
         axes[0, 1].get_lines()[-1].set_label("this run: the class" if previous else "the class")
-        for name, points in (nuisance or {}).items():
+        for colour, (name, points) in zip(("C1", "C3", "C4", "C5", "C6", "C8"), (nuisance or {}).items()):
             if points:
-                axes[0, 1].plot(*zip(*points), ls=":", marker="x", ms=3, color="C1", label=f"{name} (a nuisance)")
+                axes[0, 1].plot(*zip(*points), ls=":", marker="x", ms=3, color=colour, label=f"{name} (a nuisance)")
         axes[0, 1].set_title("kNN accuracy (backbone)", fontsize=10)
         axes[0, 1].legend(fontsize=7, loc="best")
     axes[1, 2].axis("off")

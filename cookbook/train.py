@@ -120,7 +120,7 @@ class Trainer:
     def train_step(self) -> dict[str, torch.Tensor]:
         lr = learning_rate(self.step, self.config)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         indices = self.batch_indices(self.step).to(self.device)
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
             outputs = self.model(self.data.pretrain_x[indices], indices)

@@ -31,17 +31,19 @@ from torch import nn
 from cookbook import evaluate, models
 from cookbook.augment import views
 from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
-from cookbook.ema import cosine_momentum, ema_update
+from cookbook.ema import MOMENTUM_SCHEDULES, ema_update, momentum_at
 from cookbook.method import TwoViewMethod, entry_points
 
 
 @dataclass
 class Config(TrainConfig):
     momentum: float = 0.99          # the target's EMA momentum at step 0, raised to 1 along a cosine (0: a copy)
+    momentum_schedule: str = "cosine"  # cosine: from `momentum` to 1 over the run | constant: `momentum` throughout
     proj_hidden_dim: int = 512      # width of the projector's hidden layer
     proj_dim: int = 128             # dimension of the projections and predictions
     proj_depth: int = 2             # linear layers in the projector
     pred_hidden_dim: int = 512      # width of the predictor's hidden layer
+    pred_lr_scale: float = 1.0      # the predictor's learning rate as a multiple of the encoder's (SimSiam, Chen and He 2021)
     predictor: bool = True          # False: no predictor (p = z), the online projection must match the target's
     stop_gradient: bool = True      # False: no target network; the online network is its own target, with gradients
 
@@ -60,6 +62,11 @@ class Config(TrainConfig):
         if not 0.0 <= self.momentum <= 1.0:
             raise ConfigError(f"momentum={self.momentum}: the EMA momentum must be in [0, 1] "
                               "(0.99 to 0.996 is usual; 0 copies the online network every step)")
+        if self.momentum_schedule not in MOMENTUM_SCHEDULES:
+            raise ConfigError(f"momentum_schedule={self.momentum_schedule!r}: choose one of {', '.join(MOMENTUM_SCHEDULES)}")
+        if self.pred_lr_scale <= 0:
+            raise ConfigError(f"pred_lr_scale={self.pred_lr_scale}: the predictor's learning rate multiple must be > 0 "
+                              "(1: the encoder's; SimSiam found 10 or a fixed lr works)")
 
 
 def byol_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -86,6 +93,7 @@ class BYOL(TwoViewMethod):
         self.predictor = (models.predictor(config.proj_dim, config.pred_hidden_dim)
                           if config.predictor else nn.Identity())
         self.target = copy.deepcopy(nn.Sequential(self.backbone, self.projector)).requires_grad_(False)
+        self.lr_scales = {"predictor": config.pred_lr_scale}  # read by cookbook.optim.build_optimizer
 
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         both = torch.cat(views(images, 2, self.config.augment))
@@ -100,7 +108,7 @@ class BYOL(TwoViewMethod):
         return {"loss": loss, "z_std": evaluate.feature_std(z).mean()}
 
     def after_step(self, step: int, total_steps: int) -> None:
-        momentum = cosine_momentum(step, total_steps, self.config.momentum)
+        momentum = momentum_at(step, total_steps, self.config.momentum, self.config.momentum_schedule)
         ema_update(self.target, nn.Sequential(self.backbone, self.projector), momentum)
 
 

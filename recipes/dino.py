@@ -32,7 +32,7 @@ from torch import nn
 from cookbook import models
 from cookbook.augment import check_multi_crop, multi_crop
 from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
-from cookbook.ema import cosine_momentum, ema_update
+from cookbook.ema import MOMENTUM_SCHEDULES, ema_update, momentum_at
 from cookbook.method import Method, entry_points
 from cookbook.models import PrototypeHead
 
@@ -50,6 +50,7 @@ class Config(TrainConfig):
     centering: bool = True          # subtract a running mean from the teacher's logits (False: one prototype wins, collapse)
     center_momentum: float = 0.9    # m_c: EMA rate of the centre
     momentum: float = 0.996         # teacher EMA momentum at step 0, raised to 1 along a cosine
+    momentum_schedule: str = "cosine"  # cosine: from `momentum` to 1 over the run | constant: `momentum` throughout
     freeze_prototypes_steps: int = 100  # steps during which the prototypes (last layer) get no updates (0: none)
     n_local_crops: int = 2          # small crops per image, seen by the student only (0: global crops only)
     local_size: int = 16            # side in pixels of the local crops
@@ -90,6 +91,8 @@ class Config(TrainConfig):
         if self.centering and self.center_momentum == 1.0:
             raise ConfigError("center_momentum=1.0 freezes the centre at 0, which is no centering: "
                               "use a value below 1 (DINO uses 0.9), or centering=False to switch it off")
+        if self.momentum_schedule not in MOMENTUM_SCHEDULES:
+            raise ConfigError(f"momentum_schedule={self.momentum_schedule!r}: choose one of {', '.join(MOMENTUM_SCHEDULES)}")
         if self.out_dim < 2:
             raise ConfigError(f"out_dim={self.out_dim}: the distributions need at least 2 prototypes")
         check_multi_crop(self.n_local_crops, self.local_size, (self.local_min_scale, self.local_max_scale))
@@ -181,7 +184,7 @@ class DINO(Method):
 
     def after_step(self, step: int, total_steps: int) -> None:
         self.steps_done.fill_(step)
-        momentum = cosine_momentum(step, total_steps, self.config.momentum)
+        momentum = momentum_at(step, total_steps, self.config.momentum, self.config.momentum_schedule)
         ema_update(self.teacher, nn.Sequential(self.backbone, self.head), momentum)
 
 

@@ -32,10 +32,10 @@ class Config(TrainConfig):
     temperature: float = 0.2        # tau: lower sharpens the softmax over negatives
     proj_hidden_dim: int = 512      # width of the projector's hidden layer
     proj_dim: int = 128             # dimension of the embeddings the loss sees
-    proj_depth: int = 2             # linear layers in the projector
+    proj_depth: int = 2             # linear layers in the projector (0: none, the loss sees the backbone's features)
     negatives: int = 0              # negatives per positive, drawn at random; 0: all 2N - 2 of the batch
 
-    ZERO_ALLOWED = TrainConfig.ZERO_ALLOWED | {"negatives"}
+    ZERO_ALLOWED = TrainConfig.ZERO_ALLOWED | {"negatives", "proj_depth"}
 
     BUDGETS = {
         # lr chosen by benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md)

@@ -34,7 +34,9 @@ class Config(TrainConfig):
     cov_coeff: float = 1.0          # nu: weight of the covariance term (0 allows dimensional collapse)
     proj_hidden_dim: int = 512      # width of the projector's ("expander's") hidden layers
     proj_dim: int = 512             # dimension of the embeddings the loss sees
-    proj_depth: int = 3             # linear layers in the projector
+    proj_depth: int = 3             # linear layers in the projector (0: none, the loss sees the backbone's features)
+
+    ZERO_ALLOWED = TrainConfig.ZERO_ALLOWED | {"proj_depth"}
 
     BUDGETS = {
         # lr chosen by benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md)

@@ -138,3 +138,33 @@ def test_without_the_momentum_byol_still_does_not_collapse():
     default, copied = probe(steps=300), probe(steps=300, momentum=0.0)
     assert not is_collapsed(default) and not is_collapsed(copied), (default, copied)
     assert copied["rankme"] > 0.5 * default["rankme"], (default, copied)
+
+
+def test_the_predictor_can_learn_at_a_multiple_of_the_encoders_rate(tiny_toy):
+    from cookbook.optim import learning_rate
+    from cookbook.train import Trainer
+
+    config = tiny(pred_lr_scale=10.0)
+    model = byol.build_model(config, tiny_toy)
+    trainer = Trainer(model, tiny_toy, config)
+    predictor = {id(p) for p in model.predictor.parameters()}
+    trainer.train_step()
+    lr = learning_rate(0, config)
+    for group in trainer.optimizer.param_groups:
+        in_predictor = {id(p) in predictor for p in group["params"]}
+        assert len(in_predictor) <= 1, "a group mixes predictor and encoder parameters"
+        expected = 10 * lr if in_predictor == {True} else lr
+        assert group["lr"] == pytest.approx(expected)
+    assert sum(len(g["params"]) for g in trainer.optimizer.param_groups) == sum(
+        1 for p in model.parameters() if p.requires_grad)
+
+
+def test_a_constant_momentum_keeps_the_target_as_far_behind_at_the_end(tiny_toy):
+    from cookbook.ema import momentum_at
+
+    config = tiny(momentum=0.5, momentum_schedule="constant")
+    assert momentum_at(config.steps, config.steps, config.momentum, config.momentum_schedule) == 0.5
+    with pytest.raises(ConfigError, match="momentum_schedule='step'.*cosine, constant"):
+        tiny(momentum_schedule="step")
+    with pytest.raises(ConfigError, match="pred_lr_scale=0"):
+        tiny(pred_lr_scale=0.0)

@@ -11,7 +11,8 @@ import torch
 from cookbook import data, evaluate
 from cookbook.data import DatasetUnavailable
 
-TOY_FACTORS = {"x", "y", "scale", "rotation", "fg_hue", "bg_hue", "bg_value", "fg_value", "fg_hue_bin"}
+TOY_FACTORS = {"x", "y", "scale", "rotation", "fg_hue", "bg_hue", "bg_value", "fg_value", "fg_hue_bin", "bg_hue_bin",
+               "position_cell", "scale_bin"}
 
 
 # ----------------------------------------------------------------------------- toy
@@ -362,3 +363,17 @@ def test_toy_upright_tilts_the_same_shapes_by_at_most_twenty_degrees():
     for factor in ("x", "y", "scale", "fg_hue", "bg_value"):
         assert torch.equal(toy.train_factors[factor], upright.train_factors[factor]), factor
     assert not torch.equal(toy.train_x, upright.train_x)
+
+
+def test_the_binned_nuisances_follow_their_continuous_factors(toy_2500):
+    f = toy_2500.train_factors
+    assert torch.equal(f["bg_hue_bin"], (f["bg_hue"] * 6).long())
+    column, row = f["position_cell"] % 3, f["position_cell"] // 3
+    # a shape in the left third of the image sits in column 0, in the right third in column 2
+    assert (f["x"][column == 0] < -0.35 + 0.7 / 3 + 1e-6).all() and (f["x"][column == 2] > 0.35 - 0.7 / 3 - 1e-6).all()
+    assert (f["y"][row == 0] < f["y"][row == 2].min()).all()
+    small, large = f["scale"][f["scale_bin"] == 0], f["scale"][f["scale_bin"] == 2]
+    assert small.max() < large.min()
+    for name, n in (("position_cell", 9), ("scale_bin", 3), ("bg_hue_bin", 6)):  # every bin used, roughly evenly
+        counts = torch.bincount(f[name], minlength=n)
+        assert len(counts) == n and counts.min() > 0.5 * len(f[name]) / n, (name, counts)

@@ -52,3 +52,12 @@ def test_cosine_momentum_schedule_endpoints():
 
 def test_cosine_momentum_from_zero_stays_zero_a_copy_at_every_step():
     assert all(cosine_momentum(step, 100, base=0.0) == 0.0 for step in (0, 1, 50, 99, 100))
+
+
+def test_momentum_schedules_constant_keeps_the_base_and_cosine_reaches_one():
+    from cookbook.ema import momentum_at
+
+    assert [momentum_at(s, 100, 0.9, "constant") for s in (0, 50, 100)] == [0.9, 0.9, 0.9]
+    assert momentum_at(0, 100, 0.9) == pytest.approx(0.9) and momentum_at(100, 100, 0.9) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="cosine, constant"):
+        momentum_at(0, 100, 0.9, "linear")

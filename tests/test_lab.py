@@ -134,8 +134,9 @@ def test_each_finished_or_stopped_run_is_kept_with_its_settings_and_overlaid():
     assert table.count("<tr>") == 3 and "0.9" in table
     assert all(r["collapsed"] in (True, False) and r["knn"] is not None for r in lab.runs)
     knn_axis = lab.figure().axes[1]
-    assert [line.get_label() for line in knn_axis.get_lines()] == [label, "this run: the class",
-                                                                   "shape colour (a nuisance)"]
+    assert [line.get_label() for line in knn_axis.get_lines()] == [
+        label, "this run: the class", "shape colour (a nuisance)", "background colour (a nuisance)",
+        "position (a nuisance)", "size (a nuisance)"]
     lab._widgets["clear"].click()
     assert lab.runs == [] and lab._widgets["runs"].value == "" and lab._widgets["clear"].disabled
 
@@ -146,8 +147,9 @@ def test_the_lab_measures_the_nuisance_next_to_the_class():
     lab.run()
     assert [r["step"] for r in lab.nuisance] == [0, 2, 4]  # at every evaluation, the step-0 baseline included
     accuracy = lab.nuisance[-1]["fg_hue_bin_knn_acc"]
-    assert 0.0 <= accuracy <= 1.0 and lab.runs[-1]["nuisance"] == {"shape colour": accuracy}
-    assert f"(shape colour {accuracy:.3f})" in lab._widgets["status"].value
+    assert 0.0 <= accuracy <= 1.0 and lab.runs[-1]["nuisance"]["shape colour"] == accuracy
+    assert set(lab.runs[-1]["nuisance"]) == {"shape colour", "background colour", "position", "size"}
+    assert f"(nuisances: shape colour {accuracy:.3f}, background colour" in lab._widgets["status"].value
     assert ">kNN: shape colour</th>" in lab._widgets["runs"].value
     bank = lab.trainer.config.eval_bank
     train_z = evaluate.embed(lab.trainer.model.backbone, lab.data.train_x[:bank])

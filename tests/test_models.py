@@ -8,10 +8,11 @@ from cookbook import models
 from cookbook.config import ConfigError
 
 
-@pytest.mark.parametrize("name, dim", [("small_cnn", 8 * 4), ("resnet18", 512), ("vit_tiny", 192)])
-def test_backbones_map_images_to_their_feature_size(name, dim):
+@pytest.mark.parametrize("name, width, dim", [("small_cnn", 4, 8 * 4), ("resnet18", 4, 512), ("vit_tiny", 4, 16),
+                                              ("vit_tiny", 32, 192), ("pixel_mlp", 4, 32)])
+def test_backbones_map_images_to_their_feature_size(name, width, dim):
     torch.manual_seed(0)
-    net = models.build_backbone(name, image_size=32, width=4).eval()
+    net = models.build_backbone(name, image_size=32, width=width).eval()
     assert net.dim == dim
     with torch.no_grad():
         z = net(torch.rand(2, 3, 32, 32))
@@ -163,3 +164,18 @@ def test_prototype_head_gives_cosine_logits_and_can_freeze_the_prototypes():
     assert torch.allclose(head(x).detach(), logits, atol=1e-6)
     head(torch.rand(6, 8), freeze_prototypes=True).sum().backward()
     assert head.prototypes.grad is None and head.mlp[0].weight.grad is not None
+
+
+def test_pixel_mlp_sees_flattened_pixels_and_matches_small_cnns_width():
+    net = models.build_backbone("pixel_mlp", image_size=16, width=4)
+    assert net.dim == 8 * 4 == models.build_backbone("small_cnn", width=4).dim
+    assert net(torch.rand(5, 3, 16, 16)).shape == (5, 32)
+    # no spatial prior: permuting the pixels of every image and the first layer's inputs alike changes nothing
+    x, order = torch.rand(5, 3, 16, 16), torch.randperm(3 * 16 * 16)
+    permuted = models.build_backbone("pixel_mlp", image_size=16, width=4)
+    permuted.load_state_dict(net.state_dict())
+    net.eval(), permuted.eval()
+    with torch.no_grad():
+        permuted.features[1].weight.copy_(net.features[1].weight[:, order])
+        standardized = net.standardize(x).flatten(1)[:, order]
+        assert torch.allclose(net(x), permuted.features[1:](standardized), atol=1e-5)

@@ -66,6 +66,26 @@ def test_an_interrupted_sweep_goes_on_where_it_stopped(sweep_module, monkeypatch
     assert [p["label"] for p in report.load_sweep("tiny", tmp_path)["points"]] == ["a", "b"]
 
 
+def test_augmentation_settings_change_the_recipes_own_views_and_layers_are_probed(sweep_module, monkeypatch, tmp_path):
+    from recipes import simclr
+
+    declare(sweep_module, monkeypatch, probe_layers=True,
+            points={"no jitter": {"augment.jitter_strength": 0.0, "augment.crop_min_scale": 1.0}})
+    overrides = sweep_module.config_overrides(simclr, {"steps": 3, "augment.jitter_strength": 0.0})
+    assert overrides["augment"] == simclr.Config.for_budget("quick").augment.replace(jitter_strength=0.0)
+    seen = []
+    real_short_run = __import__("cookbook.chapter", fromlist=["short_run"]).short_run
+    monkeypatch.setattr("cookbook.chapter.short_run",
+                        lambda recipe, data=None, **kw: seen.append(kw) or real_short_run(recipe, data=data, **kw))
+    assert sweep_module.main(["tiny", "--threads", "1", "--out", str(tmp_path / "tiny")]) == 0
+    assert seen[0]["augment"].jitter_strength == 0.0 and seen[0]["augment"].crop_min_scale == 1.0
+    assert seen[0]["augment"].gray_p == simclr.Config.for_budget("quick").augment.gray_p  # the rest as the recipe's
+    [point] = report.load_sweep("tiny", tmp_path)["points"]
+    assert point["run_settings"]["augment.jitter_strength"] == 0.0
+    assert [row["layer"] for row in point["layers"]] == ["backbone", "projector 1", "projector 2"]
+    assert {"fg_hue_bin_knn_acc", "position_cell_knn_acc", "scale_bin_knn_acc"} <= set(point["after"])
+
+
 def test_a_grid_with_seeds_is_every_combination(sweep_module):
     points = sweep_module.declared_points("g", {"recipe": "simclr", "shared": {},
                                                "grid": {"temperature": [0.1, 0.5], "batch_size": [8, 16]},
@@ -81,6 +101,9 @@ def test_a_grid_with_seeds_is_every_combination(sweep_module):
     ({"recipe": "simclr", "grid": {"temperature": []}}, "the grid is empty for temperature"),
     ({"recipe": "simclr", "grid": {}}, "the grid is empty"),
     ({"recipe": "simclr", "points": {}}, "declares no points"),
+    ({"recipe": "simclr", "points": {"a": {"augment.jiter_strength": 0.5}}}, "no setting augment.jiter_strength; .*augment.jitter_strength"),
+    ({"recipe": "simclr", "points": {"grey": {"augment.gray_p": 1.5}}}, "grey: AugmentConfig.gray_p=1.5 is not a probability"),
+    ({"recipe": "simclr", "points": {"cold": {"temperature": -1.0}}}, "cold: .*temperature"),
 ])
 def test_bad_declarations_are_refused_with_what_to_do(sweep_module, monkeypatch, tmp_path, capsys,
                                                        declaration, message):

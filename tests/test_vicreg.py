@@ -83,3 +83,29 @@ def test_forward_trains_on_vicreg_loss_and_logs_the_unweighted_terms(tiny_toy):
     for name, term in vicreg.vicreg_terms(z1, z2).items():
         assert out[name].item() == pytest.approx(term.item(), rel=1e-6) and not out[name].requires_grad
     assert out["loss"].requires_grad
+
+
+@pytest.mark.parametrize("recipe_name", ["simclr", "vicreg"])
+def test_no_projector_means_the_loss_sees_the_backbones_features(recipe_name, tiny_toy):
+    import importlib
+
+    from torch import nn
+
+    recipe = importlib.import_module(f"recipes.{recipe_name}")
+    config = recipe.Config.for_budget("quick", proj_depth=0, width=4, batch_size=8, steps=2, progress=False)
+    model = recipe.build_model(config, tiny_toy)
+    assert isinstance(model.projector, nn.Identity)
+    x = tiny_toy.train_x[:8].float() / 255
+    model.eval()
+    assert torch.equal(model.embed(x), model.backbone(x))
+    model.train()
+    assert torch.isfinite(model(tiny_toy.train_x[:8])["loss"])
+
+
+def test_a_projector_depth_below_zero_or_zero_elsewhere_is_refused():
+    from recipes import byol
+
+    with pytest.raises(ConfigError, match="proj_depth"):
+        vicreg.Config.for_budget("quick", proj_depth=-1)
+    with pytest.raises(ConfigError, match="proj_depth"):
+        byol.Config.for_budget("quick", proj_depth=0)
