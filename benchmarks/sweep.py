@@ -37,7 +37,16 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import torch  # noqa: E402
 
 from cookbook import cache, registry, report  # noqa: E402
+from cookbook.guide import AUGMENT, config_overrides  # noqa: E402
 from recipes_table import machine  # noqa: E402
+
+# The toy views without each of their augmentations, one at a time.
+ABLATIONS = {"all augmentations": {}, "no crop": {"augment.crop_min_scale": 1.0}, "no colour jitter": {"augment.jitter_p": 0.0},
+             "no grayscale": {"augment.gray_p": 0.0}, "no flip": {"augment.flip_p": 0.0},
+             "no rotation": {"augment.rotate_degrees": 0.0}, "with blur": {"augment.blur_p": 0.5}}
+# Views that differ by nothing the pipeline does (the democratizing sweeps add noise to them).
+NO_VIEWS = {AUGMENT + k: v for k, v in dict(crop_min_scale=1.0, flip_p=0.0, rotate_degrees=0.0, jitter_strength=0.0,
+                                               jitter_p=0.0, gray_p=0.0, blur_p=0.0, solarize_p=0.0).items()}
 
 SWEEPS = {
     # Chapter 3: the temperature at the default batch, and the batch size at the same number of
@@ -48,24 +57,55 @@ SWEEPS = {
         points={**{f"temperature {t}": {"temperature": t} for t in (0.05, 0.2, 0.5, 1.0)},
                 **{f"batch {b}": {"batch_size": b} for b in (8, 32)},
                 "batch 32, the images of batch 128": {"batch_size": 32, "steps": 600}}),
+
+    # Chapter 9 (augmentations). Each augmentation of the toy views removed in turn (blur, which the toy
+    # views do not use, added instead): what the features keep of the class and of each nuisance.
+    "augment-ablation-simclr": dict(recipe="simclr", shared={"steps": 300}, seeds=[0, 1], points=ABLATIONS),
+    "augment-ablation-vicreg": dict(recipe="vicreg", shared={"steps": 300}, points=ABLATIONS),
+    # How strong: the smallest crop against the colour jitter's strength.
+    "augment-strength-simclr": dict(recipe="simclr", shared={"steps": 300, "eval_every": 100},
+                                    grid={"augment.crop_min_scale": [0.1, 0.5, 1.0],
+                                          "augment.jitter_strength": [0.0, 0.5, 1.0, 1.5]}),
+    # Multi-crop: DINO's 2 global crops plus k local 16-pixel crops, accuracy against seconds.
+    "multicrop-dino": dict(recipe="dino", shared={"steps": 300, "eval_every": 100},
+                           points={f"{k} local crops": {"n_local_crops": k} for k in (0, 2, 6)}),
+    # The SSL interplay: the same views on three backbones with different inductive biases.
+    "interplay-simclr": dict(recipe="simclr", shared={"steps": 300, "eval_every": 100},
+                             grid={"backbone": ["small_cnn", "vit_tiny", "pixel_mlp"],
+                                   "augment.crop_min_scale": [0.5, 1.0], "augment.jitter_p": [0.8, 0.0]}),
+    # Towards Democratizing Joint-Embedding SSL: fewer negatives, noise as the only augmentation, small batches
+    # at the same steps and at the same images. Linear probes too (probe_layers): kNN and linear disagree here.
+    **{f"democratizing-{dataset}": dict(recipe="simclr", shared={"dataset": dataset}, probe_layers=True, points={
+        "default": {}, "1 negative": {"negatives": 1}, "batch 16": {"batch_size": 16},
+        "batch 16, the images of batch 128": {"batch_size": 16, "steps": 4800, "warmup_steps": 400},
+        "noise only": {**NO_VIEWS, "augment.noise_std": 0.1}, "no augmentation": NO_VIEWS})
+       for dataset in ("toy", "digits")},
+
+    # Chapter 10 (the projector): its depth (0: none), width and output size, probed at every layer.
+    **{f"projector-{recipe}": dict(recipe=recipe, shared={"steps": 300}, probe_layers=True, points={
+        **{f"depth {d}": {"proj_depth": d} for d in (0, 1, 2, 3)},
+        **{f"width {w}": {"proj_hidden_dim": w} for w in (64, 2048)},
+        **{f"output {o}": {"proj_dim": o} for o in (16, 2048)}}) for recipe in ("simclr", "vicreg")},
+
+    # Chapter 11 (teacher and student). The EMA target's momentum, constant or raised to 1 along a cosine.
+    "ema-byol": dict(recipe="byol", shared={"steps": 400, "eval_every": 100}, probe_layers=True,
+                     grid={"momentum": [0.9, 0.98, 0.996], "momentum_schedule": ["constant", "cosine"]}),
+    "ema-dino": dict(recipe="dino", shared={"steps": 300, "eval_every": 100, "n_local_crops": 0}, points={
+        **{f"momentum {m}, {s}": {"momentum": m, "momentum_schedule": s} for m in (0.98, 0.996) for s in ("constant", "cosine")},
+        **{f"teacher temperature {t}": {"teacher_temp": t, "warmup_teacher_temp": t} for t in (0.02, 0.07, 0.1)},
+        **{f"centre momentum {c}": {"center_momentum": c} for c in (0.0, 0.99)},
+        "no centring": {"centering": False}}),
+    "momentum-moco": dict(recipe="moco", shared={"steps": 300, "eval_every": 100},
+                          points={f"momentum {m}": {"momentum": m} for m in (0.0, 0.9, 0.99, 0.999)}),
+    "predictor-byol": dict(recipe="byol", shared={"steps": 400, "eval_every": 100}, points={
+        "predictor 512 wide (default)": {}, "predictor 64 wide": {"pred_hidden_dim": 64},
+        "predictor 2048 wide": {"pred_hidden_dim": 2048}, "predictor lr x10": {"pred_lr_scale": 10.0},
+        "no predictor": {"predictor": False}}),
 }
 
 
 class SweepError(ValueError):
     """A declaration or a results folder this script cannot use; the message says what to do."""
-
-
-AUGMENT = "augment."  # a setting of the view pipeline: "augment.jitter_strength" is Config.augment.jitter_strength
-
-
-def config_overrides(recipe, settings: dict) -> dict:
-    """A point's settings as declared -> keyword arguments of ``recipe.Config.for_budget``: the
-    ``augment.<field>`` settings change those fields of the recipe's own quick-budget augmentations."""
-    plain = {k: v for k, v in settings.items() if not k.startswith(AUGMENT)}
-    changes = {k[len(AUGMENT):]: tuple(v) if isinstance(v, list) else v for k, v in settings.items() if k.startswith(AUGMENT)}
-    if changes:
-        plain["augment"] = recipe.Config.for_budget("quick", **plain).augment.replace(**changes)
-    return plain
 
 
 def declared_points(name: str, declared: dict) -> list[dict]:
@@ -161,7 +201,7 @@ def run_sweep(name: str, out: Path) -> dict:
     manifest = {"sweep": name, "recipe": declared["recipe"], "shared": declared["shared"], "declaration": declaration,
                 "base_config": base.to_dict(), "points": [], "complete": False, "command": f"python benchmarks/sweep.py {name}"}
     write_json(out / "sweep.json", manifest)  # first: an interrupted sweep's folder is known as this sweep's
-    started, entries = time.perf_counter(), []
+    entries = []
     for number, point in enumerate(points, 1):
         folder = run_folder(point)
         path = out / folder / "metrics.json"
@@ -172,18 +212,23 @@ def run_sweep(name: str, out: Path) -> dict:
                 print(f"[{number}/{len(points)}] {point['label']}: kept from an earlier run", flush=True)
                 entries.append({**point, "run": folder})
                 continue
-        point_started = time.perf_counter()
+        point_started, cpu_started = time.perf_counter(), time.process_time()
         result = short_run(recipe, data=data, probe_layers=declared.get("probe_layers", False),
                            **config_overrides(recipe, settings))
         record = {**point, "run_settings": settings, **result, "seconds": round(time.perf_counter() - point_started, 1),
-                  "training_digest": digest}
+                  "cpu_seconds": round(time.process_time() - cpu_started, 1), "training_digest": digest}
         write_json(path, record)
         entries.append({**point, "run": folder})
         write_json(out / "sweep.json", {**manifest, "points": entries})  # what an interruption leaves is listed
         print(f"[{number}/{len(points)}] {point['label']}: kNN {result['before']['knn_acc']:.3f} -> "
               f"{result['after']['knn_acc']:.3f}, RankMe {result['after']['rankme']:.1f} ({record['seconds']:.0f} s)",
               flush=True)
-    manifest.update(points=entries, complete=True, seconds=round(time.perf_counter() - started, 1), machine=machine(),
+    # The sweep's cost is its runs' (kept ones included, so a resumed sweep reports the whole of it), in wall
+    # seconds and in CPU seconds of all threads.
+    records = [json.loads((out / entry["run"] / "metrics.json").read_text()) for entry in entries]
+    manifest.update(points=entries, complete=True, seconds=round(sum(r["seconds"] for r in records), 1),
+                    cpu_seconds=(round(sum(r["cpu_seconds"] for r in records), 1)
+                                 if all("cpu_seconds" in r for r in records) else None), machine=machine(),
                     threads=torch.get_num_threads(), date=time.strftime("%Y-%m-%d"), training_digest=digest)
     write_json(out / "sweep.json", manifest)
     return manifest

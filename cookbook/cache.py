@@ -51,7 +51,7 @@ def folder() -> Path | None:
 # digest, and a chapter or a probe can change without the book's committed runs going stale. Every
 # other module of the package is in it, new ones included.
 OUTSIDE_A_RUN = frozenset({"cache.py", "chapter.py", "cli.py", "collapse.py", "lab.py", "plots.py", "report.py",
-                           "probes.py", "sweep_viewer.py"})
+                           "probes.py", "sweep_viewer.py", "guide.py"})
 
 
 def training_digest(recipe: ModuleType) -> str:

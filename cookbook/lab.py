@@ -32,14 +32,12 @@ import math
 
 import html
 
-from . import collapse, evaluate, is_quick, plots, registry
+from . import collapse, evaluate, is_quick, plots, probes, registry, report
 from .config import ConfigError
 from .run import load_data, prepare
 from .train import Trainer, TrainingDiverged
 
 # Nuisance factors a dataset records, by the name a reader knows them by (others keep their own).
-FACTOR_NAMES = {"fg_hue_bin": "shape colour", "bg_hue_bin": "background colour", "position_cell": "position",
-                "scale_bin": "size"}
 
 # Augmentation knobs offered as sliders: field -> (label, min, max, step).
 AUGMENT_CONTROLS = {
@@ -59,7 +57,7 @@ class Lab:
     """
 
     def __init__(self, recipe: str = "simclr", *, steps: int | None = None, chunk: int = 50,
-                 autorun: bool | None = None, budget: str | None = None, **overrides):
+                 autorun: bool | None = None, budget: str | None = None, layer: str = "backbone", **overrides):
         self.recipe = registry.get(recipe)
         self.recipe_name = recipe
         base = self.recipe.Config.for_budget(budget, **({"steps": steps} if steps else {}), **overrides)
@@ -71,6 +69,15 @@ class Lab:
                                                eval_every=self.chunk, log_every=max(1, self.chunk // 5))
         self.autorun = is_quick() if autorun is None else autorun
         self.data = load_data(self.base_config)
+        # The layer whose features the nuisance probes (and a second kNN line) measure: the backbone, or the
+        # output of a projector layer (cookbook.probes, Guillotine Regularization). A dropdown changes it live.
+        try:
+            self.layers = probes.layer_names(prepare(self.recipe, self.base_config, self.data)[1])
+        except TypeError:  # no MLP projector to cut (MAE, I-JEPA, the pretext tasks)
+            self.layers = ["backbone"]
+        if layer not in self.layers:
+            raise ConfigError(f"layer={layer!r}: {recipe} can be probed at {', '.join(map(repr, self.layers))}")
+        self.layer = layer
         self.trainer: Trainer | None = None
         self.error: str | None = None
         self._stop_requested = False
@@ -216,16 +223,34 @@ class Lab:
         colour), with the class kNN's memory bank: what the features keep that the views vary."""
         if not self.data.train_factors or self.trainer is None or self.error:
             return
-        c = self.trainer.config
-        scores = evaluate.bank_knn_scores(self.trainer.model.backbone, self.data, c.eval_bank, c.knn_k, c.knn_temperature)
-        scores.pop("knn_acc")  # the class's: the trainer's own evaluation has it
-        if scores:
-            self.nuisance.append({"step": self.trainer.step, **scores})
+        c, data, model = self.trainer.config, self.data, self.trainer.model
+        layer = self._widgets["layer"].value if self._widgets is not None else self.layer
+        if layer == "backbone":
+            scores = evaluate.bank_knn_scores(model.backbone, data, c.eval_bank, c.knn_k, c.knn_temperature)
+            scores.pop("knn_acc")  # the class's: the trainer's own evaluation has it
+            if scores:
+                self.nuisance.append({"step": self.trainer.step, **scores})
+            return
+        bank = c.eval_bank or len(data.train_x)
+        train_z = probes.layer_features(model, data.train_x[:bank])[layer]
+        test_z = probes.layer_features(model, data.test_x)[layer]
+        in_bank = dataclasses.replace(data, train_x=data.train_x[:bank], train_y=data.train_y[:bank],
+                                      train_factors={k: v[:bank] for k, v in data.train_factors.items()})
+        scores = evaluate.knn_scores(train_z, test_z, in_bank, c.knn_k, c.knn_temperature)
+        self.nuisance.append({"step": self.trainer.step, "layer": layer, "layer_knn": scores.pop("knn_acc"),
+                              "layer_rankme": evaluate.rankme(test_z), **scores})
 
     def _nuisance_last(self) -> dict[str, float]:
         """The latest nuisance kNN accuracies, by the factor's readable name."""
-        last = self.nuisance[-1] if self.nuisance else {}
-        return {FACTOR_NAMES.get(k[:-len("_knn_acc")], k[:-len("_knn_acc")]): v for k, v in last.items() if k != "step"}
+        return report.nuisance_scores(self.nuisance[-1] if self.nuisance else {})
+
+    def _layer_probe(self) -> dict[str, list[tuple[int, float]]]:
+        """The class kNN at the probed projector layer over the run, ``{"kNN at <layer>": [(step, acc)]}``."""
+        points = {}
+        for record in self.nuisance:
+            if "layer" in record:
+                points.setdefault(f"kNN at {record['layer']}", []).append((record["step"], record["layer_knn"]))
+        return points
 
     @property
     def history(self) -> list[dict]:
@@ -310,12 +335,14 @@ class Lab:
     def figure(self):
         """The dashboard of the current state as a matplotlib figure, earlier runs overlaid."""
         z = self._embeddings()
-        nuisance = {FACTOR_NAMES.get(k[:-len("_knn_acc")], k[:-len("_knn_acc")]):
-                    [(r["step"], r[k]) for r in self.nuisance] for k in (self.nuisance[0] if self.nuisance else {})
-                    if k != "step"}
+        last = self.nuisance[-1] if self.nuisance else {}
+        where = f" at {last['layer']}" if "layer" in last else ""
+        nuisance = {name + where: [(r["step"], r[key]) for r in self.nuisance if key in r and r.get("layer") == last.get("layer")]
+                    for key, name in ((k, report.FACTOR_NAMES.get(k[:-len("_knn_acc")], k[:-len("_knn_acc")]))
+                                      for k in last if k.endswith("_knn_acc"))}
         return plots.lab_dashboard(self.history, z, self.data.test_y[:1000] if z is not None else None,
                                    self.data.classes, title=f"{self.recipe_name} on {self.data.name}",
-                                   previous=self._earlier_runs(), nuisance=nuisance)
+                                   previous=self._earlier_runs(), nuisance=nuisance, probe=self._layer_probe())
 
     def summary(self) -> str:
         if self.error:
@@ -328,8 +355,11 @@ class Lab:
         if "loss" in self.history[-1]:
             parts.append(f"loss {self.history[-1]['loss']:.3f}")
         if last:
+            probed = self.nuisance[-1] if self.nuisance else {}
+            where = f" at {probed['layer']}" if "layer" in probed else ""
             nuisance = ", ".join(f"{name} {value:.3f}" for name, value in self._nuisance_last().items())
-            nuisance = f" (nuisances: {nuisance})" if nuisance else ""
+            nuisance = (f", kNN{where} {probed['layer_knn']:.3f}" if where else "") + \
+                (f" (nuisances{where}: {nuisance})" if nuisance else "")
             parts.append(f"kNN {last['knn_acc']:.3f}{nuisance}, RankMe {last['rankme']:.1f}")
         return " | ".join(parts)
 
@@ -363,6 +393,9 @@ class Lab:
         clear = w.Button(description="Clear runs", icon="trash", disabled=True,
                          tooltip="forget the kept runs drawn faded in the dashboard")
         status = w.Label(value="press Start to train")
+        layer = w.Dropdown(options=self.layers, value=self.layer, description="probe layer",
+                           style={"description_width": "120px"}, layout=w.Layout(width="330px"),
+                           tooltip="the features the nuisance kNN (and a second class kNN) measure, from the next evaluation")
         runs = w.HTML(value="")  # the kept runs, as a table
         note = w.HTML(value="")  # set by an autorun: what a static page shows and why its buttons are dead
         note.add_class("cookbook-lab-static-note")
@@ -378,9 +411,9 @@ class Lab:
         panel = w.VBox([
             w.HBox([w.VBox([w.HTML("<b>views</b>"), *augment.values()]),
                     w.VBox([w.HTML(f"<b>{self.recipe_name}</b>"), *recipe.values()])]),
-            w.HBox([start, stop, reset, clear]), note, status, image, runs])
+            w.HBox([start, stop, reset, clear]), *([layer] if len(self.layers) > 1 else []), note, status, image, runs])
         panel.add_class("cookbook-lab")  # the static book's script finds the panel by it (book/_widgets/lab-static.js)
-        self._widgets = dict(panel=panel, augment=augment, recipe=recipe, start=start, stop=stop, reset=reset,
+        self._widgets = dict(panel=panel, augment=augment, recipe=recipe, start=start, stop=stop, reset=reset, layer=layer,
                              clear=clear, status=status, image=image, runs=runs, note=note)
         return panel
 

@@ -150,13 +150,16 @@ def pca_scatter(ax, z: torch.Tensor, labels: torch.Tensor, class_names: Sequence
 def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Tensor | None,
                   class_names: Sequence[str] = (), title: str | None = None,
                   previous: Sequence[tuple[str, list[dict]]] = (),
-                  nuisance: dict[str, list[tuple[int, float]]] | None = None) -> Figure:
+                  nuisance: dict[str, list[tuple[int, float]]] | None = None,
+                  probe: dict[str, list[tuple[int, float]]] | None = None) -> Figure:
     """The lab's picture: loss, kNN accuracy, RankMe, the singular-value spectrum and a 2-D PCA.
 
     ``previous``: earlier runs as ``(label, history)``, drawn faded under this run's curves, each
     in its own colour, so that a change of settings shows as two curves side by side.
     ``nuisance``: kNN accuracy on nuisance factors (name -> ``(step, accuracy)``), drawn dotted
     in the kNN panel next to the class's: what the features keep that the views vary.
+    ``probe``: the class kNN measured elsewhere than the backbone (``"kNN at projector 2"`` ->
+    ``(step, accuracy)``), drawn solid in the same panel.
     """
     fig = new_figure(12, 5.2)
     axes = fig.subplots(2, 3)
@@ -172,8 +175,10 @@ def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Ten
                 ax.plot(*zip(*points), color=colour, alpha=0.45, lw=1.2, ls="--", label=label)
     for ax, key, label, colour in curves:
         _plot_metric(ax, history, key, label, colour)
-    if (previous or nuisance) and any("knn_acc" in r for r in history):
+    if (previous or nuisance or probe) and any("knn_acc" in r for r in history):
         axes[0, 1].get_lines()[-1].set_label("this run: the class" if previous else "the class")
+        for label, points in (probe or {}).items():
+            axes[0, 1].plot(*zip(*points), "-", marker="o", ms=3, color="C2", label=f"{label}: the class")
         for colour, (name, points) in zip(("C1", "C3", "C4", "C5", "C6", "C8"), (nuisance or {}).items()):
             if points:
                 axes[0, 1].plot(*zip(*points), ls=":", marker="x", ms=3, color=colour, label=f"{name} (a nuisance)")

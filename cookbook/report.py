@@ -13,6 +13,19 @@ from typing import Any, Iterable
 
 from . import registry
 
+# The toy shapes' discrete nuisance factors (cookbook.data.make_toy), by the name a reader knows them by,
+# with their number of values (a kNN probe's chance level is one over it).
+FACTOR_NAMES = {"fg_hue_bin": "shape colour", "bg_hue_bin": "background colour", "position_cell": "position",
+                "scale_bin": "size"}
+FACTOR_VALUES = {"fg_hue_bin": 6, "bg_hue_bin": 6, "position_cell": 9, "scale_bin": 3}
+
+
+def nuisance_scores(measures: dict[str, Any]) -> dict[str, float]:
+    """The nuisance kNN accuracies in a run's measures (``<factor>_knn_acc``), by the factor's name."""
+    return {FACTOR_NAMES.get(key[:-len("_knn_acc")], key[:-len("_knn_acc")]): value for key, value in measures.items()
+            if key.endswith("_knn_acc") and key != "knn_acc" and not key.startswith(("random_init_", "raw_pixel_"))}
+
+
 COLUMNS = ("method", "family", "knn_acc", "random_init_knn_acc", "knn_gain", "linear_acc", "rankme",
            "feature_dim", "process_s", "device")
 

@@ -15,6 +15,8 @@ import itertools
 import json
 from typing import Any
 
+from . import report
+
 # Curves the viewer draws: (the key in a run's history, the panel's title).
 CURVES = (("loss", "training loss"), ("knn_acc", "kNN accuracy"), ("rankme", "RankMe"))
 
@@ -47,6 +49,7 @@ def viewer_html(sweep: dict[str, Any], element_id: str | None = None) -> str:
                      "knn": point["after"]["knn_acc"], "knn_before": point["before"]["knn_acc"],
                      "rankme": point["after"]["rankme"], "dim": point["after"].get("dim"),
                      "seconds": point.get("seconds"), "steps": point["after"].get("step"),
+                     "nuisance": report.nuisance_scores(point["after"]),
                      "curves": {key: [[r["step"], r[key]] for r in history if key in r] for key, _ in CURVES}})
     data = {"title": f"{sweep['recipe']} sweep {sweep['sweep']!r}: {len(runs)} runs", "controls": controls,
             "runs": runs, "curves": CURVES, "command": sweep.get("command", "")}
@@ -136,7 +139,9 @@ function (root, data) {
     root.querySelector(".sv-readout").textContent = run
       ? run.label + ": kNN " + (100 * run.knn).toFixed(1) + "% (" + (100 * run.knn_before).toFixed(1) +
         "% before training), RankMe " + run.rankme.toFixed(1) + (run.dim ? " / " + run.dim : "") +
-        ", " + run.steps + " steps" + (run.seconds ? ", trained in " + run.seconds + " s" : "")
+        ", " + run.steps + " steps" + (run.seconds ? ", trained in " + run.seconds + " s" : "") +
+        Object.entries(run.nuisance || {}).map(([name, v], i) => (i ? ", " : " | kNN on nuisances: ") + name + " " +
+                                                (100 * v).toFixed(0) + "%").join("")
       : "no run of this sweep has these settings";
   }
   draw();

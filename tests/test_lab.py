@@ -256,3 +256,21 @@ def test_on_off_safeguards_are_checkboxes_that_reach_the_config():
     assert lab.config().predictor is False and lab.config().stop_gradient is True
     lab.reset()
     assert isinstance(lab.trainer.model.predictor, torch.nn.Identity)  # the model was rebuilt without one
+
+
+def test_the_lab_probes_a_projector_layer_chosen_at_start_or_from_its_dropdown():
+    with pytest.raises(ConfigError, match="layer='projector 9': simclr can be probed at 'backbone', 'projector 1', 'projector 2'"):
+        tiny_lab(steps=4, chunk=2, layer="projector 9")
+    lab = tiny_lab(steps=4, chunk=2, layer="projector 2")
+    lab.widget()
+    assert lab._widgets["layer"].options == ("backbone", "projector 1", "projector 2")
+    lab.reset()
+    lab.run_chunk()
+    record = lab.nuisance[-1]
+    assert record["layer"] == "projector 2" and 0 <= record["layer_knn"] <= 1 and "fg_hue_bin_knn_acc" in record
+    assert f"kNN at projector 2 {record['layer_knn']:.3f} (nuisances at projector 2: shape colour" in lab.summary()
+    lab._widgets["layer"].value = "backbone"  # from the next evaluation on
+    lab.run_chunk()
+    assert "layer" not in lab.nuisance[-1]
+    labels = [line.get_label() for line in lab.figure().axes[1].get_lines()]
+    assert "kNN at projector 2: the class" in labels and "shape colour (a nuisance)" in labels

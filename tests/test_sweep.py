@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from cookbook import cache, registry, report, sweep_viewer
+from cookbook import cache, guide, registry, report, sweep_viewer
 
 TINY = {"steps": 3, "n_train": 128, "n_test": 64, "eval_bank": 128, "warmup_steps": 1, "eval_every": 1}
 
@@ -71,7 +71,7 @@ def test_augmentation_settings_change_the_recipes_own_views_and_layers_are_probe
 
     declare(sweep_module, monkeypatch, probe_layers=True,
             points={"no jitter": {"augment.jitter_strength": 0.0, "augment.crop_min_scale": 1.0}})
-    overrides = sweep_module.config_overrides(simclr, {"steps": 3, "augment.jitter_strength": 0.0})
+    overrides = guide.config_overrides(simclr, {"steps": 3, "augment.jitter_strength": 0.0})
     assert overrides["augment"] == simclr.Config.for_budget("quick").augment.replace(jitter_strength=0.0)
     seen = []
     real_short_run = __import__("cookbook.chapter", fromlist=["short_run"]).short_run

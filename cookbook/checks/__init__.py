@@ -18,3 +18,4 @@ from .distillation import *  # noqa: F401,F403  chapter 4: BYOL, SimSiam, DINO
 from .correlation import *  # noqa: F401,F403  chapter 5: VICReg, Barlow Twins, SwAV, W-MSE
 from .masked import *  # noqa: F401,F403  chapter 6: MAE, I-JEPA
 from .unified import *  # noqa: F401,F403  chapter 7: the unified view
+from .guide import *  # noqa: F401,F403  chapters 8-10: the cook's guide

@@ -1,0 +1,229 @@
+"""The cook's guide's toolkit: what chapters 8 to 10 do with a sweep that ``benchmarks/sweep.py`` kept.
+
+A chapter loads a sweep with :func:`cookbook.report.load_sweep`, then
+
+- :func:`introduce` says what was trained, on which machine, in how many wall and CPU seconds, with
+  which seeds, and the one command that trains it again;
+- :func:`summary` and :func:`table` give each setting's class kNN, nuisance kNN (what the features
+  kept of the factors the views vary), RankMe and cost, as the mean over seeds with their range;
+- :func:`class_and_nuisances` draws the same as bars, :func:`heatmap` a grid over two settings,
+  :func:`lines` a metric against one setting, and :func:`layer_figure` the kNN and linear probes at
+  every layer, from the backbone to the loss's embedding (Guillotine Regularization);
+- :func:`again` trains one point once more, in front of the reader, to show that it reproduces.
+
+A sweep's settings are the recipe's config fields, and ``augment.<field>`` for a field of its views'
+:class:`cookbook.augment.AugmentConfig`; :func:`config_overrides` turns them into a config.
+"""
+from __future__ import annotations
+
+import statistics
+from types import ModuleType
+from typing import Any, Iterable
+
+from . import report
+
+AUGMENT = "augment."  # a setting of the view pipeline: "augment.jitter_strength" is Config.augment.jitter_strength
+
+
+def config_overrides(recipe: ModuleType, settings: dict[str, Any]) -> dict[str, Any]:
+    """A sweep point's settings -> keyword arguments of ``recipe.Config.for_budget``: the
+    ``augment.<field>`` settings change those fields of the recipe's own quick-budget views."""
+    plain = {k: v for k, v in settings.items() if not k.startswith(AUGMENT)}
+    changes = {k[len(AUGMENT):]: tuple(v) if isinstance(v, list) else v
+               for k, v in settings.items() if k.startswith(AUGMENT)}
+    if changes:
+        plain["augment"] = recipe.Config.for_budget("quick", **plain).augment.replace(**changes)
+    return plain
+
+
+def introduce(sweep: dict[str, Any]) -> None:
+    """One paragraph: what the sweep trained, where, at what cost, with which seeds, and how to redo it."""
+    seeds = sorted({p["seed"] for p in sweep["points"] if p.get("seed") is not None})
+    cpu = sweep.get("cpu_seconds")
+    print(f"{sweep['sweep']}: {len(sweep['points'])} runs of {sweep['recipe']} "
+          f"({', '.join(f'{k}={v}' for k, v in sweep['shared'].items()) or 'the quick budget'}), trained on "
+          f"{sweep.get('date', '?')} ({sweep.get('machine', 'machine not recorded')}) in {sweep['seconds']:.0f} s "
+          f"of wall time{f', {cpu:.0f} s of CPU time' if cpu else ''} with {sweep.get('threads', '?')} threads | "
+          f"seeds: {', '.join(map(str, seeds)) if seeds else 'the recipe default (0)'}\n"
+          f"  to train it again: {sweep['command']}")
+
+
+def _setting_label(point: dict[str, Any]) -> str:
+    label = point["label"]
+    return label.rsplit(", seed ", 1)[0] if point.get("seed") is not None and ", seed " in label else label
+
+
+def _measures(point: dict[str, Any]) -> dict[str, float]:
+    after = point["after"]
+    values = {"kNN": after["knn_acc"], **report.nuisance_scores(after), "RankMe": after["rankme"],
+              "seconds": point.get("seconds")}
+    backbone = next((row for row in point.get("layers", []) if row["layer"] == "backbone"), None)
+    if backbone and "linear_acc" in backbone:
+        values["linear probe"] = backbone["linear_acc"]
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def summary(sweep: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per setting (the seeds of a setting merged): ``{"label", "settings", "seeds", measure:
+    (mean, low, high)}`` for kNN (the class), each nuisance's kNN, RankMe, the linear probe when the
+    sweep probed layers, and the seconds one run took."""
+    groups: dict[str, list[dict]] = {}
+    for point in sweep["points"]:
+        groups.setdefault(_setting_label(point), []).append(point)
+    rows = []
+    for label, points in groups.items():
+        measures = [_measures(p) for p in points]
+        row = {"label": label, "settings": points[0]["settings"], "seeds": [p.get("seed") for p in points]}
+        for key in measures[0]:
+            values = [m[key] for m in measures if key in m]
+            row[key] = (statistics.fmean(values), min(values), max(values))
+        rows.append(row)
+    return rows
+
+
+def _cell(key: str, value: tuple[float, float, float]) -> str:
+    mean, low, high = value
+    if key in ("RankMe", "seconds"):
+        return f"{mean:.1f}" if low == high else f"{mean:.1f} ({low:.1f}-{high:.1f})"
+    return f"{100 * mean:.1f}%" if low == high else f"{100 * mean:.1f}% ({100 * low:.1f}-{100 * high:.1f})"
+
+
+def table(sweep: dict[str, Any], rows: list[dict[str, Any]] | None = None) -> None:
+    """:func:`summary` as a Markdown table, in percent; with several seeds, the mean and (the range)."""
+    from .chapter import markdown
+
+    rows = rows or summary(sweep)
+    keys = [k for k in rows[0] if k not in ("label", "settings", "seeds")]
+    names = {"kNN": "kNN: the class", **{k: f"kNN: {k}" for k in report.FACTOR_NAMES.values()}}
+    lines = ["| setting | " + " | ".join(names.get(k, k) for k in keys) + " |", "|---|" + "---:|" * len(keys)]
+    lines += ["| " + row["label"] + " | " + " | ".join(_cell(k, row[k]) if k in row else "" for k in keys) + " |"
+              for row in rows]
+    markdown("\n".join(lines))
+
+
+def class_and_nuisances(sweep: dict[str, Any], title: str | None = None, rows: list[dict[str, Any]] | None = None):
+    """Bars of kNN accuracy per setting: the class, then each nuisance factor, with the range over
+    seeds as an error bar and each probe's chance level (one over its number of values) dashed."""
+    from .plots import new_figure
+
+    rows = rows or summary(sweep)
+    keys = ["kNN"] + [k for k in report.FACTOR_NAMES.values() if k in rows[0]]
+    chance = {"kNN": None, **{report.FACTOR_NAMES[f]: 1 / n for f, n in report.FACTOR_VALUES.items()}}
+    fig = new_figure(max(7.0, 1.1 * len(rows) + 2), 3.4)
+    ax = fig.subplots()
+    width = 0.8 / len(keys)
+    for i, key in enumerate(keys):
+        xs = [j + (i - (len(keys) - 1) / 2) * width for j in range(len(rows))]
+        means = [100 * r[key][0] for r in rows]
+        errors = [[100 * (r[key][0] - r[key][1]) for r in rows], [100 * (r[key][2] - r[key][0]) for r in rows]]
+        ax.bar(xs, means, width, yerr=errors if any(map(any, errors)) else None, color=f"C{i}",
+               label="the class" if key == "kNN" else f"{key} (nuisance)", capsize=2)
+        if chance.get(key):
+            ax.hlines(100 * chance[key], xs[0] - width / 2, xs[-1] + width / 2, colors=f"C{i}", linestyles=":", lw=1)
+    ax.set_xticks(range(len(rows)), [r["label"] for r in rows], rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("kNN accuracy (%)")
+    ax.legend(fontsize=7, ncol=len(keys), loc="upper center", bbox_to_anchor=(0.5, 1.18), frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10, pad=22)
+    return fig
+
+
+def heatmap(sweep: dict[str, Any], x: str, y: str, metric: str = "kNN", title: str | None = None):
+    """A seaborn heatmap of ``metric`` (a :func:`summary` key, mean over seeds) over a grid sweep's
+    settings ``x`` (columns) and ``y`` (rows)."""
+    import seaborn as sns
+
+    from .plots import new_figure
+
+    rows = summary(sweep)
+    xs = sorted({r["settings"][x] for r in rows})
+    ys = sorted({r["settings"][y] for r in rows})
+    scale = 1 if metric in ("RankMe", "seconds") else 100
+    grid = [[next((scale * r[metric][0] for r in rows if r["settings"][x] == vx and r["settings"][y] == vy),
+                  float("nan")) for vx in xs] for vy in ys]
+    fig = new_figure(1.2 * len(xs) + 2.5, 0.7 * len(ys) + 1.6)
+    ax = fig.subplots()
+    sns.heatmap(grid, annot=True, fmt=".1f", cmap="viridis", xticklabels=[f"{v:g}" for v in xs],
+                yticklabels=[f"{v:g}" for v in ys], ax=ax, cbar_kws={"label": metric + ("" if scale == 1 else " (%)")})
+    ax.set_xlabel(x.removeprefix(AUGMENT))
+    ax.set_ylabel(y.removeprefix(AUGMENT))
+    ax.set_title(title or f"{sweep['recipe']}: {metric}", fontsize=10)
+    return fig
+
+
+def lines(panels: dict[str, tuple[dict[str, Any], str]], metrics: Iterable[str] = ("kNN", "RankMe"),
+          title: str | None = None):
+    """One panel per sweep: ``panels`` maps a panel title to ``(sweep, setting)``; each draws
+    ``metrics`` (:func:`summary` keys; accuracies in %) against that setting, with the seeds' range."""
+    from .plots import new_figure
+
+    metrics = list(metrics)
+    fig = new_figure(4.2 * len(panels), 3.2)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (name, (sweep, setting)) in zip(axes, panels.items()):
+        rows = [r for r in summary(sweep) if setting in r["settings"]]
+        values = [r["settings"][setting] for r in rows]
+        categorical = not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        xs = list(range(len(values))) if categorical else values
+        for i, metric in enumerate(metrics):
+            scale = 1 if metric in ("RankMe", "seconds") else 100
+            target = ax if i == 0 else ax.twinx() if i == 1 else ax
+            mean = [scale * r[metric][0] for r in rows]
+            low = [scale * r[metric][1] for r in rows]
+            high = [scale * r[metric][2] for r in rows]
+            target.plot(xs, mean, "o-" if i == 0 else "s--", color=f"C{i + 1}",
+                        label=metric + ("" if scale == 1 else " (%)"))
+            if low != high:
+                target.fill_between(xs, low, high, color=f"C{i + 1}", alpha=0.2)
+            target.set_ylabel(metric + ("" if scale == 1 else " (%)"), color=f"C{i + 1}")
+        ax.set_xticks(xs, [str(v) for v in values], fontsize=8)
+        ax.set_xlabel(setting.removeprefix(AUGMENT))
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def layer_figure(runs: dict[str, dict[str, Any]], title: str | None = None):
+    """kNN (left) and linear-probe (right) accuracy at every probed layer, one line per run:
+    ``runs`` maps a label to a sweep point with ``layers`` (a sweep declared with ``probe_layers``)."""
+    from .plots import new_figure
+
+    fig = new_figure(9, 3.2)
+    axes = fig.subplots(1, 2, sharey=True)
+    longest = max((p["layers"] for p in runs.values()), key=len)
+    for i, (label, point) in enumerate(runs.items()):
+        for ax, key in zip(axes, ("knn_acc", "linear_acc")):
+            ax.plot(range(len(point["layers"])), [100 * row[key] for row in point["layers"]], "o-", color=f"C{i}",
+                    label=label)
+    for ax, name in zip(axes, ("kNN accuracy (%)", "linear probe accuracy (%)")):
+        ax.set_xticks(range(len(longest)), [row["layer"].replace("projector ", "proj. ") for row in longest])
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0].set_xlabel("probed after: the backbone, then each projector layer (the last is the loss's embedding)",
+                       fontsize=8, loc="left")
+    axes[1].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def again(sweep: dict[str, Any], label: str) -> dict[str, Any]:
+    """Train the point ``label`` of ``sweep`` once more with :func:`cookbook.chapter.short_run`
+    (its settings, its seed) and print its kNN accuracy and RankMe here next to the kept ones."""
+    from .chapter import short_run
+    from .registry import get
+
+    points = report.by_label(sweep)
+    if label not in points:
+        raise KeyError(f"the sweep {sweep['sweep']!r} has no point {label!r}; its points: {', '.join(points)}")
+    kept = points[label]
+    recipe = get(sweep["recipe"])
+    settings = {**sweep["shared"], **kept["settings"], **({"seed": kept["seed"]} if kept.get("seed") is not None else {})}
+    result = short_run(recipe, **config_overrides(recipe, settings))
+    here, there = result["after"], kept["after"]
+    print(f"{label}: kNN {here['knn_acc']:.1%} here, {there['knn_acc']:.1%} kept | RankMe {here['rankme']:.2f} here, "
+          f"{there['rankme']:.2f} kept")
+    return result

@@ -1,0 +1,69 @@
+"""cookbook.guide: a kept sweep summarised over seeds, tabled, drawn, and one point trained again."""
+import pytest
+
+from cookbook import guide, report
+
+
+def point(label, settings, seed, knn, colour, rankme=10.0, layers=None):
+    after = {"knn_acc": knn, "fg_hue_bin_knn_acc": colour, "position_cell_knn_acc": 0.2, "rankme": rankme, "step": 3}
+    return {"label": label + (f", seed {seed}" if seed is not None else ""), "settings": settings, "seed": seed,
+            "after": after, "before": {"knn_acc": 0.1, "rankme": 5.0}, "seconds": 2.0,
+            **({"layers": layers} if layers else {})}
+
+
+SWEEP = {"sweep": "fake", "recipe": "simclr", "shared": {"steps": 3}, "seconds": 8.0, "cpu_seconds": 15.0,
+         "command": "python benchmarks/sweep.py fake", "date": "2026-12-05", "machine": "here", "threads": 2,
+         "points": [point("a", {"augment.jitter_p": 0.0, "temperature": 0.1}, 0, 0.4, 0.5),
+                    point("a", {"augment.jitter_p": 0.0, "temperature": 0.1}, 1, 0.6, 0.3),
+                    point("b", {"augment.jitter_p": 0.8, "temperature": 0.1}, 0, 0.7, 0.2),
+                    point("b", {"augment.jitter_p": 0.8, "temperature": 0.1}, 1, 0.5, 0.2)]}
+
+
+def test_summary_merges_the_seeds_of_a_setting_into_mean_and_range():
+    rows = guide.summary(SWEEP)
+    assert [r["label"] for r in rows] == ["a", "b"] and rows[0]["seeds"] == [0, 1]
+    assert rows[0]["kNN"] == pytest.approx((0.5, 0.4, 0.6)) and rows[0]["shape colour"] == pytest.approx((0.4, 0.3, 0.5))
+    assert rows[1]["position"] == pytest.approx((0.2, 0.2, 0.2)) and rows[1]["seconds"] == (2.0, 2.0, 2.0)
+
+
+def test_table_prints_means_and_ranges_and_introduce_says_how_to_redo_it(monkeypatch, capsys):
+    shown = []
+    monkeypatch.setattr("cookbook.chapter.markdown", shown.append)
+    guide.table(SWEEP)
+    assert "| a | 50.0% (40.0-60.0) | 40.0% (30.0-50.0) | 20.0% |" in shown[0] and "kNN: shape colour" in shown[0]
+    guide.introduce(SWEEP)
+    out = capsys.readouterr().out
+    assert "4 runs of simclr" in out and "15 s of CPU time" in out and "seeds: 0, 1" in out
+    assert "python benchmarks/sweep.py fake" in out
+
+
+def test_figures_draw_bars_heatmaps_lines_and_layers():
+    bars = guide.class_and_nuisances(SWEEP, title="t")
+    assert len(bars.axes[0].patches) == 2 * 3  # two settings x (the class, colour, position)
+    heat = guide.heatmap(SWEEP, "augment.jitter_p", "temperature")
+    assert [t.get_text() for t in heat.axes[0].texts] == ["50.0", "60.0"]
+    lines = guide.lines({"p": (SWEEP, "augment.jitter_p")})
+    assert lines.axes[0].get_xlabel() == "jitter_p"
+    layers = [{"layer": "backbone", "knn_acc": 0.5, "linear_acc": 0.6}, {"layer": "projector 1", "knn_acc": 0.4, "linear_acc": 0.5}]
+    fig = guide.layer_figure({"x": point("x", {}, None, 0.5, 0.2, layers=layers)})
+    assert [round(y) for y in fig.axes[1].get_lines()[0].get_ydata()] == [60, 50]
+
+
+def test_again_refuses_an_unknown_point_and_trains_a_known_one(monkeypatch, capsys):
+    with pytest.raises(KeyError, match="no point 'c'.*a, seed 0"):
+        guide.again(SWEEP, "c")
+    seen = {}
+
+    def fake_short_run(recipe, **overrides):
+        seen.update(overrides)
+        return {"after": {"knn_acc": 0.45, "rankme": 9.0}}
+
+    monkeypatch.setattr("cookbook.chapter.short_run", fake_short_run)
+    guide.again(SWEEP, "a, seed 1")
+    assert seen["seed"] == 1 and seen["temperature"] == 0.1 and seen["augment"].jitter_p == 0.0
+    assert "kNN 45.0% here, 60.0% kept" in capsys.readouterr().out
+
+
+def test_nuisance_scores_name_the_factors_and_skip_the_baselines():
+    assert report.nuisance_scores({"knn_acc": 1, "fg_hue_bin_knn_acc": 0.3, "random_init_fg_hue_bin_knn_acc": 0.2,
+                                   "scale_bin_knn_acc": 0.5}) == {"shape colour": 0.3, "size": 0.5}
