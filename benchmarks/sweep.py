@@ -85,7 +85,7 @@ SWEEPS = {
     **{f"projector-{recipe}": dict(recipe=recipe, shared={"steps": 300}, probe_layers=True, points={
         **{f"depth {d}": {"proj_depth": d} for d in (0, 1, 2, 3)},
         **{f"width {w}": {"proj_hidden_dim": w} for w in (64, 2048)},
-        **{f"output {o}": {"proj_dim": o} for o in (16, 2048)}}) for recipe in ("simclr", "vicreg")},
+        **{f"output {o}": {"proj_dim": o} for o in (16, 128, 512, 2048)}}) for recipe in ("simclr", "vicreg")},
 
     # Chapter 11 (teacher and student). The EMA target's momentum, constant or raised to 1 along a cosine.
     "ema-byol": dict(recipe="byol", shared={"steps": 400, "eval_every": 100}, probe_layers=True,

@@ -56,7 +56,9 @@ def _setting_label(point: dict[str, Any]) -> str:
 def _measures(point: dict[str, Any]) -> dict[str, float]:
     after = point["after"]
     values = {"kNN": after["knn_acc"], **report.nuisance_scores(after), "RankMe": after["rankme"],
-              "seconds": point.get("seconds")}
+              "seconds": point.get("seconds"), "CPU seconds": point.get("cpu_seconds"),
+              "kNN gain": after["knn_acc"] - point["before"]["knn_acc"],
+              "normalised std": after["mean_std"] / after["std_if_uniform"] if "mean_std" in after else None}
     backbone = next((row for row in point.get("layers", []) if row["layer"] == "backbone"), None)
     if backbone and "linear_acc" in backbone:
         values["linear probe"] = backbone["linear_acc"]
@@ -83,17 +85,26 @@ def summary(sweep: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _cell(key: str, value: tuple[float, float, float]) -> str:
     mean, low, high = value
-    if key in ("RankMe", "seconds"):
+    if key == "kNN gain":
+        return f"{100 * mean:+.1f}" if low == high else f"{100 * mean:+.1f} ({100 * low:+.1f} to {100 * high:+.1f})"
+    if key == "normalised std":
+        return f"{mean:.2f}" if low == high else f"{mean:.2f} ({low:.2f}-{high:.2f})"
+    if key in ("RankMe", "seconds", "CPU seconds"):
         return f"{mean:.1f}" if low == high else f"{mean:.1f} ({low:.1f}-{high:.1f})"
     return f"{100 * mean:.1f}%" if low == high else f"{100 * mean:.1f}% ({100 * low:.1f}-{100 * high:.1f})"
 
 
-def table(sweep: dict[str, Any], rows: list[dict[str, Any]] | None = None) -> None:
-    """:func:`summary` as a Markdown table, in percent; with several seeds, the mean and (the range)."""
+# What table() shows unless told: the accuracies, RankMe and the wall time of a run.
+NOT_BY_DEFAULT = ("label", "settings", "seeds", "CPU seconds", "kNN gain", "normalised std")
+
+
+def table(sweep: dict[str, Any], rows: list[dict[str, Any]] | None = None, columns: Iterable[str] | None = None) -> None:
+    """:func:`summary` as a Markdown table, in percent; with several seeds, the mean and (the range).
+    ``columns``: the :func:`summary` keys to show (default: the accuracies, RankMe and seconds)."""
     from .chapter import markdown
 
     rows = rows or summary(sweep)
-    keys = [k for k in rows[0] if k not in ("label", "settings", "seeds")]
+    keys = list(columns) if columns else [k for k in rows[0] if k not in NOT_BY_DEFAULT]
     names = {"kNN": "kNN: the class", **{k: f"kNN: {k}" for k in report.FACTOR_NAMES.values()}}
     lines = ["| setting | " + " | ".join(names.get(k, k) for k in keys) + " |", "|---|" + "---:|" * len(keys)]
     lines += ["| " + row["label"] + " | " + " | ".join(_cell(k, row[k]) if k in row else "" for k in keys) + " |"
@@ -129,27 +140,33 @@ def class_and_nuisances(sweep: dict[str, Any], title: str | None = None, rows: l
     return fig
 
 
-def heatmap(sweep: dict[str, Any], x: str, y: str, metric: str = "kNN", title: str | None = None):
+def heatmap(sweep: dict[str, Any], x: str, y: str, metric: str = "kNN", title: str | None = None,
+            where: dict[str, Any] | None = None):
     """A seaborn heatmap of ``metric`` (a :func:`summary` key, mean over seeds) over a grid sweep's
-    settings ``x`` (columns) and ``y`` (rows)."""
+    settings ``x`` (columns) and ``y`` (rows); ``where`` keeps only the points with those values of
+    the grid's other settings."""
     import seaborn as sns
 
     from .plots import new_figure
 
-    rows = summary(sweep)
+    rows = [r for r in summary(sweep) if all(r["settings"].get(k) == v for k, v in (where or {}).items())]
     xs = sorted({r["settings"][x] for r in rows})
     ys = sorted({r["settings"][y] for r in rows})
-    scale = 1 if metric in ("RankMe", "seconds") else 100
+    scale = 1 if metric in ("RankMe", "seconds", "CPU seconds") else 100
     grid = [[next((scale * r[metric][0] for r in rows if r["settings"][x] == vx and r["settings"][y] == vy),
                   float("nan")) for vx in xs] for vy in ys]
     fig = new_figure(1.2 * len(xs) + 2.5, 0.7 * len(ys) + 1.6)
     ax = fig.subplots()
-    sns.heatmap(grid, annot=True, fmt=".1f", cmap="viridis", xticklabels=[f"{v:g}" for v in xs],
-                yticklabels=[f"{v:g}" for v in ys], ax=ax, cbar_kws={"label": metric + ("" if scale == 1 else " (%)")})
+    sns.heatmap(grid, annot=True, fmt=".1f", cmap="viridis", xticklabels=[_tick(v) for v in xs],
+                yticklabels=[_tick(v) for v in ys], ax=ax, cbar_kws={"label": metric + ("" if scale == 1 else " (%)")})
     ax.set_xlabel(x.removeprefix(AUGMENT))
     ax.set_ylabel(y.removeprefix(AUGMENT))
     ax.set_title(title or f"{sweep['recipe']}: {metric}", fontsize=10)
     return fig
+
+
+def _tick(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def lines(panels: dict[str, tuple[dict[str, Any], str]], metrics: Iterable[str] = ("kNN", "RankMe"),
@@ -167,7 +184,7 @@ def lines(panels: dict[str, tuple[dict[str, Any], str]], metrics: Iterable[str] 
         categorical = not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
         xs = list(range(len(values))) if categorical else values
         for i, metric in enumerate(metrics):
-            scale = 1 if metric in ("RankMe", "seconds") else 100
+            scale = 1 if metric in ("RankMe", "seconds", "CPU seconds") else 100
             target = ax if i == 0 else ax.twinx() if i == 1 else ax
             mean = [scale * r[metric][0] for r in rows]
             low = [scale * r[metric][1] for r in rows]
@@ -208,6 +225,57 @@ def layer_figure(runs: dict[str, dict[str, Any]], title: str | None = None):
     if title:
         fig.suptitle(title)
     return fig
+
+
+def layer_table(runs: dict[str, dict[str, Any]]) -> None:
+    """The layer probes of each run as a Markdown table: layer, its width, kNN, linear probe, RankMe."""
+    from .chapter import markdown
+
+    lines = ["| run | probed after | width | kNN | linear probe | RankMe |", "|---|---|---:|---:|---:|---:|"]
+    for label, point in runs.items():
+        for row in point["layers"]:
+            lines.append(f"| {label} | {row['layer']} | {row['dim']} | {row['knn_acc']:.1%} | "
+                         f"{row['linear_acc']:.1%} | {row['rankme']:.1f} |")
+    markdown("\n".join(lines))
+
+
+def spectra(panels: dict[str, dict[str, dict[str, Any]]], title: str | None = None):
+    """The singular-value spectra of the runs' backbone features (largest = 1, log scale), one panel
+    per entry of ``panels`` (panel title -> {label -> a sweep point}): a spectrum that falls off a
+    cliff is a dimensional collapse."""
+    from .plots import new_figure
+
+    fig = new_figure(4.5 * len(panels), 3.2)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (name, runs) in zip(axes, panels.items()):
+        for i, (label, point) in enumerate(runs.items()):
+            ax.semilogy(range(1, len(point["spectrum"]) + 1), point["spectrum"], color=f"C{i}",
+                        label=f"{label} (RankMe {point['after']['rankme']:.0f})")
+        ax.set_xlabel("singular value index")
+        ax.set_ylim(1e-4, 1.5)
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("singular value / largest")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def breaks(sweeps: dict[str, dict[str, Any]], min_gain: float = 0.03, min_std: float = 0.3) -> list[str]:
+    """Print and return, for each sweep (``{method: sweep}``), the settings that broke training: a
+    class kNN less than ``min_gain`` above the untrained network's, or a normalised std of the
+    features under ``min_std`` (1 is spread evenly, 0 a single point: :mod:`cookbook.collapse`)."""
+    broken = []
+    for method, sweep in sweeps.items():
+        for row in summary(sweep):
+            gain, spread = row["kNN gain"][0], row.get("normalised std", (1.0,))[0]
+            if gain < min_gain or spread < min_std:
+                broken.append(f"{method}, {row['label']}: kNN {100 * gain:+.1f} points over the untrained network, "
+                              f"normalised std {spread:.2f}, RankMe {row['RankMe'][0]:.1f}")
+    print("\n".join(broken) or f"no setting broke training (every kNN gain >= {100 * min_gain:.0f} points and "
+                               f"normalised std >= {min_std})")
+    return broken
 
 
 def again(sweep: dict[str, Any], label: str) -> dict[str, Any]:

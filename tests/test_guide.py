@@ -5,7 +5,8 @@ from cookbook import guide, report
 
 
 def point(label, settings, seed, knn, colour, rankme=10.0, layers=None):
-    after = {"knn_acc": knn, "fg_hue_bin_knn_acc": colour, "position_cell_knn_acc": 0.2, "rankme": rankme, "step": 3}
+    after = {"knn_acc": knn, "fg_hue_bin_knn_acc": colour, "position_cell_knn_acc": 0.2, "rankme": rankme, "step": 3,
+             "mean_std": 0.05 if knn < 0.45 else 0.5, "std_if_uniform": 0.5}
     return {"label": label + (f", seed {seed}" if seed is not None else ""), "settings": settings, "seed": seed,
             "after": after, "before": {"knn_acc": 0.1, "rankme": 5.0}, "seconds": 2.0,
             **({"layers": layers} if layers else {})}
@@ -67,3 +68,24 @@ def test_again_refuses_an_unknown_point_and_trains_a_known_one(monkeypatch, caps
 def test_nuisance_scores_name_the_factors_and_skip_the_baselines():
     assert report.nuisance_scores({"knn_acc": 1, "fg_hue_bin_knn_acc": 0.3, "random_init_fg_hue_bin_knn_acc": 0.2,
                                    "scale_bin_knn_acc": 0.5}) == {"shape colour": 0.3, "size": 0.5}
+
+
+def test_layer_table_and_spectra(monkeypatch):
+    shown = []
+    monkeypatch.setattr("cookbook.chapter.markdown", shown.append)
+    layers = [{"layer": "backbone", "dim": 8, "knn_acc": 0.5, "linear_acc": 0.6, "rankme": 4.0}]
+    run = {**point("x", {}, None, 0.5, 0.2, layers=layers), "spectrum": [1.0, 0.5, 0.01]}
+    guide.layer_table({"x": run})
+    assert "| x | backbone | 8 | 50.0% | 60.0% | 4.0 |" in shown[0]
+    fig = guide.spectra({"panel": {"x": run}})
+    assert list(fig.axes[0].get_lines()[0].get_ydata()) == [1.0, 0.5, 0.01]
+
+
+def test_breaks_names_the_settings_that_did_not_learn_or_collapsed(capsys):
+    broken = guide.breaks({"simclr": SWEEP}, min_gain=0.35)
+    # "a": mean kNN gain 0.4 (>= 0.35) but seed 0 collapsed (std 0.1 of uniform): its mean spread is 0.55;
+    # "b": gain 0.5, spread 1. Only a stricter spread flags "a".
+    assert broken == []
+    [line] = guide.breaks({"simclr": SWEEP}, min_gain=0.35, min_std=0.6)
+    assert line.startswith("simclr, a: kNN +40.0 points") and "normalised std 0.55" in line
+    assert guide.summary(SWEEP)[0]["kNN gain"] == pytest.approx((0.4, 0.3, 0.5))
