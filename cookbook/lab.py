@@ -394,8 +394,7 @@ class Lab:
                          tooltip="forget the kept runs drawn faded in the dashboard")
         status = w.Label(value="press Start to train")
         layer = w.Dropdown(options=self.layers, value=self.layer, description="probe layer",
-                           style={"description_width": "120px"}, layout=w.Layout(width="330px"),
-                           tooltip="the features the nuisance kNN (and a second class kNN) measure, from the next evaluation")
+                           style={"description_width": "120px"}, layout=w.Layout(width="330px"))
         runs = w.HTML(value="")  # the kept runs, as a table
         note = w.HTML(value="")  # set by an autorun: what a static page shows and why its buttons are dead
         note.add_class("cookbook-lab-static-note")

@@ -28,6 +28,8 @@ STEPS_PER_CHUNK = 10
 NOTEBOOK_CODE = ('from cookbook.lab import Lab\n\n'
                  f'lab = Lab("simclr", budget="quick", steps=2000, chunk={STEPS_PER_CHUNK}, autorun=False)\n'
                  'lab')
+VIEWER_CODE = ('from cookbook import report, sweep_viewer\n\n'
+               'sweep_viewer.show(report.load_sweep("simclr-temperature-batch"))')
 
 
 KERNEL_IDLE = ("() => { const w = window.jupyterapp.shell.currentWidget;"
@@ -50,6 +52,8 @@ def jupyterlab(tmp_path_factory):
                 "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
                 "nbformat": 4, "nbformat_minor": 5}
     (folder / "lab.ipynb").write_text(json.dumps(notebook))
+    viewer = {**notebook, "cells": [{**notebook["cells"][0], "id": "viewer", "source": VIEWER_CODE}]}
+    (folder / "sweep.ipynb").write_text(json.dumps(viewer))
     port = free_port()
     home = folder / "home"  # settings, workspaces and runtime files of this server only
     env = {k: v for k, v in os.environ.items() if k not in ("COOKBOOK_QUICK", "COOKBOOK_CACHE")}
@@ -105,6 +109,37 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
             return value
         time.sleep(interval)
     pytest.fail(f"{what} did not happen within {timeout:.0f} s", pytrace=False)
+
+
+def test_the_sweep_viewer_runs_in_jupyterlab(browser, jupyterlab, screenshots, live_results):
+    """The viewer's HTML output, made by a kernel in JupyterLab, draws and answers its slider there too."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    outside = []
+    context.route(re.compile(r"^(?!http://127\.0\.0\.1|data:|blob:|about:)"),
+                  lambda route: (outside.append(route.request.url), route.abort()))
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{jupyterlab}/lab/tree/sweep.ipynb", wait_until="domcontentloaded")
+        page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
+                               timeout=90_000)
+        wait_for(lambda: page.evaluate(KERNEL_IDLE), 90, "the kernel starting")
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        viewer = page.locator(".cookbook-sweep-viewer")
+        viewer.wait_for(timeout=120_000)
+        figure, readout, slider = viewer.locator("svg.sv-figure"), viewer.locator(".sv-readout"), viewer.locator("input[type=range]")
+        wait_for(lambda: figure.locator("polyline").count() >= 4, 20, "the viewer drawing its curves in JupyterLab")
+        before = (figure.inner_html(), readout.inner_text())
+        # A click near the slider's right end, as a person drags it (JupyterLab keeps the arrow keys for itself).
+        box = slider.first.bounding_box()
+        page.mouse.click(box["x"] + 0.95 * box["width"], box["y"] + box["height"] / 2)
+        wait_for(lambda: (figure.inner_html(), readout.inner_text()) != before, 5, "the figure changing with the slider")
+        screenshots.mkdir(parents=True, exist_ok=True)
+        viewer.screenshot(path=str(screenshots / "jupyterlab-sweep-viewer.png"))
+        live_results.append(f"sweep viewer in JupyterLab: drawn, slider moved, readout now {readout.inner_text()[:60]!r}")
+        assert not outside, f"the page asked for other origins: {outside}"
+    finally:
+        context.close()
 
 
 def test_a_person_drives_the_lab_in_jupyterlab(browser, jupyterlab, screenshots, live_results):
