@@ -158,6 +158,25 @@ def test_the_books_sweeps_were_trained_by_the_current_code():
     assert not stale, f"run again: {'; '.join(f'python benchmarks/sweep.py {name} --fresh' for name in stale)}"
 
 
+def test_every_sweep_a_chapter_loads_is_declared_kept_complete_and_as_declared(repo_root, sweep_module):
+    import re as regex
+
+    named = set()
+    for chapter in sorted((repo_root / "book").glob("*.md")):
+        text = chapter.read_text()
+        named |= set(regex.findall(r'load_sweep\(f?"([a-z0-9-]+)"\)', text))
+        for template, names in regex.findall(r'load_sweep\(f"([a-z-]+)\{name\}"\)[^\n]*\n?.*?for name in \(([^)]*)\)', text):
+            named |= {template + n.strip(' "') for n in names.split(",")}
+    assert {"augment-ablation-simclr", "projector-vicreg", "ema-dino"} <= named, sorted(named)
+    for name in sorted(named):
+        assert name in sweep_module.SWEEPS, f"a chapter loads the sweep {name!r}, which benchmarks/sweep.py does not declare"
+        kept = report.load_sweep(name)  # complete, or it raises
+        declared = sweep_module.SWEEPS[name]
+        assert kept["declaration"] == json.loads(json.dumps({k: declared[k] for k in sorted(declared)})), \
+            f"{name} was trained from another declaration: python benchmarks/sweep.py {name} --fresh"
+        assert len(kept["points"]) == len(sweep_module.declared_points(name, declared))
+
+
 def fake_sweep(points):
     run = lambda knn: {"before": {"knn_acc": 0.1}, "after": {"knn_acc": knn, "rankme": 9.0, "dim": 16, "step": 2},  # noqa: E731
                        "history": [{"step": 0, "loss": 2.0, "knn_acc": 0.1, "rankme": 5.0},
