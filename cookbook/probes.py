@@ -10,7 +10,8 @@ linear probe and RankMe of :mod:`cookbook.evaluate`.
 
 A cut point is the end of a block: after a Linear layer's BatchNorm and ReLU when it has them, and
 after the head's last module. Recipes whose model has a ``backbone`` and a ``projector`` built by
-:func:`cookbook.models.mlp` (every :class:`cookbook.method.TwoViewMethod`, BYOL, ...) can be probed.
+:func:`cookbook.models.mlp` (every :class:`cookbook.method.TwoViewMethod`, BYOL, ...) can be probed;
+a model trained without a projector (``proj_depth=0``, an ``nn.Identity``) has the backbone only.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def layer_names(model: nn.Module) -> list[str]:
     """The names of the probe points: ``backbone``, then ``projector 1`` ... ``projector L`` (the
     last one is the embedding the loss sees)."""
     _check(model)
+    if isinstance(model.projector, nn.Identity):
+        return ["backbone"]
     return ["backbone"] + [f"projector {n}" for n in range(1, len(cut_points(model.projector)) + 1)]
 
 
@@ -40,6 +43,8 @@ def layer_features(model: nn.Module, images: torch.Tensor, batch_size: int = 512
     """``images`` ``(N, C, H, W)`` -> features at every probe point, ``{name: (N, D_layer)}``, in
     eval mode, float32 on the CPU."""
     _check(model)
+    if isinstance(model.projector, nn.Identity):
+        return {"backbone": evaluate.embed(model.backbone, images, batch_size).cpu()}
     cuts = set(cut_points(model.projector))
     names = layer_names(model)
 
@@ -79,6 +84,8 @@ def layer_probes(model: nn.Module, data, *, bank: int | None = None, linear: boo
 
 def _check(model: nn.Module) -> None:
     head = getattr(model, "projector", None)
+    if isinstance(head, nn.Identity) and getattr(model, "backbone", None) is not None:
+        return
     if getattr(model, "backbone", None) is None or not isinstance(head, nn.Sequential) \
             or not any(isinstance(m, nn.Linear) for m in head):
         raise TypeError(f"{type(model).__name__} has no backbone followed by an MLP projector "

@@ -52,3 +52,15 @@ def test_a_model_without_a_projector_is_refused_with_the_reason():
     data, model = prepare(module, module.Config.for_budget("quick", n_train=32, n_test=16, batch_size=16, steps=2))
     with pytest.raises(TypeError, match="no backbone followed by an MLP projector"):
         probes.layer_features(model, data.test_x)
+
+
+def test_a_model_without_a_projector_is_probed_at_its_backbone_only(tiny_toy):
+    from recipes import simclr
+
+    config = simclr.Config.for_budget("quick", proj_depth=0, width=4, progress=False)
+    model = simclr.build_model(config, tiny_toy).eval()
+    assert probes.layer_names(model) == ["backbone"]
+    features = probes.layer_features(model, tiny_toy.test_x)
+    assert list(features) == ["backbone"] and features["backbone"].shape == (len(tiny_toy.test_x), model.backbone.dim)
+    [row] = probes.layer_probes(model, tiny_toy, linear=False)
+    assert row["layer"] == "backbone" and 0 <= row["knn_acc"] <= 1
