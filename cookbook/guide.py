@@ -262,18 +262,19 @@ def spectra(panels: dict[str, dict[str, dict[str, Any]]], title: str | None = No
     return fig
 
 
-def breaks(sweeps: dict[str, dict[str, Any]], min_gain: float = 0.03, min_std: float = 0.3) -> list[str]:
+def breaks(sweeps: dict[str, dict[str, Any]], min_gain: float = 0.0, min_std: float = 0.3) -> list[str]:
     """Print and return, for each sweep (``{method: sweep}``), the settings that broke training: a
-    class kNN less than ``min_gain`` above the untrained network's, or a normalised std of the
-    features under ``min_std`` (1 is spread evenly, 0 a single point: :mod:`cookbook.collapse`)."""
+    class kNN no more than ``min_gain`` above the untrained network's (default: no better than it),
+    or a normalised std of the features under ``min_std`` (1 is spread evenly, 0 a single point:
+    :mod:`cookbook.collapse`)."""
     broken = []
     for method, sweep in sweeps.items():
         for row in summary(sweep):
             gain, spread = row["kNN gain"][0], row.get("normalised std", (1.0,))[0]
-            if gain < min_gain or spread < min_std:
+            if gain <= min_gain or spread < min_std:
                 broken.append(f"{method}, {row['label']}: kNN {100 * gain:+.1f} points over the untrained network, "
                               f"normalised std {spread:.2f}, RankMe {row['RankMe'][0]:.1f}")
-    print("\n".join(broken) or f"no setting broke training (every kNN gain >= {100 * min_gain:.0f} points and "
+    print("\n".join(broken) or f"no setting broke training (every kNN gain above {100 * min_gain:+.0f} points and "
                                f"normalised std >= {min_std})")
     return broken
 
