@@ -94,13 +94,13 @@ def _cell(key: str, value: tuple[float, float, float]) -> str:
     return f"{100 * mean:.1f}%" if low == high else f"{100 * mean:.1f}% ({100 * low:.1f}-{100 * high:.1f})"
 
 
-# What table() shows unless told: the accuracies, RankMe and the wall time of a run.
-NOT_BY_DEFAULT = ("label", "settings", "seeds", "CPU seconds", "kNN gain", "normalised std")
+# What table() shows unless told: the accuracies and RankMe (a run's cost only where a chapter asks for it).
+NOT_BY_DEFAULT = ("label", "settings", "seeds", "seconds", "CPU seconds", "kNN gain", "normalised std")
 
 
 def table(sweep: dict[str, Any], rows: list[dict[str, Any]] | None = None, columns: Iterable[str] | None = None) -> None:
     """:func:`summary` as a Markdown table, in percent; with several seeds, the mean and (the range).
-    ``columns``: the :func:`summary` keys to show (default: the accuracies, RankMe and seconds)."""
+    ``columns``: the :func:`summary` keys to show (default: the accuracies and RankMe)."""
     from .chapter import markdown
 
     rows = rows or summary(sweep)
