@@ -43,7 +43,7 @@ def introduce(sweep: dict[str, Any]) -> None:
     print(f"{sweep['sweep']}: {len(sweep['points'])} runs of {sweep['recipe']} "
           f"({', '.join(f'{k}={v}' for k, v in sweep['shared'].items()) or 'the quick budget'}), trained on "
           f"{sweep.get('date', '?')} ({sweep.get('machine', 'machine not recorded')}) in {sweep['seconds']:.0f} s "
-          f"of wall time{f', {cpu:.0f} s of CPU time' if cpu else ''} with {sweep.get('threads', '?')} threads | "
+          f"of wall time{f', {cpu:.0f} s of CPU time' if cpu else ''} | "
           f"seeds: {', '.join(map(str, seeds)) if seeds else 'the recipe default (0)'}\n"
           f"  to train it again: {sweep['command']}")
 
