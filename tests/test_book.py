@@ -93,3 +93,13 @@ def test_chapters_hold_prose_and_the_librarys_code(chapter: Path):
     assert len(lines) <= 60, f"{chapter.name}: {len(lines)} lines of its own code before Exercises"
     assert not [line for line in lines if re.search(r"budget\s*==", line)], \
         f"{chapter.name}: branches on the budget; use cookbook.chapter.train(..., quick=...) or the chapter budget"
+
+
+def test_exercise_and_section_labels_are_unique_across_the_book():
+    # Sphinx resolves labels book-wide: a label two chapters share is a -W warning, found only at build time.
+    labels: dict[str, list[str]] = {}
+    for chapter in sorted((ROOT / "book").glob("*.md")):
+        for label in re.findall(r"^:label: (\S+)$|^\((\S+)\)=$", chapter.read_text(), flags=re.M):
+            labels.setdefault(label[0] or label[1], []).append(chapter.stem)
+    repeated = {label: where for label, where in labels.items() if len(where) > 1}
+    assert not repeated, f"labels used in more than one place: {repeated}"
