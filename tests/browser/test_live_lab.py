@@ -120,7 +120,7 @@ def test_the_sweep_viewer_runs_in_jupyterlab(browser, jupyterlab, screenshots, l
     page = context.new_page()
     page.set_default_timeout(30_000)
     try:
-        page.goto(f"{jupyterlab}/lab/tree/sweep.ipynb", wait_until="domcontentloaded")
+        page.goto(f"{jupyterlab}/lab/workspaces/viewer/tree/sweep.ipynb?reset", wait_until="domcontentloaded")
         page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
                                timeout=90_000)
         wait_for(lambda: page.evaluate(KERNEL_IDLE), 90, "the kernel starting")
@@ -150,7 +150,7 @@ def test_a_person_drives_the_lab_in_jupyterlab(browser, jupyterlab, screenshots,
     page = context.new_page()
     page.set_default_timeout(30_000)
     try:
-        page.goto(f"{jupyterlab}/lab/tree/lab.ipynb", wait_until="domcontentloaded")
+        page.goto(f"{jupyterlab}/lab/workspaces/lab/tree/lab.ipynb?reset", wait_until="domcontentloaded")
         page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
                                timeout=90_000)
         # Run the notebook once its kernel is up, as Run > Run All Cells does.
