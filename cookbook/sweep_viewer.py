@@ -86,8 +86,8 @@ function (root, data) {
     const row = document.createElement("label");
     row.style.display = "block";
     const name = document.createElement("span");
-    name.textContent = control.name + " ";
-    name.style.display = "inline-block"; name.style.minWidth = "110px";
+    name.textContent = control.name.replace(/^augment\./, "views: ") + " ";  // augment.x is a setting of the views
+    name.style.display = "inline-block"; name.style.minWidth = "170px";
     const slider = document.createElement("input");
     Object.assign(slider, {type: "range", min: 0, max: control.values.length - 1, step: 1, value: 0});
     slider.setAttribute("aria-label", control.name);
