@@ -83,6 +83,11 @@ def summary(sweep: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _scale(measure: str) -> int:
+    """Accuracies are drawn in percent; RankMe, seconds and the rest as they are."""
+    return 1 if measure in ("RankMe", "seconds", "CPU seconds", "normalised std") else 100
+
+
 def _cell(key: str, value: tuple[float, float, float]) -> str:
     mean, low, high = value
     if key == "kNN gain":
@@ -152,7 +157,7 @@ def heatmap(sweep: dict[str, Any], x: str, y: str, metric: str = "kNN", title: s
     rows = [r for r in summary(sweep) if all(r["settings"].get(k) == v for k, v in (where or {}).items())]
     xs = sorted({r["settings"][x] for r in rows})
     ys = sorted({r["settings"][y] for r in rows})
-    scale = 1 if metric in ("RankMe", "seconds", "CPU seconds") else 100
+    scale = _scale(metric)
     grid = [[next((scale * r[metric][0] for r in rows if r["settings"][x] == vx and r["settings"][y] == vy),
                   float("nan")) for vx in xs] for vy in ys]
     fig = new_figure(1.2 * len(xs) + 2.5, 0.7 * len(ys) + 1.6)
@@ -184,7 +189,7 @@ def lines(panels: dict[str, tuple[dict[str, Any], str]], metrics: Iterable[str] 
         categorical = not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
         xs = list(range(len(values))) if categorical else values
         for i, metric in enumerate(metrics):
-            scale = 1 if metric in ("RankMe", "seconds", "CPU seconds") else 100
+            scale = _scale(metric)
             target = ax if i == 0 else ax.twinx() if i == 1 else ax
             mean = [scale * r[metric][0] for r in rows]
             low = [scale * r[metric][1] for r in rows]

@@ -111,20 +111,32 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
     pytest.fail(f"{what} did not happen within {timeout:.0f} s", pytrace=False)
 
 
-def test_the_sweep_viewer_runs_in_jupyterlab(browser, jupyterlab, screenshots, live_results):
-    """The viewer's HTML output, made by a kernel in JupyterLab, draws and answers its slider there too."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def offline_page(context):
+    """A page of ``context`` that may reach only the local server; returns it and the list of the
+    other origins it asked for (each request aborted)."""
     outside = []
     context.route(re.compile(r"^(?!http://127\.0\.0\.1|data:|blob:|about:)"),
                   lambda route: (outside.append(route.request.url), route.abort()))
     page = context.new_page()
     page.set_default_timeout(30_000)
+    return page, outside
+
+
+def run_all_cells(page, url: str) -> None:
+    """Open a notebook in its own JupyterLab workspace (``url``) and, once its kernel is up, run
+    it as Run > Run All Cells does."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')", timeout=90_000)
+    wait_for(lambda: page.evaluate(KERNEL_IDLE), 90, "the kernel starting")
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def test_the_sweep_viewer_runs_in_jupyterlab(browser, jupyterlab, screenshots, live_results):
+    """The viewer's HTML output, made by a kernel in JupyterLab, draws and answers its slider there too."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page, outside = offline_page(context)
     try:
-        page.goto(f"{jupyterlab}/lab/workspaces/viewer/tree/sweep.ipynb?reset", wait_until="domcontentloaded")
-        page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
-                               timeout=90_000)
-        wait_for(lambda: page.evaluate(KERNEL_IDLE), 90, "the kernel starting")
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        run_all_cells(page, f"{jupyterlab}/lab/workspaces/viewer/tree/sweep.ipynb?reset")
         viewer = page.locator(".cookbook-sweep-viewer")
         viewer.wait_for(timeout=120_000)
         figure, readout, slider = viewer.locator("svg.sv-figure"), viewer.locator(".sv-readout"), viewer.locator("input[type=range]")
@@ -144,18 +156,9 @@ def test_the_sweep_viewer_runs_in_jupyterlab(browser, jupyterlab, screenshots, l
 
 def test_a_person_drives_the_lab_in_jupyterlab(browser, jupyterlab, screenshots, live_results):
     context = browser.new_context(viewport={"width": 1400, "height": 1300})
-    outside = []
-    context.route(re.compile(r"^(?!http://127\.0\.0\.1|data:|blob:|about:)"),
-                  lambda route: (outside.append(route.request.url), route.abort()))
-    page = context.new_page()
-    page.set_default_timeout(30_000)
+    page, outside = offline_page(context)
     try:
-        page.goto(f"{jupyterlab}/lab/workspaces/lab/tree/lab.ipynb?reset", wait_until="domcontentloaded")
-        page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
-                               timeout=90_000)
-        # Run the notebook once its kernel is up, as Run > Run All Cells does.
-        wait_for(lambda: page.evaluate(KERNEL_IDLE), 90, "the kernel starting")
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        run_all_cells(page, f"{jupyterlab}/lab/workspaces/lab/tree/lab.ipynb?reset")
         panel = page.locator(".cookbook-lab")
         panel.wait_for(timeout=120_000)
         button = {name: panel.get_by_role("button", name=name) for name in ("Start", "Stop", "Reset")}
