@@ -17,7 +17,10 @@ one point again in front of the reader to show that it reproduces.
 
 Each sweep is declared below: the recipe, the settings every point shares (on top of the recipe's
 quick budget), and either ``points`` (a label and the settings that differ) or a ``grid`` (setting
--> values, every combination), optionally for several ``seeds``. An unknown recipe or setting, an
+-> values, every combination), optionally for several ``seeds``. Two settings are not the recipe's: ``data.class_ratio`` and
+``data.train_images`` make the training set long-tailed (:mod:`cookbook.imbalance`), and a sweep
+that uses them keeps that module in its digest. ``probe_layers`` and ``per_class`` add layer-by-layer
+and class-by-class probes to every point. An unknown recipe or setting, an
 empty grid, and a folder that another sweep wrote are refused with a message.
 """
 from __future__ import annotations
@@ -36,7 +39,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
 
-from cookbook import cache, registry, report  # noqa: E402
+from cookbook import cache, imbalance, registry, report  # noqa: E402
 from cookbook.guide import AUGMENT, config_overrides  # noqa: E402
 from recipes_table import machine  # noqa: E402
 
@@ -58,7 +61,7 @@ SWEEPS = {
                 **{f"batch {b}": {"batch_size": b} for b in (8, 32)},
                 "batch 32, the images of batch 128": {"batch_size": 32, "steps": 600}}),
 
-    # Chapter 9 (augmentations). Each augmentation of the toy views removed in turn (blur, which the toy
+    # Chapter 8 (augmentations). Each augmentation of the toy views removed in turn (blur, which the toy
     # views do not use, added instead): what the features keep of the class and of each nuisance.
     "augment-ablation-simclr": dict(recipe="simclr", shared={"steps": 300}, seeds=[0, 1], points=ABLATIONS),
     # VICReg at 300 steps is still in its noisy start (kNN 22% with every augmentation, against 56% at its quick
@@ -83,14 +86,14 @@ SWEEPS = {
         "noise only": {**NO_VIEWS, "augment.noise_std": 0.1}, "no augmentation": NO_VIEWS})
        for dataset in ("toy", "digits")},
 
-    # Chapter 10 (the projector): its depth (0: none), width and output size, probed at every layer.
+    # Chapter 9 (the projector): its depth (0: none), width and output size, probed at every layer.
     # The quick run's 600 steps: at 300, VICReg's default projector is still in its noisy start.
     **{f"projector-{recipe}": dict(recipe=recipe, shared={"steps": 600}, probe_layers=True, points={
         **{f"depth {d}": {"proj_depth": d} for d in (0, 1, 2, 3)},
         **{f"width {w}": {"proj_hidden_dim": w} for w in (64, 2048)},
         **{f"output {o}": {"proj_dim": o} for o in (16, 128, 512, 2048)}}) for recipe in ("simclr", "vicreg")},
 
-    # Chapter 11 (teacher and student). The EMA target's momentum, constant or raised to 1 along a cosine.
+    # Chapter 10 (teacher and student). The EMA target's momentum, constant or raised to 1 along a cosine.
     "ema-byol": dict(recipe="byol", shared={"steps": 400, "eval_every": 100}, probe_layers=True,
                      grid={"momentum": [0.9, 0.98, 0.996], "momentum_schedule": ["constant", "cosine"]}),
     "ema-dino": dict(recipe="dino", shared={"steps": 300, "eval_every": 100, "n_local_crops": 0}, points={
@@ -104,6 +107,52 @@ SWEEPS = {
         "predictor 512 wide (default)": {}, "predictor 64 wide": {"pred_hidden_dim": 64},
         "predictor 2048 wide": {"pred_hidden_dim": 2048}, "predictor lr x10": {"pred_lr_scale": 10.0},
         "no predictor": {"predictor": False}}),
+
+    # Chapter 12 (hyperparameters). The learning rate that a batch size needs: scaled linearly with the batch
+    # (Goyal et al., 2017) or with its square root (Krizhevsky, 2014), from the quick lr of batch 128.
+    "lr-scaling-simclr": dict(recipe="simclr", shared={"steps": 300}, seeds=[0, 1], points={
+        "batch 128, lr 0.016": {},
+        **{f"batch {b}, {rule}": {"batch_size": b, "lr": round(0.016 * scale, 6)}
+           for b in (16, 32, 64, 256) for rule, scale in (("linear", b / 128), ("square root", (b / 128) ** 0.5))}}),
+    # Three optimizers, each at three learning rates around its own usual scale: LARS's trust ratio makes
+    # its lr a multiple of the weights' norm, not of the gradient's.
+    "optimizer-simclr": dict(recipe="simclr", shared={"steps": 300}, points={
+        f"{name}, lr {lr}": {"optimizer": name, "lr": lr}
+        for name, lrs in (("adamw", (0.004, 0.016, 0.064)), ("lars", (0.1, 0.4, 1.6)), ("sgd", (0.03, 0.1, 0.3)))
+        for lr in lrs}),
+    "weight-decay-simclr": dict(recipe="simclr", shared={"steps": 300},
+                                points={f"weight decay {wd:g}": {"weight_decay": wd} for wd in (0.0, 1e-4, 1e-2, 0.1, 0.5)}),
+    "warmup-simclr": dict(recipe="simclr", shared={"steps": 300},
+                          grid={"lr": [0.016, 0.064], "warmup_steps": [0, 50, 150]}),
+
+    # Chapter 13 (evaluation without labels): each method at six or more settings of its learning rate and
+    # its own loss's main coefficient, two seeds, layers probed (the linear probe, and RankMe of the embedding
+    # the loss sees). Chapter 12 draws SimCLR's as a heatmap; chapter 14 correlates each one's loss with kNN.
+    "hyper-simclr": dict(recipe="simclr", shared={"steps": 300, "eval_every": 100}, seeds=[0, 1], probe_layers=True,
+                         grid={"lr": [0.004, 0.016, 0.064], "temperature": [0.1, 0.2, 0.5]}),
+    # VICReg's 600-step quick run: at 300 it is still in its noisy start (see augment-ablation-vicreg).
+    "hyper-vicreg": dict(recipe="vicreg", shared={"steps": 600, "eval_every": 200}, seeds=[0, 1], probe_layers=True,
+                         grid={"lr": [0.002, 0.008, 0.032], "cov_coeff": [0.1, 1.0]}),
+    "hyper-lejepa": dict(recipe="lejepa", shared={"steps": 300, "eval_every": 100}, seeds=[0, 1], probe_layers=True,
+                         grid={"lr": [0.002, 0.004, 0.008, 0.016], "lambd": [0.02, 0.05, 0.2]}),
+
+    # Chapter 11 (the uniform prior): the same 2000 training images per run, their classes balanced or falling
+    # geometrically from the first class to the last by 10 or 100 (a pool of 10000 to draw them from), each
+    # class's accuracy measured on the balanced test split. BYOL, with no term that spreads the batch, is the
+    # control; it keeps its quick run's 1200 steps (it is slow to start).
+    **{f"longtail-{recipe}": dict(recipe=recipe, shared={"n_train": 10000, "data.train_images": 2000}, per_class=True,
+                                  points={f"ratio {r}": {"data.class_ratio": r} for r in (1, 10, 100)})
+       for recipe in ("simclr", "swav", "vicreg", "byol")},
+
+    # Chapter 14 (the frontier). LeJEPA's one trade-off, from no SIGReg (collapse) to no invariance.
+    "lejepa-lambda": dict(recipe="lejepa", shared={"steps": 300, "eval_every": 100},
+                          points={f"lambda {lam}": {"lambd": lam} for lam in (0.0, 0.005, 0.02, 0.05, 0.2, 0.5, 1.0)}),
+    # DIET as the training set grows at a fixed number of steps (fewer epochs per image), one run at four times
+    # the steps, and SimCLR on the same images for comparison. The kNN memory bank is the training set.
+    "diet-size": dict(recipe="diet", points={
+        **{f"{n} images": {"n_train": n} for n in (500, 1000, 2000, 4000, 8000)},
+        "8000 images, 2400 steps": {"n_train": 8000, "steps": 2400, "warmup_steps": 200}}),
+    "diet-size-simclr": dict(recipe="simclr", points={f"{n} images": {"n_train": n} for n in (500, 2000, 8000)}),
 }
 
 
@@ -127,6 +176,7 @@ def declared_points(name: str, declared: dict) -> list[dict]:
 
     known = {field.name for field in dataclasses.fields(recipe.Config)} - {"augment"}
     known |= {AUGMENT + field.name for field in dataclasses.fields(AugmentConfig)}
+    known |= {imbalance.DATA + name for name in imbalance.SETTINGS}
     if "grid" in declared:
         grid = declared["grid"]
         empty = [key for key, values in grid.items() if not values]
@@ -146,14 +196,28 @@ def declared_points(name: str, declared: dict) -> list[dict]:
                              f"its settings: {', '.join(sorted(known))}")
     for point in points:  # a value the recipe refuses is refused now, not after the points before it trained
         try:
-            recipe.Config.for_budget("quick", **config_overrides(recipe, {**declared.get("shared", {}), **point["settings"]}))
-        except ValueError as error:  # ConfigError, or AugmentConfig's own ValueError
+            settings = {**declared.get("shared", {}), **point["settings"]}
+            imbalance.data_settings(settings)
+            recipe.Config.for_budget("quick", **config_overrides(recipe, settings))
+        except ValueError as error:  # ConfigError, AugmentConfig's or the data settings' own ValueError
             raise SweepError(f"sweep {name!r}, {point['label']}: {error}") from None
     seeds = declared.get("seeds") or [None]
     if len(seeds) != len(set(seeds)):
         raise SweepError(f"sweep {name!r}: the seeds {seeds} repeat one")
     return [{"label": p["label"] + (f", seed {seed}" if len(seeds) > 1 else ""), "settings": p["settings"], "seed": seed}
             for p in points for seed in seeds]
+
+
+def digest_modules(declared: dict) -> list[str]:
+    """The modules outside the usual training digest that a sweep's runs execute: the long tail's
+    (:mod:`cookbook.imbalance`) when a point changes its training set."""
+    settings = [declared.get("shared", {}), *declared.get("points", {}).values(), dict.fromkeys(declared.get("grid", {}))]
+    return ["imbalance.py"] if any(k.startswith(imbalance.DATA) for s in settings for k in s) else []
+
+
+def sweep_digest(declared: dict) -> str:
+    """:func:`cookbook.cache.training_digest` of a sweep's recipe, with the modules it also runs."""
+    return cache.training_digest(registry.get(declared["recipe"]), also=digest_modules(declared))
 
 
 def run_folder(point: dict) -> str:
@@ -198,7 +262,7 @@ def run_sweep(name: str, out: Path) -> dict:
     declaration = json.loads(json.dumps({k: declared[k] for k in sorted(declared)}))  # as the JSON file holds it
     check_folder(out, name, declaration)
     recipe = registry.get(declared["recipe"])
-    digest = cache.training_digest(recipe)
+    digest = sweep_digest(declared)
     base = recipe.Config.for_budget("quick", **config_overrides(recipe, declared["shared"]))
     data = load_data(base)  # every point trains on the same images: loaded once (the data seed is the base's)
     manifest = {"sweep": name, "recipe": declared["recipe"], "shared": declared["shared"], "declaration": declaration,
@@ -216,8 +280,8 @@ def run_sweep(name: str, out: Path) -> dict:
                 entries.append({**point, "run": folder})
                 continue
         point_started, cpu_started = time.perf_counter(), time.process_time()
-        result = short_run(recipe, data=data, probe_layers=declared.get("probe_layers", False),
-                           **config_overrides(recipe, settings))
+        result = short_run(recipe, data=imbalance.apply(data, settings), probe_layers=declared.get("probe_layers", False),
+                           per_class=declared.get("per_class", False), **config_overrides(recipe, settings))
         record = {**point, "run_settings": settings, **result, "seconds": round(time.perf_counter() - point_started, 1),
                   "cpu_seconds": round(time.process_time() - cpu_started, 1), "training_digest": digest}
         write_json(path, record)
@@ -232,7 +296,8 @@ def run_sweep(name: str, out: Path) -> dict:
     manifest.update(points=entries, complete=True, seconds=round(sum(r["seconds"] for r in records), 1),
                     cpu_seconds=(round(sum(r["cpu_seconds"] for r in records), 1)
                                  if all("cpu_seconds" in r for r in records) else None), machine=machine(),
-                    threads=torch.get_num_threads(), date=time.strftime("%Y-%m-%d"), training_digest=digest)
+                    threads=torch.get_num_threads(), date=time.strftime("%Y-%m-%d"), training_digest=digest,
+                    digest_modules=digest_modules(declared))
     write_json(out / "sweep.json", manifest)
     return manifest
 

@@ -51,15 +51,23 @@ def folder() -> Path | None:
 # digest, and a chapter or a probe can change without the book's committed runs going stale. Every
 # other module of the package is in it, new ones included.
 OUTSIDE_A_RUN = frozenset({"cache.py", "chapter.py", "cli.py", "collapse.py", "lab.py", "plots.py", "report.py",
-                           "probes.py", "sweep_viewer.py", "guide.py"})
+                           "probes.py", "sweep_viewer.py", "guide.py", "selection.py"})
+# Modules only some runs execute: a sweep that changes its training set with them (the long tail of
+# chapter 11) names them in ``also``, and only its digest covers them.
+ONLY_WHERE_USED = frozenset({"imbalance.py"})
 
 
-def training_digest(recipe: ModuleType) -> str:
-    """SHA-256 of the code that decides ``recipe``'s numbers: the recipe module and every module
-    of the ``cookbook`` package outside :data:`OUTSIDE_A_RUN`."""
+def training_digest(recipe: ModuleType, also: tuple[str, ...] | list[str] = ()) -> str:
+    """SHA-256 of the code that decides ``recipe``'s numbers: the recipe module, every module of
+    the ``cookbook`` package outside :data:`OUTSIDE_A_RUN` and :data:`ONLY_WHERE_USED`, and the
+    modules of :data:`ONLY_WHERE_USED` named in ``also`` (those a run used)."""
+    unknown = sorted(set(also) - ONLY_WHERE_USED)
+    if unknown:
+        raise ValueError(f"also={unknown}: only {sorted(ONLY_WHERE_USED)} are left out of the digest unless named")
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    sources = [p for p in sorted(package.glob("*.py")) if p.name not in OUTSIDE_A_RUN]
+    sources = [p for p in sorted(package.glob("*.py"))
+               if p.name not in OUTSIDE_A_RUN and (p.name not in ONLY_WHERE_USED or p.name in also)]
     for path in sources + [Path(recipe.__file__).resolve()]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

@@ -97,7 +97,8 @@ def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, 
     return metrics
 
 
-def short_run(recipe: ModuleType | str, data=None, probe_layers: bool = False, **overrides) -> dict[str, Any]:
+def short_run(recipe: ModuleType | str, data=None, probe_layers: bool = False, per_class: bool = False,
+              keep_model: bool = False, **overrides) -> dict[str, Any]:
     """A short quick-budget run of ``recipe`` (``overrides`` on top, no evaluation on the way unless
     ``eval_every`` asks for it, no files), with its backbone measured before and after training:
     ``{"before": ..., "after": ..., "history": [...], "spectrum": [...]}``. ``before`` and ``after``
@@ -108,7 +109,10 @@ def short_run(recipe: ModuleType | str, data=None, probe_layers: bool = False, *
     ``eval_every``); ``spectrum`` the singular values of the final test features over the largest
     (what the lab's spectrum panel draws). ``data`` reuses already loaded data across a sweep.
     ``probe_layers=True`` adds ``layers``: :func:`cookbook.probes.layer_probes` of the trained model,
-    kNN, linear probe and RankMe at the backbone and after each projector layer."""
+    kNN, linear probe and RankMe at the backbone and after each projector layer. ``per_class=True`` adds
+    ``per_class``: :func:`cookbook.probes.per_class_scores`, each class's training images and its kNN
+    and linear-probe accuracy. ``keep_model=True`` adds the trained ``model`` and its ``data``, for a
+    chapter to ask more of them than the measures (chapter 13 fine-tunes the backbone)."""
     recipe = recipe_module(recipe)
     run_config = recipe.Config.for_budget("quick", **{"eval_every": 0, "progress": False, "out": None, **overrides})
     data, model = prepare(recipe, run_config, data)
@@ -131,6 +135,14 @@ def short_run(recipe: ModuleType | str, data=None, probe_layers: bool = False, *
 
         result["layers"] = probes.layer_probes(model, data, bank=run_config.eval_bank, k=run_config.knn_k,
                                                temperature=run_config.knn_temperature, seed=run_config.seed)
+    if per_class:
+        from . import probes
+
+        result["per_class"] = probes.per_class_scores(model.backbone, data, bank=run_config.eval_bank,
+                                                      k=run_config.knn_k, temperature=run_config.knn_temperature,
+                                                      seed=run_config.seed)
+    if keep_model:
+        result.update(model=model, data=data)
     return result
 
 

@@ -18,17 +18,22 @@ from __future__ import annotations
 
 import statistics
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from . import report
+from .imbalance import DATA
+from .selection import alpha_req
+
+LAST_RECORDS = 5  # a run's final training loss: the mean of its last records (every log_every steps)
 
 AUGMENT = "augment."  # a setting of the view pipeline: "augment.jitter_strength" is Config.augment.jitter_strength
 
 
 def config_overrides(recipe: ModuleType, settings: dict[str, Any]) -> dict[str, Any]:
     """A sweep point's settings -> keyword arguments of ``recipe.Config.for_budget``: the
-    ``augment.<field>`` settings change those fields of the recipe's own quick-budget views."""
-    plain = {k: v for k, v in settings.items() if not k.startswith(AUGMENT)}
+    ``augment.<field>`` settings change those fields of the recipe's own quick-budget views; the
+    ``data.<name>`` settings are the training set's (:func:`cookbook.imbalance.apply`), not the config's."""
+    plain = {k: v for k, v in settings.items() if not k.startswith((AUGMENT, DATA))}
     changes = {k[len(AUGMENT):]: tuple(v) if isinstance(v, list) else v
                for k, v in settings.items() if k.startswith(AUGMENT)}
     if changes:
@@ -62,6 +67,15 @@ def _measures(point: dict[str, Any]) -> dict[str, float]:
     backbone = next((row for row in point.get("layers", []) if row["layer"] == "backbone"), None)
     if backbone and "linear_acc" in backbone:
         values["linear probe"] = backbone["linear_acc"]
+    if len(point.get("layers", [])) > 1:  # the loss's own embedding, after the projector's last layer
+        values["embedding RankMe"] = point["layers"][-1]["rankme"]
+    losses = [r["loss"] for r in point.get("history", []) if "loss" in r]
+    if losses:  # the training loss at the end, averaged over the last few records: one step's loss is noisy
+        values["loss"] = statistics.fmean(losses[-LAST_RECORDS:])
+    try:
+        values["alpha-ReQ"] = alpha_req(point["spectrum"]) if point.get("spectrum") else None
+    except ValueError:  # a spectrum collapsed to fewer than 3 directions has no slope
+        values["alpha-ReQ"] = None
     return {k: v for k, v in values.items() if v is not None}
 
 
@@ -83,9 +97,13 @@ def summary(sweep: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+# Measures that are not accuracies: shown as they are, never in percent.
+PLAIN = ("RankMe", "embedding RankMe", "seconds", "CPU seconds", "normalised std", "loss", "alpha-ReQ")
+
+
 def _scale(measure: str) -> int:
     """Accuracies are drawn in percent; RankMe, seconds and the rest as they are."""
-    return 1 if measure in ("RankMe", "seconds", "CPU seconds", "normalised std") else 100
+    return 1 if measure in PLAIN else 100
 
 
 def _cell(key: str, value: tuple[float, float, float]) -> str:
@@ -94,13 +112,15 @@ def _cell(key: str, value: tuple[float, float, float]) -> str:
         return f"{100 * mean:+.1f}" if low == high else f"{100 * mean:+.1f} ({100 * low:+.1f} to {100 * high:+.1f})"
     if key == "normalised std":
         return f"{mean:.2f}" if low == high else f"{mean:.2f} ({low:.2f}-{high:.2f})"
-    if key in ("RankMe", "seconds", "CPU seconds"):
-        return f"{mean:.1f}" if low == high else f"{mean:.1f} ({low:.1f}-{high:.1f})"
+    if key in PLAIN:
+        f = ".3f" if key in ("loss", "alpha-ReQ") else ".1f"
+        return f"{mean:{f}}" if low == high else f"{mean:{f}} ({low:{f}}-{high:{f}})"
     return f"{100 * mean:.1f}%" if low == high else f"{100 * mean:.1f}% ({100 * low:.1f}-{100 * high:.1f})"
 
 
 # What table() shows unless told: the accuracies and RankMe (a run's cost only where a chapter asks for it).
-NOT_BY_DEFAULT = ("label", "settings", "seeds", "seconds", "CPU seconds", "kNN gain", "normalised std")
+NOT_BY_DEFAULT = ("label", "settings", "seeds", "seconds", "CPU seconds", "kNN gain", "normalised std", "loss",
+                  "alpha-ReQ", "embedding RankMe")
 
 
 def table(sweep: dict[str, Any], rows: list[dict[str, Any]] | None = None, columns: Iterable[str] | None = None) -> None:
@@ -284,9 +304,10 @@ def breaks(sweeps: dict[str, dict[str, Any]], min_gain: float = 0.0, min_std: fl
     return broken
 
 
-def again(sweep: dict[str, Any], label: str) -> dict[str, Any]:
+def again(sweep: dict[str, Any], label: str, keep_model: bool = False) -> dict[str, Any]:
     """Train the point ``label`` of ``sweep`` once more with :func:`cookbook.chapter.short_run`
-    (its settings, its seed) and print its kNN accuracy and RankMe here next to the kept ones."""
+    (its settings, its seed) and print its kNN accuracy and RankMe here next to the kept ones.
+    ``keep_model=True``: the result holds the trained ``model`` and its ``data`` too."""
     from .chapter import short_run
     from .registry import get
 
@@ -296,8 +317,152 @@ def again(sweep: dict[str, Any], label: str) -> dict[str, Any]:
     kept = points[label]
     recipe = get(sweep["recipe"])
     settings = {**sweep["shared"], **kept["settings"], **({"seed": kept["seed"]} if kept.get("seed") is not None else {})}
-    result = short_run(recipe, **config_overrides(recipe, settings))
+    data = None
+    if any(k.startswith(DATA) for k in settings):  # a long-tailed point trains on its own subset
+        from .imbalance import apply
+        from .run import load_data
+
+        data = apply(load_data(recipe.Config.for_budget("quick", **config_overrides(recipe, settings))), settings)
+    result = short_run(recipe, data=data, per_class=sweep.get("per_class", False), keep_model=keep_model,
+                       **config_overrides(recipe, settings))
     here, there = result["after"], kept["after"]
     print(f"{label}: kNN {here['knn_acc']:.1%} here, {there['knn_acc']:.1%} kept | RankMe {here['rankme']:.2f} here, "
           f"{there['rankme']:.2f} kept")
     return result
+
+
+def series(sweep: dict[str, Any], x: str, by: Callable[[dict[str, Any]], Any], metric: str = "kNN",
+           title: str | None = None, log_x: bool = False):
+    """``metric`` (mean over seeds, with their range) against the setting ``x``, one line per group:
+    ``by(row)`` names the group of each :func:`summary` row, or a tuple of names for a row that
+    belongs to several (the shared default point of two scaling rules). ``log_x`` for settings
+    that span decades (learning rates)."""
+    from .plots import new_figure
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in summary(sweep):
+        names = by(row)
+        for name in (names if isinstance(names, tuple) else (names,)):
+            groups.setdefault(str(name), []).append(row)
+    scale = _scale(metric)
+    fig = new_figure(5.6, 3.4)
+    ax = fig.subplots()
+    for i, (name, rows) in enumerate(groups.items()):
+        default = sweep.get("base_config", {}).get(x)  # a row that does not set x has the sweep's value
+        rows = sorted(rows, key=lambda r: r["settings"].get(x, default))
+        xs = [r["settings"].get(x, default) for r in rows]
+        mean = [scale * r[metric][0] for r in rows]
+        ax.plot(xs, mean, "o-", color=f"C{i}", label=name)
+        low, high = [scale * r[metric][1] for r in rows], [scale * r[metric][2] for r in rows]
+        if low != high:
+            ax.fill_between(xs, low, high, color=f"C{i}", alpha=0.2)
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(x.removeprefix(AUGMENT))
+    ax.set_ylabel(metric + ("" if scale == 1 else " (%)"))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.set_title(title or f"{sweep['recipe']}: {metric}", fontsize=10)
+    return fig
+
+
+# ----------------------------------------------------------------------------- class by class (chapter 11)
+
+HEAD_TAIL = 3  # classes counted as the head (the most frequent) and as the tail (the rarest)
+
+
+def per_class_rows(sweeps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each method's sweep trained with ``per_class`` (``{method: sweep}``) and each of its
+    points: the class ratio, the accuracy over all test images by kNN and by the linear probe
+    (the test split is balanced, so the mean of the classes' accuracies), and the same over the
+    :data:`HEAD_TAIL` most frequent and the :data:`HEAD_TAIL` rarest training classes."""
+    rows = []
+    for method, sweep in sweeps.items():
+        for point in sweep["points"]:
+            if "per_class" not in point:
+                raise KeyError(f"{method}: the sweep {sweep['sweep']!r} has no per-class scores: declare it with "
+                               f"per_class=True in benchmarks/sweep.py and train it again")
+            scores, counts = point["per_class"], point["per_class"]["train_counts"]
+            order = sorted(range(len(counts)), key=lambda c: -counts[c])  # most frequent first
+            row = {"method": method, "ratio": point["settings"].get("data.class_ratio", max(counts) / min(counts)),
+                   "label": point["label"]}
+            for probe, key in (("kNN", "knn_acc"), ("linear", "linear_acc")):
+                values = scores[key]
+                row[probe] = statistics.fmean(values)
+                row[f"{probe} head"] = statistics.fmean(values[c] for c in order[:HEAD_TAIL])
+                row[f"{probe} tail"] = statistics.fmean(values[c] for c in order[-HEAD_TAIL:])
+            rows.append(row)
+    return rows
+
+
+def per_class_table(sweeps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`per_class_rows` as a Markdown table, each accuracy with its change from the method's
+    balanced run (ratio 1); returns the rows."""
+    from .chapter import markdown
+
+    rows = per_class_rows(sweeps)
+    keys = ["kNN", "kNN head", "kNN tail", "linear", "linear head", "linear tail"]
+    balanced = {r["method"]: r for r in rows if r["ratio"] == 1}
+    lines = ["| method | head / tail images | " + " | ".join(keys) + " |", "|---|---:|" + "---:|" * len(keys)]
+    for r in rows:
+        base = balanced.get(r["method"])
+        cells = [f"{100 * r[k]:.1f}%" + (f" ({100 * (r[k] - base[k]):+.1f})" if base and base is not r else "")
+                 for k in keys]
+        lines.append(f"| {r['method']} | {r['ratio']:.0f} | " + " | ".join(cells) + " |")
+    markdown("\n".join(lines))
+    return rows
+
+
+def per_class_figure(sweeps: dict[str, dict[str, Any]], probe: str = "knn_acc", title: str | None = None):
+    """One panel per method: each class's test accuracy (``probe``: ``"knn_acc"`` or ``"linear_acc"``)
+    against its number of training images, one line per class ratio, on a log axis."""
+    from .plots import new_figure
+
+    fig = new_figure(3.3 * len(sweeps), 3.2)
+    axes = fig.subplots(1, len(sweeps), squeeze=False, sharey=True)[0]
+    for ax, (method, sweep) in zip(axes, sweeps.items()):
+        for i, point in enumerate(sweep["points"]):
+            counts, values = point["per_class"]["train_counts"], point["per_class"][probe]
+            pairs = sorted(zip(counts, values))
+            ax.plot([c for c, _ in pairs], [100 * v for _, v in pairs], "o-", color=f"C{i}", label=point["label"], ms=3)
+        ax.set_xscale("log")
+        ax.set_xlabel("training images of the class")
+        ax.set_title(method, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(("kNN" if probe == "knn_acc" else "linear probe") + " accuracy of the class (%)")
+    axes[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# ----------------------------------------------------------------------------- LeJEPA's target (chapter 14)
+
+def projections(embeddings: dict[str, Any], slices: int = 3, seed: int = 0, bins: int = 40):
+    """What SIGReg tests: histograms of embeddings ``(N, D)`` (one row of panels per entry of
+    ``embeddings``) projected on ``slices`` random unit directions, against the standard Gaussian's
+    density, each titled with its Epps-Pulley statistic (LeJEPA's :func:`sigreg` on that one
+    direction: about 1 for Gaussian samples, growing with N for anything else)."""
+    import math
+
+    import torch
+
+    from .plots import new_figure
+    from .registry import get
+
+    sigreg = get("lejepa").sigreg
+    fig = new_figure(2.6 * slices, 2.2 * len(embeddings))
+    axes = fig.subplots(len(embeddings), slices, squeeze=False)
+    t = torch.linspace(-4, 4, 200)
+    for row, (name, z) in zip(axes, embeddings.items()):
+        z = z.detach().float().cpu()
+        directions = torch.randn(z.shape[1], slices, generator=torch.Generator().manual_seed(seed))
+        directions = directions / directions.norm(dim=0)
+        for j, ax in enumerate(row):
+            x = (z @ directions[:, j]).clamp(-6, 6)
+            ax.hist(x.numpy(), bins=bins, range=(-6, 6), density=True, color="C0", alpha=0.6)
+            ax.plot(t.numpy(), (torch.exp(-t ** 2 / 2) / math.sqrt(2 * math.pi)).numpy(), "k--", lw=1)
+            statistic = float(sigreg(z, directions[:, j:j + 1]))
+            ax.set_title(f"{name}\nslice {j + 1}: EP = {statistic:.1f}", fontsize=8)
+            ax.set_yticks([])
+    return fig

@@ -361,7 +361,25 @@ class Lab:
             nuisance = (f", kNN{where} {probed['layer_knn']:.3f}" if where else "") + \
                 (f" (nuisances{where}: {nuisance})" if nuisance else "")
             parts.append(f"kNN {last['knn_acc']:.3f}{nuisance}, RankMe {last['rankme']:.1f}")
+        agreement = self.rankme_vs_knn()
+        if agreement["spearman"] is not None:
+            parts.append(f"RankMe vs kNN over {len(agreement['steps'])} evaluations: Spearman {agreement['spearman']:+.2f}")
         return " | ".join(parts)
+
+    def rankme_vs_knn(self) -> dict:
+        """Does the label-free RankMe move with the labelled kNN accuracy during this run (chapter 13)?
+        ``{"steps", "rankme", "knn", "spearman"}`` over the run's evaluations; ``spearman`` is None
+        before three evaluations or while either one has not moved at all."""
+        from .selection import spearman
+
+        records = [r for r in self.history if "knn_acc" in r and "rankme" in r]
+        pairs = {"steps": [r["step"] for r in records], "rankme": [r["rankme"] for r in records],
+                 "knn": [r["knn_acc"] for r in records], "spearman": None}
+        try:
+            pairs["spearman"] = spearman(pairs["rankme"], pairs["knn"])
+        except ValueError:  # fewer than three evaluations, or a constant (or non-finite) one
+            pass
+        return pairs
 
     def _set_status(self) -> None:
         if self._widgets is not None:

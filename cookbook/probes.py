@@ -82,6 +82,81 @@ def layer_probes(model: nn.Module, data, *, bank: int | None = None, linear: boo
     return rows
 
 
+def per_class_scores(backbone: nn.Module, data, *, bank: int | None = None, k: int = 20, temperature: float = 0.07,
+                     seed: int = 0) -> dict[str, list]:
+    """Each class's share of the training split and its test accuracy by kNN (memory bank: the first
+    ``bank`` training images, default all) and by the linear probe (trained on the whole training
+    split): ``{"classes", "train_counts", "knn_acc", "linear_acc"}``, lists in class order. On a
+    long-tailed training split (:mod:`cookbook.imbalance`) they show what the tail loses."""
+    bank = bank or len(data.train_x)
+    train_z, test_z = evaluate.features(backbone, data)
+    n_classes = len(data.classes)
+    test_y = data.test_y.to(test_z.device)
+    predicted = evaluate.knn_predict(train_z[:bank], data.train_y[:bank].to(train_z.device), test_z, k, temperature,
+                                     num_classes=n_classes)
+    knn = [float((predicted[test_y == c] == c).float().mean()) if (test_y == c).any() else None
+           for c in range(n_classes)]
+    # The same probe (one seed, full-batch) trained once per class's test subset, so that the
+    # per-class accuracies come from the very probe whose overall accuracy a run reports.
+    linear = [evaluate.linear_probe_accuracy(train_z, data.train_y, test_z[test_y == c], test_y[test_y == c], seed=seed)
+              if (test_y == c).any() else None for c in range(n_classes)]
+    return {"classes": list(data.classes), "train_counts": torch.bincount(data.train_y.cpu(), minlength=n_classes).tolist(),
+            "knn_acc": knn, "linear_acc": linear}
+
+
+def fine_tune_accuracy(backbone: nn.Module, data, *, blocks: int | None = 1, steps: int = 200, batch_size: int = 128,
+                       lr: float = 2e-3, seed: int = 0, pretrained: bool = True) -> float:
+    """Test accuracy after training a linear classifier *and* the last ``blocks`` blocks of a copy of
+    ``backbone`` on the labelled training split (``blocks=None``: every block, full fine-tuning; 0: a
+    linear probe trained by the same SGD loop). ``pretrained=False`` re-initialises the copy first:
+    supervised training from scratch, the reference a pretrained backbone should beat with few labels.
+    The blocks are the parameterised modules of ``backbone.features`` (every backbone of
+    :mod:`cookbook.models` that the quick budget uses). AdamW on the cross-entropy of the images as
+    they are (no augmentation), ``steps`` batches drawn with ``seed``; ``backbone`` is left untouched."""
+    import copy
+
+    import torch.nn.functional as F
+
+    layers = getattr(backbone, "features", None)
+    if not isinstance(layers, nn.Sequential):
+        raise TypeError(f"{type(backbone).__name__} has no `features` Sequential to fine-tune block by block; "
+                        f"use the linear probe (cookbook.evaluate.linear_probe_accuracy) instead")
+    if blocks is not None and blocks < 0:
+        raise ValueError(f"blocks={blocks}: give 0 (a linear probe), a positive number of last blocks, or None (all)")
+    torch.manual_seed(seed)
+    model = copy.deepcopy(backbone)
+    if not pretrained:
+        for module in model.modules():
+            if hasattr(module, "reset_parameters") and module is not model:
+                module.reset_parameters()
+    parameterised = [m for m in model.features if any(True for _ in m.parameters())]
+    trainable = parameterised if blocks is None else parameterised[len(parameterised) - blocks:] if blocks else []
+    model.requires_grad_(False)
+    for block in trainable:
+        block.requires_grad_(True)
+    head = nn.Linear(backbone.dim, len(data.classes)).to(data.device)
+    params = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        model.eval()  # frozen blocks keep their BatchNorm statistics; the trained ones update theirs
+        for block in trainable:
+            block.train()
+        index = torch.randint(len(data.train_x), (batch_size,), generator=generator).to(data.device)
+        loss = F.cross_entropy(head(model(_as_float(data.train_x[index]))), data.train_y[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        logits = torch.cat([head(model(_as_float(data.test_x[i:i + 512]))) for i in range(0, len(data.test_x), 512)])
+    return float((logits.argmax(1).cpu() == data.test_y.cpu()).float().mean())
+
+
+def _as_float(images: torch.Tensor) -> torch.Tensor:
+    return images.float() / 255 if images.dtype == torch.uint8 else images.float()
+
+
 def _check(model: nn.Module) -> None:
     head = getattr(model, "projector", None)
     if isinstance(head, nn.Identity) and getattr(model, "backbone", None) is not None:
@@ -96,3 +171,27 @@ def _check(model: nn.Module) -> None:
 def _out_dim(head: nn.Sequential, index: int) -> int:
     """The width of ``head``'s output after module ``index``: the last Linear at or before it."""
     return next(m.out_features for m in reversed(head[:index + 1]) if isinstance(m, nn.Linear))
+
+
+def evaluation_ladder(backbone: nn.Module, data, *, bank: int | None = None, k: int = 20, temperature: float = 0.07,
+                      steps: int = 200, seed: int = 0) -> list[dict[str, Any]]:
+    """The same trained ``backbone`` scored the ways the Cookbook's section 3.7 lists, from the one
+    that trains nothing to the one that trains everything: kNN on frozen features, the linear probe
+    on frozen features, fine-tuning the last block with a linear head, fine-tuning every block, and
+    the same network trained from scratch with the same labels and steps (the reference that says
+    what the pretraining bought). One row each: ``{"evaluation", "trains", "accuracy"}``."""
+    bank = bank or len(data.train_x)
+    train_z, test_z = evaluate.features(backbone, data)
+    tune = dict(steps=steps, seed=seed)
+    return [
+        {"evaluation": "kNN, frozen features", "trains": "nothing",
+         "accuracy": evaluate.knn_accuracy(train_z[:bank], data.train_y[:bank], test_z, data.test_y, k, temperature)},
+        {"evaluation": "linear probe, frozen features", "trains": f"a linear layer ({backbone.dim} x {len(data.classes)})",
+         "accuracy": evaluate.linear_probe_accuracy(train_z, data.train_y, test_z, data.test_y, seed=seed)},
+        {"evaluation": f"fine-tune the last block, {steps} steps", "trains": "the last block and a linear layer",
+         "accuracy": fine_tune_accuracy(backbone, data, blocks=1, **tune)},
+        {"evaluation": f"fine-tune every block, {steps} steps", "trains": "the whole network",
+         "accuracy": fine_tune_accuracy(backbone, data, blocks=None, **tune)},
+        {"evaluation": f"from scratch, {steps} steps (no pretraining)", "trains": "the whole network, from random weights",
+         "accuracy": fine_tune_accuracy(backbone, data, blocks=None, pretrained=False, **tune)},
+    ]

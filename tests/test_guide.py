@@ -89,3 +89,22 @@ def test_breaks_names_the_settings_that_did_not_learn_or_collapsed(capsys):
     [line] = guide.breaks({"simclr": SWEEP}, min_gain=0.35, min_std=0.6)
     assert line.startswith("simclr, a: kNN +40.0 points") and "normalised std 0.55" in line
     assert guide.summary(SWEEP)[0]["kNN gain"] == pytest.approx((0.4, 0.3, 0.5))
+
+
+def test_series_groups_rows_and_projections_draw_each_slice():
+    import torch
+
+    by_jitter = guide.series(SWEEP, "temperature", lambda row: f"jitter {row['settings']['augment.jitter_p']}")
+    assert [line.get_label() for line in by_jitter.axes[0].get_lines()] == ["jitter 0.0", "jitter 0.8"]
+    both = guide.series(SWEEP, "temperature", lambda row: ("x", "y"))
+    assert len(both.axes[0].get_lines()) == 2
+    gaussian = torch.randn(500, 8, generator=torch.Generator().manual_seed(0))
+    fig = guide.projections({"gaussian": gaussian, "collapsed": torch.zeros(500, 8)}, slices=2)
+    titles = [ax.get_title() for ax in fig.axes]
+    statistics = [float(t.rsplit("EP = ", 1)[1]) for t in titles]
+    assert len(titles) == 4 and max(statistics[:2]) < 5 < min(statistics[2:])  # a point mass is far from N(0, 1)
+
+
+def test_per_class_tables_need_per_class_sweeps():
+    with pytest.raises(KeyError, match="per_class=True"):
+        guide.per_class_rows({"SimCLR": SWEEP})

@@ -274,3 +274,21 @@ def test_the_lab_probes_a_projector_layer_chosen_at_start_or_from_its_dropdown()
     assert "layer" not in lab.nuisance[-1]
     labels = [line.get_label() for line in lab.figure().axes[1].get_lines()]
     assert "kNN at projector 2: the class" in labels and "shape colour (a nuisance)" in labels
+
+
+def test_the_lab_reads_rankme_against_knn_over_the_run():
+    lab = tiny_lab(steps=8, chunk=2)
+    assert lab.rankme_vs_knn()["spearman"] is None  # nothing evaluated yet
+    lab.widget()
+    lab.start()
+    agreement = lab.rankme_vs_knn()
+    assert agreement["steps"] == [0, 2, 4, 6, 8] and len(agreement["rankme"]) == len(agreement["knn"]) == 5
+    from cookbook.selection import spearman
+
+    try:
+        expected = spearman(agreement["rankme"], agreement["knn"])
+    except ValueError:  # a constant kNN over a tiny run has no rank correlation
+        expected = None
+    assert agreement["spearman"] == expected
+    if expected is not None:
+        assert f"Spearman {expected:+.2f}" in lab.summary()

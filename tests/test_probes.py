@@ -64,3 +64,52 @@ def test_a_model_without_a_projector_is_probed_at_its_backbone_only(tiny_toy):
     assert list(features) == ["backbone"] and features["backbone"].shape == (len(tiny_toy.test_x), model.backbone.dim)
     [row] = probes.layer_probes(model, tiny_toy, linear=False)
     assert row["layer"] == "backbone" and 0 <= row["knn_acc"] <= 1
+
+
+def test_per_class_scores_give_each_class_its_count_and_accuracies():
+    data, model = tiny_model("simclr")
+    scores = probes.per_class_scores(model.backbone, data)
+    assert scores["classes"] == list(data.classes)
+    assert scores["train_counts"] == torch.bincount(data.train_y, minlength=len(data.classes)).tolist()
+    test_counts = torch.bincount(data.test_y, minlength=len(data.classes))
+    # the balanced mean of the classes' kNN accuracies, weighted by their test images, is the overall accuracy
+    train_z, test_z = evaluate.features(model.backbone, data)
+    overall = evaluate.knn_accuracy(train_z, data.train_y, test_z, data.test_y)
+    weighted = sum(a * int(n) for a, n in zip(scores["knn_acc"], test_counts) if a is not None) / len(data.test_y)
+    assert weighted == pytest.approx(overall, abs=1e-6)
+    assert all(a is None or 0 <= a <= 1 for a in scores["linear_acc"])
+
+
+def test_fine_tuning_trains_only_what_it_is_told_and_leaves_the_backbone_alone():
+    data, model = tiny_model("simclr")
+    before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    for blocks in (0, 1, None):
+        accuracy = probes.fine_tune_accuracy(model.backbone, data, blocks=blocks, steps=3, batch_size=16)
+        assert 0 <= accuracy <= 1
+    scratch = probes.fine_tune_accuracy(model.backbone, data, blocks=None, steps=3, batch_size=16, pretrained=False)
+    assert 0 <= scratch <= 1
+    assert all(torch.equal(before[k], v) for k, v in model.backbone.state_dict().items())
+    with pytest.raises(ValueError, match="blocks=-1"):
+        probes.fine_tune_accuracy(model.backbone, data, blocks=-1)
+    with pytest.raises(TypeError, match="no `features`"):
+        probes.fine_tune_accuracy(nn.Linear(3, 3), data)
+    ladder = probes.evaluation_ladder(model.backbone, data, steps=2)
+    assert [row["trains"] for row in ladder][:2] == ["nothing", f"a linear layer ({model.backbone.dim} x 10)"]
+    assert len(ladder) == 5 and all(0 <= row["accuracy"] <= 1 for row in ladder)
+
+
+def test_fine_tuning_the_last_block_changes_only_that_block(monkeypatch):
+    data, model = tiny_model("simclr")
+    seen = {}
+    real_adamw = torch.optim.AdamW
+
+    def spy(params, **kw):
+        params = list(params)
+        seen["count"] = sum(p.numel() for p in params)
+        return real_adamw(params, **kw)
+
+    monkeypatch.setattr(torch.optim, "AdamW", spy)
+    probes.fine_tune_accuracy(model.backbone, data, blocks=1, steps=1, batch_size=8)
+    last_block = [m for m in model.backbone.features if any(True for _ in m.parameters())][-1]
+    head = model.backbone.dim * len(data.classes) + len(data.classes)
+    assert seen["count"] == sum(p.numel() for p in last_block.parameters()) + head

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from cookbook import cache, guide, registry, report, sweep_viewer
+from cookbook import cache, guide, imbalance, registry, report, sweep_viewer
 
 TINY = {"steps": 3, "n_train": 128, "n_test": 64, "eval_bank": 128, "warmup_steps": 1, "eval_every": 1}
 
@@ -86,6 +86,36 @@ def test_augmentation_settings_change_the_recipes_own_views_and_layers_are_probe
     assert {"fg_hue_bin_knn_acc", "position_cell_knn_acc", "scale_bin_knn_acc"} <= set(point["after"])
 
 
+def test_a_long_tailed_sweep_trains_on_its_subset_scores_each_class_and_digests_the_subsetting(
+        sweep_module, monkeypatch, tmp_path):
+    declare(sweep_module, monkeypatch, per_class=True, shared={**TINY, "n_train": 400, "batch_size": 16, "width": 4,
+                                                                "data.train_images": 100},
+            points={"balanced": {"data.class_ratio": 1}, "ratio 10": {"data.class_ratio": 10}})
+    assert sweep_module.main(["tiny", "--threads", "1", "--out", str(tmp_path / "tiny")]) == 0
+    kept = report.load_sweep("tiny", tmp_path)
+    balanced, skewed = kept["points"]
+    assert balanced["per_class"]["train_counts"] == [10] * 10
+    assert skewed["per_class"]["train_counts"] == imbalance.class_counts(10, 100, 10)
+    assert len(skewed["per_class"]["knn_acc"]) == len(skewed["per_class"]["linear_acc"]) == 10
+    assert kept["digest_modules"] == ["imbalance.py"]
+    assert kept["training_digest"] == cache.training_digest(registry.get("simclr"), also=["imbalance.py"])
+    assert kept["training_digest"] != cache.training_digest(registry.get("simclr"))
+    rows = guide.per_class_rows({"SimCLR": kept})
+    assert [r["ratio"] for r in rows] == [1, 10]
+    assert rows[0]["kNN"] == pytest.approx(sum(balanced["per_class"]["knn_acc"]) / 10)
+
+
+def test_bad_data_settings_are_refused_before_training(sweep_module, monkeypatch, tmp_path, capsys):
+    for points, message in [({"a": {"data.class_ration": 10}}, "no setting data.class_ration; .*data.class_ratio"),
+                            ({"a": {"data.class_ratio": 0.5}}, "a: .*class_ratio=0.5 must be a number >= 1")]:
+        declare(sweep_module, monkeypatch, name="bad", points=points)
+        with pytest.raises(SystemExit):
+            sweep_module.main(["bad", "--out", str(tmp_path / "bad")])
+        assert re.search(message, capsys.readouterr().err)
+    with pytest.raises(ValueError, match="only .*imbalance.py"):
+        cache.training_digest(registry.get("simclr"), also=["data.py"])
+
+
 def test_a_grid_with_seeds_is_every_combination(sweep_module):
     points = sweep_module.declared_points("g", {"recipe": "simclr", "shared": {},
                                                "grid": {"temperature": [0.1, 0.5], "batch_size": [8, 16]},
@@ -152,9 +182,9 @@ def test_the_books_sweeps_were_trained_by_the_current_code():
     the sweep trained again."""
     manifests = sorted(report.SWEEPS.glob("*/sweep.json"))
     assert manifests, f"no sweep in {report.SWEEPS}"
-    stale = [path.parent.name for path in manifests
-             if json.loads(path.read_text()).get("training_digest")
-             != cache.training_digest(registry.get(json.loads(path.read_text())["recipe"]))]
+    kept = {path.parent.name: json.loads(path.read_text()) for path in manifests}
+    stale = [name for name, manifest in kept.items() if manifest.get("training_digest")
+             != cache.training_digest(registry.get(manifest["recipe"]), also=manifest.get("digest_modules", []))]
     assert not stale, f"run again: {'; '.join(f'python benchmarks/sweep.py {name} --fresh' for name in stale)}"
 
 

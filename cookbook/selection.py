@@ -1,0 +1,241 @@
+"""Choosing hyperparameters without labels: RankMe selection, its regret, and rank correlations.
+
+RankMe (Garrido, Balestriero, Najman and LeCun, ICML 2023, arXiv:2210.02885) is the effective rank
+of a batch of embeddings, computed without labels (:func:`cookbook.evaluate.rankme`). The paper's
+claim: among the runs of *one* method that differ by their hyperparameters, the run of highest
+RankMe is nearly as good downstream as the run that labels would pick. The measure of "nearly" is
+the **regret**: the accuracy of the run picked by labels minus the accuracy of the run picked by
+RankMe, in points (0 when both pick the same run). Across methods, RankMe is not expected to rank
+the runs: a method whose loss spreads the embeddings more has a higher rank without being better.
+
+:func:`regret` and :func:`spearman` are the arithmetic; :func:`selection_rows` applies them to the
+sweeps a chapter loaded (:func:`cookbook.report.load_sweep`), one row per method, and
+:func:`alpha_req` is the other label-free measure the Cookbook names (section 3.7), the decay of the
+eigenvalue spectrum (Agrawal et al., NeurIPS 2022).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+
+def _finite(values: Mapping[str, float], name: str) -> None:
+    if len(values) < 2:
+        raise ValueError(f"{name} has {len(values)} setting(s): a selection needs at least 2 to choose between")
+    bad = [label for label, v in values.items()
+           if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)]
+    if bad:
+        raise ValueError(f"{name} has no finite value for {', '.join(map(repr, bad))}: drop those settings "
+                         f"(a diverged run has no score to select by) or measure them again")
+
+
+def select(values: Mapping[str, float]) -> str:
+    """The label of the highest value (the first of equal ones, in the mapping's order)."""
+    _finite(values, "the scores")
+    return max(values, key=values.__getitem__)
+
+
+def regret(selector: Mapping[str, float], target: Mapping[str, float]) -> float:
+    """``max(target) - target[select(selector)]``: what choosing by ``selector`` (RankMe) costs in
+    ``target`` (an accuracy, in its own units) against choosing by ``target`` itself. Both map the
+    same setting labels to a value; higher is better for both. Never negative."""
+    if set(selector) != set(target):
+        raise ValueError(f"the selector and the target score different settings: only the selector has "
+                         f"{sorted(set(selector) - set(target))}, only the target {sorted(set(target) - set(selector))}")
+    _finite(selector, "the selector")
+    _finite(target, "the target")
+    return max(target.values()) - target[select(selector)]
+
+
+def _ranks(values: Sequence[float]) -> list[float]:
+    """Ranks from 1, ties sharing the mean of the ranks they span."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for i in order[start:end + 1]:
+            ranks[i] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rank correlation of two paired sequences: the Pearson correlation of their ranks
+    (ties get their mean rank). 1: ``y`` rises with ``x``, -1: it falls, 0: no monotone relation."""
+    x, y = list(x), list(y)
+    if len(x) != len(y):
+        raise ValueError(f"spearman needs pairs: {len(x)} values against {len(y)}")
+    if len(x) < 3:
+        raise ValueError(f"spearman of {len(x)} pairs says nothing: give at least 3")
+    if not all(math.isfinite(v) for v in x + y):
+        raise ValueError("spearman got a NaN or infinite value: drop the runs that have no score")
+    rx, ry = _ranks(x), _ranks(y)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    sxx, syy = sum((a - mx) ** 2 for a in rx), sum((b - my) ** 2 for b in ry)
+    if sxx == 0 or syy == 0:
+        raise ValueError("spearman of a constant sequence is undefined: every run has the same value")
+    return sxy / math.sqrt(sxx * syy)
+
+
+def selection_rows(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN") -> list[dict[str, Any]]:
+    """For each method's sweep (``{method: sweep}``), its settings' :func:`cookbook.guide.summary`
+    (seeds averaged), the setting ``selector`` picks, the one ``target`` picks, the regret in points
+    (``target`` is an accuracy), the spread of ``target`` over the seeds (the largest high-low
+    range of a setting: a regret below it is within noise) and Spearman's correlation of the two
+    over the method's settings. The last row, ``"all methods"``, correlates every setting of every
+    method: its pick and regret are those of choosing across methods too."""
+    from .guide import summary
+
+    rows, pooled = [], {}
+    for method, sweep in sweeps.items():
+        settings = summary(sweep)
+        missing = [s["label"] for s in settings if selector not in s or target not in s]
+        if missing:
+            raise KeyError(f"{method}: the sweep {sweep['sweep']!r} has no {selector!r} or {target!r} for "
+                           f"{', '.join(missing)} (a linear probe needs a sweep declared with probe_layers)")
+        by_selector = {s["label"]: s[selector][0] for s in settings}
+        by_target = {s["label"]: s[target][0] for s in settings}
+        pooled.update({(method, label): (by_selector[label], by_target[label]) for label in by_selector})
+        rows.append({"method": method, "settings": len(settings), "seeds": min(len(s["seeds"]) for s in settings),
+                     "by selector": select(by_selector), "by target": select(by_target),
+                     "regret": 100 * regret(by_selector, by_target),
+                     # unknown (None) with one seed: a spread of 0 would read as "no noise"
+                     "seed spread": (100 * max(s[target][2] - s[target][1] for s in settings)
+                                     if min(len(s["seeds"]) for s in settings) > 1 else None),
+                     "spearman": spearman(list(by_selector.values()), list(by_target.values()))})
+    if len(sweeps) > 1:
+        by_selector = {f"{m}: {label}": v[0] for (m, label), v in pooled.items()}
+        by_target = {f"{m}: {label}": v[1] for (m, label), v in pooled.items()}
+        rows.append({"method": "all methods", "settings": len(pooled), "seeds": None,
+                     "by selector": select(by_selector), "by target": select(by_target),
+                     "regret": 100 * regret(by_selector, by_target), "seed spread": None,
+                     "spearman": spearman(list(by_selector.values()), list(by_target.values()))})
+    return rows
+
+
+def selection_table(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN") -> list[dict[str, Any]]:
+    """:func:`selection_rows` as a Markdown table; returns the rows."""
+    from .chapter import markdown
+
+    rows = selection_rows(sweeps, selector, target)
+    lines = [f"| method | settings x seeds | picked by {selector} | picked by {target} | regret (points of {target}) "
+             f"| largest seed spread | Spearman({selector}, {target}) |", "|---|---:|---|---|---:|---:|---:|"]
+    for r in rows:
+        size = f"{r['settings']} x {r['seeds']}" if r["seeds"] else f"{r['settings']}"
+        spread = f"{r['seed spread']:.1f}" if r["seed spread"] is not None else ""
+        lines.append(f"| {r['method']} | {size} | {r['by selector']} | {r['by target']} | {r['regret']:.1f} | {spread} "
+                     f"| {r['spearman']:+.2f} |")
+    markdown("\n".join(lines))
+    return rows
+
+
+def alpha_req(spectrum: Sequence[float], floor: float = 1e-4) -> float:
+    """alpha-ReQ (Agrawal et al., 2022): the power-law decay ``lambda_k ~ k^-alpha`` of the
+    eigenvalues ``lambda_k = sigma_k^2`` of the features' covariance, from ``spectrum``, the singular
+    values largest first (any scale; a sweep point's ``spectrum``). ``alpha`` is minus the slope of
+    the least-squares line of ``log lambda_k`` against ``log k``, over the eigenvalues above
+    ``floor`` times the largest (the rest is numerical noise). Small: a flat, high-rank spectrum;
+    large: a few directions dominate. The paper finds the best features near ``alpha = 1``."""
+    sigma = [float(s) for s in spectrum]
+    if len(sigma) < 3 or not sigma[0] > 0:
+        raise ValueError(f"alpha_req needs at least 3 singular values, the first positive; got {sigma[:5]}")
+    eigen = [s * s for s in sigma if s * s > floor * sigma[0] ** 2]
+    if len(eigen) < 3:
+        raise ValueError(f"only {len(eigen)} eigenvalues above {floor:g} of the largest: the spectrum has collapsed "
+                         f"to fewer than 3 directions, and a slope over them says nothing")
+    xs, ys = [math.log(k) for k in range(1, len(eigen) + 1)], [math.log(e) for e in eigen]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / sum((a - mx) ** 2 for a in xs)
+    return -slope
+
+
+def scatter(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN", title: str | None = None):
+    """``target`` against ``selector`` for every setting of every method's sweep (seeds averaged),
+    one colour per method, the setting each one picks circled: what :func:`selection_rows` reads."""
+    from .guide import _scale, summary
+    from .plots import new_figure
+
+    fig = new_figure(5.8, 3.8)
+    ax = fig.subplots()
+    for i, (method, sweep) in enumerate(sweeps.items()):
+        rows = summary(sweep)
+        xs = [_scale(selector) * r[selector][0] for r in rows]
+        ys = [_scale(target) * r[target][0] for r in rows]
+        ax.scatter(xs, ys, color=f"C{i}", label=method, s=22)
+        pick = max(range(len(rows)), key=lambda j: rows[j][selector][0])
+        ax.scatter([xs[pick]], [ys[pick]], s=140, facecolors="none", edgecolors=f"C{i}", lw=1.5)
+    ax.set_xlabel(selector + ("" if _scale(selector) == 1 else " (%)"))
+    ax.set_ylabel(target + ("" if _scale(target) == 1 else " (%)"))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.set_title(title or f"{target} against {selector}: each point a setting, circled the one {selector} picks",
+                 fontsize=9)
+    return fig
+
+
+def loss_tracking_rows(sweeps: Mapping[str, dict[str, Any]], coefficient: Mapping[str, str], target: str = "kNN") -> list[dict[str, Any]]:
+    """Does a method's final training loss say which of its runs is better downstream (LeJEPA's claim,
+    Balestriero and LeCun, 2025)? For each method's sweep, Spearman's correlation between the final
+    training loss and ``target`` over all its settings (-1: the lower the loss, the better, always),
+    and the same within each value of ``coefficient[method]``, the setting that changes what the loss
+    measures (its temperature, a term's weight), whose values make losses of different scales: the
+    mean of those within-group correlations is the fair one."""
+    from .guide import _measures
+
+    rows = []
+    for method, sweep in sweeps.items():
+        points = sweep["points"]  # every run, seeds apart: a seed's loss goes with that seed's accuracy
+        measures = [_measures(p) for p in points]
+        missing = [p["label"] for p, m in zip(points, measures) if "loss" not in m]
+        if missing:
+            raise KeyError(f"{method}: no training loss recorded for {', '.join(missing)}")
+        losses, targets = [m["loss"] for m in measures], [m[target] for m in measures]
+        groups: dict[Any, list[int]] = {}
+        for i, p in enumerate(points):
+            groups.setdefault(p["settings"].get(coefficient[method]), []).append(i)
+        within = [spearman([losses[i] for i in g], [targets[i] for i in g]) for g in groups.values() if len(g) >= 3]
+        rows.append({"method": method, "runs": len(points), "coefficient": coefficient[method],
+                     "spearman": spearman(losses, targets),
+                     "within": sum(within) / len(within) if within else None, "groups": len(within)})
+    return rows
+
+
+def loss_tracking_table(sweeps: Mapping[str, dict[str, Any]], coefficient: Mapping[str, str], target: str = "kNN") -> list[dict[str, Any]]:
+    """:func:`loss_tracking_rows` as a Markdown table; returns the rows."""
+    from .chapter import markdown
+
+    rows = loss_tracking_rows(sweeps, coefficient, target)
+    lines = [f"| method | runs | Spearman(final loss, {target}), all runs | mean Spearman at a fixed "
+             f"loss coefficient | the coefficient (groups) |", "|---|---:|---:|---:|---|"]
+    for r in rows:
+        within = f"{r['within']:+.2f}" if r["within"] is not None else "n/a"
+        lines.append(f"| {r['method']} | {r['runs']} | {r['spearman']:+.2f} | {within} | {r['coefficient']} "
+                     f"({r['groups']}) |")
+    markdown("\n".join(lines))
+    return rows
+
+
+def loss_figure(sweeps: Mapping[str, dict[str, Any]], coefficient: Mapping[str, str], target: str = "kNN"):
+    """One panel per method: ``target`` against the final training loss of each run, coloured by
+    the value of ``coefficient[method]`` (the setting that changes what the loss measures)."""
+    from .guide import _measures, _scale
+    from .plots import new_figure
+
+    fig = new_figure(3.6 * len(sweeps), 3.2)
+    axes = fig.subplots(1, len(sweeps), squeeze=False)[0]
+    for ax, (method, sweep) in zip(axes, sweeps.items()):
+        values = sorted({p["settings"].get(coefficient[method]) for p in sweep["points"]}, key=str)
+        for i, value in enumerate(values):
+            chosen = [_measures(p) for p in sweep["points"] if p["settings"].get(coefficient[method]) == value]
+            ax.scatter([m["loss"] for m in chosen], [_scale(target) * m[target] for m in chosen], color=f"C{i}",
+                       s=18, label=f"{coefficient[method]} {value}")
+        ax.set_xlabel("final training loss")
+        ax.set_title(method, fontsize=10)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(target + ("" if _scale(target) == 1 else " (%)"))
+    return fig
