@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import torch  # noqa: E402
 
 from cookbook import cache, imbalance, registry, report  # noqa: E402
-from cookbook.guide import AUGMENT, config_overrides  # noqa: E402
+from cookbook.guide import AUGMENT, config_overrides, point_data  # noqa: E402
 from recipes_table import machine  # noqa: E402
 
 # The toy views without each of their augmentations, one at a time.
@@ -149,10 +149,10 @@ SWEEPS = {
                           points={f"lambda {lam}": {"lambd": lam} for lam in (0.0, 0.005, 0.02, 0.05, 0.2, 0.5, 1.0)}),
     # DIET as the training set grows at a fixed number of steps (fewer epochs per image), one run at four times
     # the steps, and SimCLR on the same images for comparison. The kNN memory bank is the training set.
-    "diet-size": dict(recipe="diet", points={
+    "diet-size": dict(recipe="diet", shared={}, points={
         **{f"{n} images": {"n_train": n} for n in (500, 1000, 2000, 4000, 8000)},
         "8000 images, 2400 steps": {"n_train": 8000, "steps": 2400, "warmup_steps": 200}}),
-    "diet-size-simclr": dict(recipe="simclr", points={f"{n} images": {"n_train": n} for n in (500, 2000, 8000)}),
+    "diet-size-simclr": dict(recipe="simclr", shared={}, points={f"{n} images": {"n_train": n} for n in (500, 2000, 8000)}),
 }
 
 
@@ -255,7 +255,6 @@ def run_sweep(name: str, out: Path) -> dict:
     ``out/sweep.json``; returns it. A point whose metrics.json was written by the same code for the
     same settings is kept, so an interrupted sweep goes on where it stopped."""
     from cookbook.chapter import short_run
-    from cookbook.run import load_data
 
     declared = SWEEPS[name]
     points = declared_points(name, declared)
@@ -264,7 +263,7 @@ def run_sweep(name: str, out: Path) -> dict:
     recipe = registry.get(declared["recipe"])
     digest = sweep_digest(declared)
     base = recipe.Config.for_budget("quick", **config_overrides(recipe, declared["shared"]))
-    data = load_data(base)  # every point trains on the same images: loaded once (the data seed is the base's)
+    loaded = {}  # the points that share a dataset share its images, loaded once with the base's data seed
     manifest = {"sweep": name, "recipe": declared["recipe"], "shared": declared["shared"], "declaration": declaration,
                 "base_config": base.to_dict(), "points": [], "complete": False, "command": f"python benchmarks/sweep.py {name}"}
     write_json(out / "sweep.json", manifest)  # first: an interrupted sweep's folder is known as this sweep's
@@ -280,8 +279,10 @@ def run_sweep(name: str, out: Path) -> dict:
                 entries.append({**point, "run": folder})
                 continue
         point_started, cpu_started = time.perf_counter(), time.process_time()
-        result = short_run(recipe, data=imbalance.apply(data, settings), probe_layers=declared.get("probe_layers", False),
-                           per_class=declared.get("per_class", False), **config_overrides(recipe, settings))
+        data, balanced = point_data(recipe, settings, base.seed, loaded)
+        result = short_run(recipe, data=data, probe_layers=declared.get("probe_layers", False),
+                           per_class=declared.get("per_class", False), balanced=balanced,
+                           **config_overrides(recipe, settings))
         record = {**point, "run_settings": settings, **result, "seconds": round(time.perf_counter() - point_started, 1),
                   "cpu_seconds": round(time.process_time() - cpu_started, 1), "training_digest": digest}
         write_json(path, record)

@@ -98,7 +98,7 @@ def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, 
 
 
 def short_run(recipe: ModuleType | str, data=None, probe_layers: bool = False, per_class: bool = False,
-              keep_model: bool = False, **overrides) -> dict[str, Any]:
+              balanced=None, keep_model: bool = False, **overrides) -> dict[str, Any]:
     """A short quick-budget run of ``recipe`` (``overrides`` on top, no evaluation on the way unless
     ``eval_every`` asks for it, no files), with its backbone measured before and after training:
     ``{"before": ..., "after": ..., "history": [...], "spectrum": [...]}``. ``before`` and ``after``
@@ -111,7 +111,9 @@ def short_run(recipe: ModuleType | str, data=None, probe_layers: bool = False, p
     ``probe_layers=True`` adds ``layers``: :func:`cookbook.probes.layer_probes` of the trained model,
     kNN, linear probe and RankMe at the backbone and after each projector layer. ``per_class=True`` adds
     ``per_class``: :func:`cookbook.probes.per_class_scores`, each class's training images and its kNN
-    and linear-probe accuracy. ``keep_model=True`` adds the trained ``model`` and its ``data``, for a
+    and linear-probe accuracy; with ``balanced`` (a long-tailed ``data``'s balanced twin,
+    :func:`cookbook.guide.point_data`) also ``per_class_balanced``, the same probes with balanced labels,
+    which measure the features alone. ``keep_model=True`` adds the trained ``model`` and its ``data``, for a
     chapter to ask more of them than the measures (chapter 13 fine-tunes the backbone)."""
     recipe = recipe_module(recipe)
     run_config = recipe.Config.for_budget("quick", **{"eval_every": 0, "progress": False, "out": None, **overrides})
@@ -141,6 +143,10 @@ def short_run(recipe: ModuleType | str, data=None, probe_layers: bool = False, p
         result["per_class"] = probes.per_class_scores(model.backbone, data, bank=run_config.eval_bank,
                                                       k=run_config.knn_k, temperature=run_config.knn_temperature,
                                                       seed=run_config.seed)
+        if balanced is not None:
+            result["per_class_balanced"] = probes.per_class_scores(
+                model.backbone, balanced, bank=run_config.eval_bank, k=run_config.knn_k,
+                temperature=run_config.knn_temperature, seed=run_config.seed)
     if keep_model:
         result.update(model=model, data=data)
     return result

@@ -41,6 +41,33 @@ def config_overrides(recipe: ModuleType, settings: dict[str, Any]) -> dict[str, 
     return plain
 
 
+# The settings that decide which images a run loads (the rest decide what it does with them).
+DATA_FIELDS = ("dataset", "n_train", "n_test", "image_size", "data_root", "download")
+
+
+def point_data(recipe: ModuleType, settings: dict[str, Any], seed: int, loaded: dict | None = None):
+    """The images a sweep point trains on, and the balanced labels its classes are probed with:
+    ``(data, balanced)``. ``data`` is the dataset its settings name, made with the sweep's data seed
+    ``seed`` (its base config's: a point's own seed changes the initialisation, the batches and the
+    views, never the images), then its ``data.<name>`` settings applied (:func:`cookbook.imbalance.apply`).
+    ``balanced`` is None unless those settings made a long tail: then it is the same number of
+    training images with every class equal, whose labels probe the features without the tail's
+    scarcity of labels. ``loaded`` caches datasets between the points of one sweep."""
+    import dataclasses
+
+    from .imbalance import apply
+    from .run import load_data
+
+    config = recipe.Config.for_budget("quick", **config_overrides(recipe, settings))
+    key = tuple(getattr(config, name) for name in DATA_FIELDS)
+    cache = loaded if loaded is not None else {}
+    if key not in cache:
+        cache[key] = load_data(dataclasses.replace(config, seed=seed))
+    data = apply(cache[key], settings)
+    balanced = apply(cache[key], {**settings, DATA + "class_ratio": 1}) if data is not cache[key] else None
+    return data, balanced
+
+
 def introduce(sweep: dict[str, Any]) -> None:
     """One paragraph: what the sweep trained, where, at what cost, with which seeds, and how to redo it."""
     seeds = sorted({p["seed"] for p in sweep["points"] if p.get("seed") is not None})
@@ -317,14 +344,9 @@ def again(sweep: dict[str, Any], label: str, keep_model: bool = False) -> dict[s
     kept = points[label]
     recipe = get(sweep["recipe"])
     settings = {**sweep["shared"], **kept["settings"], **({"seed": kept["seed"]} if kept.get("seed") is not None else {})}
-    data = None
-    if any(k.startswith(DATA) for k in settings):  # a long-tailed point trains on its own subset
-        from .imbalance import apply
-        from .run import load_data
-
-        data = apply(load_data(recipe.Config.for_budget("quick", **config_overrides(recipe, settings))), settings)
-    result = short_run(recipe, data=data, per_class=sweep.get("per_class", False), keep_model=keep_model,
-                       **config_overrides(recipe, settings))
+    data, balanced = point_data(recipe, settings, sweep["base_config"]["seed"])  # the images the sweep used
+    result = short_run(recipe, data=data, per_class=sweep.get("per_class", False), balanced=balanced,
+                       keep_model=keep_model, **config_overrides(recipe, settings))
     here, there = result["after"], kept["after"]
     print(f"{label}: kNN {here['knn_acc']:.1%} here, {there['knn_acc']:.1%} kept | RankMe {here['rankme']:.2f} here, "
           f"{there['rankme']:.2f} kept")
@@ -371,23 +393,32 @@ def series(sweep: dict[str, Any], x: str, by: Callable[[dict[str, Any]], Any], m
 HEAD_TAIL = 3  # classes counted as the head (the most frequent) and as the tail (the rarest)
 
 
-def per_class_rows(sweeps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+PROBE_LABELS = {"long-tailed": "per_class", "balanced": "per_class_balanced"}
+
+
+def per_class_rows(sweeps: dict[str, dict[str, Any]], labels: str = "long-tailed") -> list[dict[str, Any]]:
     """For each method's sweep trained with ``per_class`` (``{method: sweep}``) and each of its
-    points: the class ratio, the accuracy over all test images by kNN and by the linear probe
-    (the test split is balanced, so the mean of the classes' accuracies), and the same over the
-    :data:`HEAD_TAIL` most frequent and the :data:`HEAD_TAIL` rarest training classes."""
+    points: the class ratio of its training images, the balanced accuracy by kNN and by the linear
+    probe (the mean of the classes' accuracies, every class weighed alike), and the
+    same over the :data:`HEAD_TAIL` most frequent and the :data:`HEAD_TAIL` rarest training classes.
+    ``labels``: the probes' labelled images, the run's own long-tailed ones (what a user of the data
+    would have) or a balanced set of as many (what isolates the features: the tail is then not also
+    short of labels)."""
+    if labels not in PROBE_LABELS:
+        raise ValueError(f"labels={labels!r}: choose {' or '.join(map(repr, PROBE_LABELS))}")
+    key = PROBE_LABELS[labels]
     rows = []
     for method, sweep in sweeps.items():
         for point in sweep["points"]:
-            if "per_class" not in point:
-                raise KeyError(f"{method}: the sweep {sweep['sweep']!r} has no per-class scores: declare it with "
-                               f"per_class=True in benchmarks/sweep.py and train it again")
-            scores, counts = point["per_class"], point["per_class"]["train_counts"]
+            if key not in point:
+                raise KeyError(f"{method}: the sweep {sweep['sweep']!r} has no {labels} per-class scores: declare it "
+                               f"with per_class=True (and data.class_ratio) in benchmarks/sweep.py and train it again")
+            counts = point["per_class"]["train_counts"]  # the training images of each class, as the run saw them
             order = sorted(range(len(counts)), key=lambda c: -counts[c])  # most frequent first
             row = {"method": method, "ratio": point["settings"].get("data.class_ratio", max(counts) / min(counts)),
                    "label": point["label"]}
-            for probe, key in (("kNN", "knn_acc"), ("linear", "linear_acc")):
-                values = scores[key]
+            for probe, measure in (("kNN", "knn_acc"), ("linear", "linear_acc")):
+                values = point[key][measure]
                 row[probe] = statistics.fmean(values)
                 row[f"{probe} head"] = statistics.fmean(values[c] for c in order[:HEAD_TAIL])
                 row[f"{probe} tail"] = statistics.fmean(values[c] for c in order[-HEAD_TAIL:])
@@ -395,34 +426,36 @@ def per_class_rows(sweeps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def per_class_table(sweeps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def per_class_table(sweeps: dict[str, dict[str, Any]], labels: str = "long-tailed") -> list[dict[str, Any]]:
     """:func:`per_class_rows` as a Markdown table, each accuracy with its change from the method's
     balanced run (ratio 1); returns the rows."""
     from .chapter import markdown
 
-    rows = per_class_rows(sweeps)
+    rows = per_class_rows(sweeps, labels)
     keys = ["kNN", "kNN head", "kNN tail", "linear", "linear head", "linear tail"]
     balanced = {r["method"]: r for r in rows if r["ratio"] == 1}
-    lines = ["| method | head / tail images | " + " | ".join(keys) + " |", "|---|---:|" + "---:|" * len(keys)]
+    lines = ["| method | class ratio | " + " | ".join(keys) + " |", "|---|---:|" + "---:|" * len(keys)]
     for r in rows:
         base = balanced.get(r["method"])
         cells = [f"{100 * r[k]:.1f}%" + (f" ({100 * (r[k] - base[k]):+.1f})" if base and base is not r else "")
                  for k in keys]
-        lines.append(f"| {r['method']} | {r['ratio']:.0f} | " + " | ".join(cells) + " |")
+        lines.append(f"| {r['method']} | {r['ratio']:g} | " + " | ".join(cells) + " |")
     markdown("\n".join(lines))
     return rows
 
 
-def per_class_figure(sweeps: dict[str, dict[str, Any]], probe: str = "knn_acc", title: str | None = None):
-    """One panel per method: each class's test accuracy (``probe``: ``"knn_acc"`` or ``"linear_acc"``)
-    against its number of training images, one line per class ratio, on a log axis."""
+def per_class_figure(sweeps: dict[str, dict[str, Any]], probe: str = "knn_acc", title: str | None = None,
+                     labels: str = "long-tailed"):
+    """One panel per method: each class's test accuracy (``probe``: ``"knn_acc"`` or ``"linear_acc"``,
+    with ``labels`` as in :func:`per_class_rows`) against its number of training images, one line per
+    class ratio, on a log axis."""
     from .plots import new_figure
 
     fig = new_figure(3.3 * len(sweeps), 3.2)
     axes = fig.subplots(1, len(sweeps), squeeze=False, sharey=True)[0]
     for ax, (method, sweep) in zip(axes, sweeps.items()):
         for i, point in enumerate(sweep["points"]):
-            counts, values = point["per_class"]["train_counts"], point["per_class"][probe]
+            counts, values = point["per_class"]["train_counts"], point[PROBE_LABELS[labels]][probe]
             pairs = sorted(zip(counts, values))
             ax.plot([c for c, _ in pairs], [100 * v for _, v in pairs], "o-", color=f"C{i}", label=point["label"], ms=3)
         ax.set_xscale("log")

@@ -81,16 +81,17 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     return sxy / math.sqrt(sxx * syy)
 
 
-def selection_rows(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN") -> list[dict[str, Any]]:
+def selection_rows(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN",
+                   pooled: str = "all methods") -> list[dict[str, Any]]:
     """For each method's sweep (``{method: sweep}``), its settings' :func:`cookbook.guide.summary`
     (seeds averaged), the setting ``selector`` picks, the one ``target`` picks, the regret in points
     (``target`` is an accuracy), the spread of ``target`` over the seeds (the largest high-low
-    range of a setting: a regret below it is within noise) and Spearman's correlation of the two
-    over the method's settings. The last row, ``"all methods"``, correlates every setting of every
-    method: its pick and regret are those of choosing across methods too."""
+    range of a setting: a regret below it is within noise; None with one seed) and Spearman's
+    correlation of the two over the method's settings. The last row, named ``pooled``, correlates
+    every setting of every sweep: its pick and regret are those of choosing across them too."""
     from .guide import summary
 
-    rows, pooled = [], {}
+    rows, pooled, pooled_name = [], {}, pooled
     for method, sweep in sweeps.items():
         settings = summary(sweep)
         missing = [s["label"] for s in settings if selector not in s or target not in s]
@@ -110,18 +111,19 @@ def selection_rows(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe
     if len(sweeps) > 1:
         by_selector = {f"{m}: {label}": v[0] for (m, label), v in pooled.items()}
         by_target = {f"{m}: {label}": v[1] for (m, label), v in pooled.items()}
-        rows.append({"method": "all methods", "settings": len(pooled), "seeds": None,
+        rows.append({"method": pooled_name, "settings": len(pooled), "seeds": None,
                      "by selector": select(by_selector), "by target": select(by_target),
                      "regret": 100 * regret(by_selector, by_target), "seed spread": None,
                      "spearman": spearman(list(by_selector.values()), list(by_target.values()))})
     return rows
 
 
-def selection_table(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN") -> list[dict[str, Any]]:
+def selection_table(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN",
+                    pooled: str = "all methods") -> list[dict[str, Any]]:
     """:func:`selection_rows` as a Markdown table; returns the rows."""
     from .chapter import markdown
 
-    rows = selection_rows(sweeps, selector, target)
+    rows = selection_rows(sweeps, selector, target, pooled)
     lines = [f"| method | settings x seeds | picked by {selector} | picked by {target} | regret (points of {target}) "
              f"| largest seed spread | Spearman({selector}, {target}) |", "|---|---:|---|---|---:|---:|---:|"]
     for r in rows:

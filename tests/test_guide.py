@@ -1,5 +1,6 @@
 """cookbook.guide: a kept sweep summarised over seeds, tabled, drawn, and one point trained again."""
 import pytest
+import torch
 
 from cookbook import guide, report
 
@@ -12,7 +13,8 @@ def point(label, settings, seed, knn, colour, rankme=10.0, layers=None):
             **({"layers": layers} if layers else {})}
 
 
-SWEEP = {"sweep": "fake", "recipe": "simclr", "shared": {"steps": 3}, "seconds": 8.0, "cpu_seconds": 15.0,
+SWEEP = {"sweep": "fake", "recipe": "simclr", "shared": {"steps": 3, "n_train": 64, "n_test": 32, "batch_size": 16},
+         "seconds": 8.0, "cpu_seconds": 15.0, "base_config": {"seed": 0},
          "command": "python benchmarks/sweep.py fake", "date": "2026-12-05", "machine": "here", "threads": 2,
          "points": [point("a", {"augment.jitter_p": 0.0, "temperature": 0.1}, 0, 0.4, 0.5),
                     point("a", {"augment.jitter_p": 0.0, "temperature": 0.1}, 1, 0.6, 0.3),
@@ -62,6 +64,10 @@ def test_again_refuses_an_unknown_point_and_trains_a_known_one(monkeypatch, caps
     monkeypatch.setattr("cookbook.chapter.short_run", fake_short_run)
     guide.again(SWEEP, "a, seed 1")
     assert seen["seed"] == 1 and seen["temperature"] == 0.1 and seen["augment"].jitter_p == 0.0
+    # the images the sweep trained on: made with the sweep's data seed (0), not the point's own seed
+    from cookbook.data import make_toy
+
+    assert torch.equal(seen["data"].train_x, make_toy(64, 32, seed=0).train_x) and seen["balanced"] is None
     assert "kNN 45.0% here, 60.0% kept" in capsys.readouterr().out
 
 

@@ -97,6 +97,7 @@ def test_a_long_tailed_sweep_trains_on_its_subset_scores_each_class_and_digests_
     assert balanced["per_class"]["train_counts"] == [10] * 10
     assert skewed["per_class"]["train_counts"] == imbalance.class_counts(10, 100, 10)
     assert len(skewed["per_class"]["knn_acc"]) == len(skewed["per_class"]["linear_acc"]) == 10
+    assert skewed["per_class_balanced"]["train_counts"] == [10] * 10  # the same features, probed with balanced labels
     assert kept["digest_modules"] == ["imbalance.py"]
     assert kept["training_digest"] == cache.training_digest(registry.get("simclr"), also=["imbalance.py"])
     assert kept["training_digest"] != cache.training_digest(registry.get("simclr"))
@@ -114,6 +115,15 @@ def test_bad_data_settings_are_refused_before_training(sweep_module, monkeypatch
         assert re.search(message, capsys.readouterr().err)
     with pytest.raises(ValueError, match="only .*imbalance.py"):
         cache.training_digest(registry.get("simclr"), also=["data.py"])
+
+
+def test_points_that_change_the_dataset_get_their_own_images(sweep_module, monkeypatch, tmp_path):
+    declare(sweep_module, monkeypatch, shared={**TINY, "batch_size": 16, "width": 4},
+            points={"128 images": {}, "160 images": {"n_train": 160}})
+    assert sweep_module.main(["tiny", "--threads", "1", "--out", str(tmp_path / "tiny")]) == 0
+    small, large = report.load_sweep("tiny", tmp_path)["points"]
+    assert small["run_settings"]["n_train"] == 128 and large["run_settings"]["n_train"] == 160
+    assert small["after"]["loss"] != large["after"]["loss"]
 
 
 def test_a_grid_with_seeds_is_every_combination(sweep_module):

@@ -131,7 +131,7 @@ def check_scaled_lr(fn: Callable[[float, int, str], float]) -> Feedback:
         return Feedback(False, (why or f"got {got:.6g}, expected {expected:.6g}") +
                         f" (base_lr {base}, batch_size {batch}, rule {rule!r})")
     return Feedback(True, "both rules are right: with the linear rule the learning rate grows as fast as the batch, "
-                          "with the square root rule (suited to adaptive optimisers) half as fast on a log scale.")
+                          "with the square root rule half as fast on a log scale.")
 
 
 # ----------------------------------------------------------------------------- chapter 13: evaluation without labels
