@@ -91,7 +91,7 @@ def selection_rows(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe
     every setting of every sweep: its pick and regret are those of choosing across them too."""
     from .guide import summary
 
-    rows, pooled, pooled_name = [], {}, pooled
+    rows, every_setting = [], {}
     for method, sweep in sweeps.items():
         settings = summary(sweep)
         missing = [s["label"] for s in settings if selector not in s or target not in s]
@@ -100,7 +100,7 @@ def selection_rows(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe
                            f"{', '.join(missing)} (a linear probe needs a sweep declared with probe_layers)")
         by_selector = {s["label"]: s[selector][0] for s in settings}
         by_target = {s["label"]: s[target][0] for s in settings}
-        pooled.update({(method, label): (by_selector[label], by_target[label]) for label in by_selector})
+        every_setting.update({(method, label): (by_selector[label], by_target[label]) for label in by_selector})
         rows.append({"method": method, "settings": len(settings), "seeds": min(len(s["seeds"]) for s in settings),
                      "by selector": select(by_selector), "by target": select(by_target),
                      "regret": 100 * regret(by_selector, by_target),
@@ -109,9 +109,9 @@ def selection_rows(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe
                                      if min(len(s["seeds"]) for s in settings) > 1 else None),
                      "spearman": spearman(list(by_selector.values()), list(by_target.values()))})
     if len(sweeps) > 1:
-        by_selector = {f"{m}: {label}": v[0] for (m, label), v in pooled.items()}
-        by_target = {f"{m}: {label}": v[1] for (m, label), v in pooled.items()}
-        rows.append({"method": pooled_name, "settings": len(pooled), "seeds": None,
+        by_selector = {f"{m}: {label}": v[0] for (m, label), v in every_setting.items()}
+        by_target = {f"{m}: {label}": v[1] for (m, label), v in every_setting.items()}
+        rows.append({"method": pooled, "settings": len(every_setting), "seeds": None,
                      "by selector": select(by_selector), "by target": select(by_target),
                      "regret": 100 * regret(by_selector, by_target), "seed spread": None,
                      "spearman": spearman(list(by_selector.values()), list(by_target.values()))})

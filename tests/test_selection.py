@@ -134,6 +134,7 @@ def test_selection_rows_pools_every_method_in_the_last_row():
     assert pooled["by selector"] == "simclr: lr 1" and pooled["by target"] == "vicreg: lr 1"
     assert pooled["regret"] == pytest.approx(13.0)
     assert pooled["spearman"] == pytest.approx(1 - 36 / 210)
+    assert selection_rows({"simclr": SIMCLR, "vicreg": VICREG}, pooled="every setting")[-1]["method"] == "every setting"
 
 
 def test_selection_rows_of_one_method_has_no_pooled_row_and_refuses_a_missing_measure():
