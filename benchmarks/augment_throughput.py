@@ -1,16 +1,25 @@
-"""Views per second: batched on-device augmentation against per-image torchvision v2 transforms.
+"""Views per second: batched on-device augmentation against per-image pipelines, at equal workers.
 
-    python benchmarks/augment_throughput.py [--images 4096] [--batch 512] [--device auto]
+    python benchmarks/augment_throughput.py [--images 4096] [--batch 512] [--workers N] [--device auto]
 
-The baseline is the usual pipeline: a DataLoader that applies ``torchvision.transforms.v2``
-to one image at a time (v2 on a batch tensor would draw one set of parameters for the whole
-batch, which is not what SSL wants). ``cookbook.augment`` draws per-image parameters and
-applies them to the whole batch in a few tensor operations, on the tensors' own device.
-Both pipelines make two SimCLR views per image with the same settings.
+Three ways to make two SimCLR views of every image, with the same settings (crop scale, flip,
+colour jitter, grayscale; no blur, as on CIFAR):
+
+- ``torchvision.transforms.v2`` applied to one image at a time in a DataLoader, the usual pipeline
+  (v2 on a batch tensor would draw one set of parameters for the whole batch, not what SSL wants);
+- lightly's ``SimCLRTransform`` (``pip install lightly``), also per image in a DataLoader, on PIL
+  images as torchvision's CIFAR-10 dataset hands them out;
+- ``cookbook.augment``, which draws per-image parameters and applies them to the whole batch in a
+  few tensor operations, on the tensors' own device.
+
+*Equal workers*: the per-image pipelines get ``--workers`` DataLoader processes (default: as many
+as the machine has cores), and the batched one as many torch threads, so each side uses the same
+cores. The 0-worker DataLoader, in the main process, is printed too, as a reference.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
@@ -28,63 +37,106 @@ def cookbook_views(images: torch.Tensor, batch: int, config: augment.AugmentConf
     return made
 
 
-def torchvision_views(images: torch.Tensor, batch: int, config: augment.AugmentConfig, workers: int) -> int:
+def torchvision_transform(size: int, config: augment.AugmentConfig):
     from torchvision.transforms import v2
 
     s = config.jitter_strength
-    transform = v2.Compose([
-        v2.RandomResizedCrop(images.shape[-1], scale=(config.crop_min_scale, 1.0), antialias=True),
+    return v2.Compose([
+        v2.RandomResizedCrop(size, scale=(config.crop_min_scale, 1.0), antialias=True),
         v2.RandomHorizontalFlip(config.flip_p),
         v2.RandomApply([v2.ColorJitter(0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s)], p=config.jitter_p),
         v2.RandomGrayscale(config.gray_p),
         v2.ToDtype(torch.float32, scale=True),
     ])
 
+
+def lightly_transform(size: int, config: augment.AugmentConfig):
+    """lightly's SimCLRTransform with the cookbook's settings; None when lightly is not installed."""
+    try:
+        from lightly.transforms import SimCLRTransform
+    except ImportError:
+        return None
+    return SimCLRTransform(input_size=size, cj_prob=config.jitter_p, cj_strength=config.jitter_strength,
+                           min_scale=config.crop_min_scale, random_gray_scale=config.gray_p, gaussian_blur=config.blur_p,
+                           hf_prob=config.flip_p, normalize=None)
+
+
+def loader_views(images: torch.Tensor, batch: int, two_views, workers: int) -> int:
+    """Views made by ``two_views(i) -> (view, view)`` over a DataLoader of ``workers`` processes."""
+
     class TwoViews(torch.utils.data.Dataset):
         def __len__(self):
             return len(images)
 
         def __getitem__(self, i):
-            return transform(images[i]), transform(images[i])
+            return two_views(i)
 
-    loader = torch.utils.data.DataLoader(TwoViews(), batch_size=batch, num_workers=workers)
+    loader = torch.utils.data.DataLoader(TwoViews(), batch_size=batch, num_workers=workers,
+                                         persistent_workers=False)
     made = 0
-    for v1, v2_ in loader:
-        made += len(v1) + len(v2_)
+    for v1, v2 in loader:
+        made += len(v1) + len(v2)
     return made
 
 
 def timed(fn, *args) -> tuple[float, int]:
-    fn(*args)  # warm-up (allocations, kernels)
+    fn(*args)  # warm-up (allocations, kernels, worker start-up paid once more below)
     start = time.perf_counter()
     made = fn(*args)
     return time.perf_counter() - start, made
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=4096)
     parser.add_argument("--batch", type=int, default=512)
-    parser.add_argument("--workers", type=int, default=0, help="DataLoader workers for the torchvision baseline")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="DataLoader workers of the per-image pipelines, and torch threads of the batched one "
+                             "(default: the machine's cores)")
     parser.add_argument("--device", default="auto")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if min(args.images, args.batch, args.workers) < 1:
+        parser.error("--images, --batch and --workers must be >= 1")
     device = pick_device(args.device)
-    toy = data.make_toy(args.images, 1)
+    torch.set_num_threads(args.workers)
+    images = data.make_toy(args.images, 1).train_x
+    size = images.shape[-1]
     config = augment.AugmentConfig()
+    per_image = torchvision_transform(size, config)
+    lightly = lightly_transform(size, config)
+
+    def torchvision_two(i):
+        return per_image(images[i]), per_image(images[i])
+
+    def lightly_two(i):
+        from torchvision.transforms.functional import to_pil_image
+
+        return tuple(lightly(to_pil_image(images[i])))
+
     rows = []
-    seconds, made = timed(torchvision_views, toy.train_x, args.batch, config, args.workers)
-    rows.append((f"torchvision v2, per image, {args.workers} workers (cpu)", made / seconds))
-    seconds, made = timed(cookbook_views, toy.train_x, args.batch, config)
-    rows.append(("cookbook.augment, batched (cpu)", made / seconds))
+    for workers in sorted({0, args.workers}):
+        seconds, made = timed(loader_views, images, args.batch, torchvision_two, workers)
+        rows.append((f"torchvision v2, per image, {workers} workers", made / seconds))
+        if lightly is not None:
+            seconds, made = timed(loader_views, images, args.batch, lightly_two, workers)
+            rows.append((f"lightly SimCLRTransform, per image, {workers} workers", made / seconds))
+    seconds, made = timed(cookbook_views, images, args.batch, config)
+    rows.append((f"cookbook.augment, batched, {args.workers} threads (cpu)", made / seconds))
     if device.type != "cpu":
-        seconds, made = timed(cookbook_views, toy.train_x.to(device), args.batch, config)
+        seconds, made = timed(cookbook_views, images.to(device), args.batch, config)
         rows.append((f"cookbook.augment, batched ({device})", made / seconds))
-    print(f"{args.images} toy images (32x32), two SimCLR views each, batch {args.batch}, "
-          f"{torch.get_num_threads()} CPU threads")
-    print(f"{'pipeline':<48} {'views/s':>12} {'speed-up':>9}")
+    rates = dict(rows)
+    print(f"{args.images} toy images ({size}x{size}), two SimCLR views each, batch {args.batch}, "
+          f"{os.cpu_count()} cores; lightly {'installed' if lightly else 'not installed (pip install lightly)'}\n")
+    equal = {"torchvision": f"torchvision v2, per image, {args.workers} workers",
+             "lightly": f"lightly SimCLRTransform, per image, {args.workers} workers"}
+    print(f"| pipeline | views/s | x torchvision, {args.workers} workers | x lightly, {args.workers} workers |")
+    print("|---|---:|---:|---:|")
     for name, rate in rows:
-        print(f"{name:<48} {rate:>12,.0f} {rate / rows[0][1]:>8.1f}x")
+        ratios = [f"{rate / rates[equal[k]]:.1f}x" if equal[k] in rates else "n/a" for k in ("torchvision", "lightly")]
+        print(f"| {name} | {rate:,.0f} | {ratios[0]} | {ratios[1]} |")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
