@@ -138,7 +138,7 @@ SWEEPS = {
 
     # Chapter 11 (the uniform prior): the same 2000 training images per run, their classes balanced or falling
     # geometrically from the first class to the last by 10 or 100 (a pool of 10000 to draw them from), each
-    # class's accuracy measured on the balanced test split. BYOL, with no term that spreads the batch, is the
+    # class's test accuracy probed with the run's long-tailed labels and with a balanced set of as many. BYOL, with no term that spreads the batch, is the
     # control; it keeps its quick run's 1200 steps (it is slow to start).
     **{f"longtail-{recipe}": dict(recipe=recipe, shared={"n_train": 10000, "data.train_images": 2000}, per_class=True,
                                   points={f"ratio {r}": {"data.class_ratio": r} for r in (1, 10, 100)})

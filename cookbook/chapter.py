@@ -140,13 +140,11 @@ def short_run(recipe: ModuleType | str, data=None, probe_layers: bool = False, p
     if per_class:
         from . import probes
 
-        result["per_class"] = probes.per_class_scores(model.backbone, data, bank=run_config.eval_bank,
+        for key, labelled in (("per_class", data), ("per_class_balanced", balanced)):
+            if labelled is not None:
+                result[key] = probes.per_class_scores(model.backbone, labelled, bank=run_config.eval_bank,
                                                       k=run_config.knn_k, temperature=run_config.knn_temperature,
                                                       seed=run_config.seed)
-        if balanced is not None:
-            result["per_class_balanced"] = probes.per_class_scores(
-                model.backbone, balanced, bank=run_config.eval_bank, k=run_config.knn_k,
-                temperature=run_config.knn_temperature, seed=run_config.seed)
     if keep_model:
         result.update(model=model, data=data)
     return result

@@ -367,10 +367,10 @@ def series(sweep: dict[str, Any], x: str, by: Callable[[dict[str, Any]], Any], m
         for name in (names if isinstance(names, tuple) else (names,)):
             groups.setdefault(str(name), []).append(row)
     scale = _scale(metric)
+    default = sweep.get("base_config", {}).get(x)  # a row that does not set x has the sweep's value
     fig = new_figure(5.6, 3.4)
     ax = fig.subplots()
     for i, (name, rows) in enumerate(groups.items()):
-        default = sweep.get("base_config", {}).get(x)  # a row that does not set x has the sweep's value
         rows = sorted(rows, key=lambda r: r["settings"].get(x, default))
         xs = [r["settings"].get(x, default) for r in rows]
         mean = [scale * r[metric][0] for r in rows]

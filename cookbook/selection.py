@@ -101,12 +101,12 @@ def selection_rows(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe
         by_selector = {s["label"]: s[selector][0] for s in settings}
         by_target = {s["label"]: s[target][0] for s in settings}
         every_setting.update({(method, label): (by_selector[label], by_target[label]) for label in by_selector})
-        rows.append({"method": method, "settings": len(settings), "seeds": min(len(s["seeds"]) for s in settings),
+        seeds = min(len(s["seeds"]) for s in settings)
+        rows.append({"method": method, "settings": len(settings), "seeds": seeds,
                      "by selector": select(by_selector), "by target": select(by_target),
                      "regret": 100 * regret(by_selector, by_target),
                      # unknown (None) with one seed: a spread of 0 would read as "no noise"
-                     "seed spread": (100 * max(s[target][2] - s[target][1] for s in settings)
-                                     if min(len(s["seeds"]) for s in settings) > 1 else None),
+                     "seed spread": 100 * max(s[target][2] - s[target][1] for s in settings) if seeds > 1 else None,
                      "spearman": spearman(list(by_selector.values()), list(by_target.values()))})
     if len(sweeps) > 1:
         by_selector = {f"{m}: {label}": v[0] for (m, label), v in every_setting.items()}
@@ -168,7 +168,8 @@ def scatter(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", targ
         xs = [_scale(selector) * r[selector][0] for r in rows]
         ys = [_scale(target) * r[target][0] for r in rows]
         ax.scatter(xs, ys, color=f"C{i}", label=method, s=22)
-        pick = max(range(len(rows)), key=lambda j: rows[j][selector][0])
+        labels = [r["label"] for r in rows]
+        pick = labels.index(select({r["label"]: r[selector][0] for r in rows}))  # the setting selection_rows picks
         ax.scatter([xs[pick]], [ys[pick]], s=140, facecolors="none", edgecolors=f"C{i}", lw=1.5)
     ax.set_xlabel(selector + ("" if _scale(selector) == 1 else " (%)"))
     ax.set_ylabel(target + ("" if _scale(target) == 1 else " (%)"))
