@@ -17,14 +17,13 @@ Batches are drawn from a per-epoch permutation seeded by ``(seed, epoch)``.
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Iterator
 
 import torch
 
-from . import evaluate
+from . import distributed, evaluate
 from .checkpoint import CHECKPOINT_NAME, atomic_save, check_out_is_folder, check_same_run, load_checkpoint
 from .config import ConfigError, TrainConfig
 from .data import ImageData
@@ -36,26 +35,32 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message holds a diagnosis."""
 
 
-def refuse_multiple_processes() -> None:
-    """The loop has no gradient synchronisation yet: N processes would train N unrelated models."""
-    world_size = int(os.environ.get("WORLD_SIZE", 1))
-    if world_size > 1:
-        raise ConfigError(f"WORLD_SIZE={world_size}: multi-process training (torchrun) is not supported yet; "
-                          "each process would train its own model without synchronising gradients. "
-                          "Run a single process (python -m recipes NAME ...).")
+def check_world(config: TrainConfig) -> None:
+    """Refuse, before any work, a torchrun launch the run cannot split: a global batch that the
+    number of processes does not divide."""
+    _, size = distributed.world()
+    if size > 1 and config.batch_size % size:
+        raise ConfigError(f"batch_size={config.batch_size} is the global batch, split over WORLD_SIZE={size} "
+                          f"processes, and {size} does not divide it: choose a multiple of {size} "
+                          f"(for example {config.batch_size // size * size or size})")
 
 
 class Trainer:
     """Owns the model, the optimizer and the step counter; :meth:`run` trains in chunks."""
 
     def __init__(self, model: Method, data: ImageData, config: TrainConfig):
-        refuse_multiple_processes()
+        check_world(config)
         if len(data.pretrain_x) < config.batch_size:
             raise ConfigError(f"batch_size={config.batch_size} is larger than the {len(data.pretrain_x)} "
                               f"training images of {data.name!r}: lower batch_size")
         self.config, self.data = config, data
         self.device = data.device
         self.is_cuda = self.device.type == "cuda"
+        # Under torchrun: one model over every process (cookbook.distributed). Alone: rank 0 of 1.
+        self.rank, self.world_size = distributed.start(self.device)
+        if self.world_size > 1:
+            model = distributed.global_batch_norm(model)
+            torch.manual_seed(config.seed * 1009 + self.rank)  # each process draws its own views
         self.model = model.to(self.device)
         if config.channels_last and self.device.type in ("cuda", "cpu"):
             # Convolutions run faster on channels_last tensors on GPUs and on CPUs alike (oneDNN's
@@ -102,7 +107,7 @@ class Trainer:
             torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
 
     def save(self) -> None:
-        if self.checkpoint_path is not None:
+        if self.checkpoint_path is not None and self.rank == 0:  # the copies are identical: one writes
             atomic_save(self.state_dict(), self.checkpoint_path)
 
     @property
@@ -115,7 +120,10 @@ class Trainer:
         n, batch = len(self.data.pretrain_x), self.config.batch_size
         epoch, position = divmod(step, n // batch)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.config.seed * 100_003 + epoch))
-        return order[position * batch:(position + 1) * batch]
+        indices = order[position * batch:(position + 1) * batch]
+        if self.world_size > 1:  # this process's slice of the global batch: no image on two processes
+            indices = indices.chunk(self.world_size)[self.rank]
+        return indices
 
     def train_step(self) -> dict[str, torch.Tensor]:
         lr = learning_rate(self.step, self.config)
@@ -126,6 +134,7 @@ class Trainer:
             outputs = self.model(self.data.pretrain_x[indices], indices)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(outputs["loss"]).backward()
+        distributed.average_gradients(self.model)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.step += 1
@@ -162,7 +171,7 @@ class Trainer:
             self.history.append({"step": 0, **self.evaluate()})
             yield self.history[-1]
         bar = None
-        if c.progress and self.step < target:
+        if c.progress and self.step < target and self.rank == 0:  # one bar, not one per process
             from tqdm.auto import tqdm
             bar = tqdm(total=target, initial=self.step, desc=self.model.name, unit="step", dynamic_ncols=True)
         try:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from cookbook import distributed
 from cookbook.config import ConfigError, TrainConfig
 from cookbook.method import TwoViewMethod, entry_points
 
@@ -100,6 +101,8 @@ class VICReg(TwoViewMethod):
 
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
+        # Under torchrun, every process's embeddings: the variance and covariance are the global batch's.
+        z1, z2 = distributed.gather(z1), distributed.gather(z2)
         c = self.config
         with torch.no_grad():  # the unweighted terms, for the log
             terms = {name: term.detach() for name, term in vicreg_terms(z1, z2).items()}
