@@ -40,14 +40,14 @@ def active() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
-def gather(x: torch.Tensor) -> torch.Tensor:
-    """Every process's ``x`` (same shape on each), concatenated along the first dimension in rank
-    order, with gradients flowing back to each process's own ``x``. ``x`` itself alone."""
+def gather(x: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """Every process's ``x`` (same shape on each), concatenated along ``dim`` (the images' dimension)
+    in rank order, with gradients flowing back to each process's own ``x``. ``x`` itself alone."""
     if not active():
         return x
     from torch.distributed.nn.functional import all_gather
 
-    return torch.cat(all_gather(x.contiguous()))
+    return torch.cat(all_gather(x.contiguous()), dim=dim)
 
 
 def all_reduce_sum(x: torch.Tensor) -> torch.Tensor:
