@@ -59,6 +59,23 @@ def all_reduce_sum(x: torch.Tensor) -> torch.Tensor:
     return all_reduce(x)
 
 
+class PeerLost(RuntimeError):
+    """Another process of the run stopped: the survivors stop too, with a message, instead of hanging."""
+
+    def __init__(self, rank: int, world_size: int, step: int, cause: BaseException):
+        super().__init__(f"process {rank} of {world_size} lost its peers at step {step} ({type(cause).__name__}: "
+                         f"{str(cause).splitlines()[0][:200]}): another process of this run stopped or died, so "
+                         f"this one stops too. Run the same torchrun command again: it resumes from the last "
+                         f"checkpoint (out=...), on any number of processes that divides the global batch.")
+
+
+def is_peer_failure(error: BaseException) -> bool:
+    """Whether ``error`` is a collective failing because another process went away: NCCL's and
+    gloo's backend errors (gloo's are plain RuntimeErrors that name it)."""
+    backend_error = getattr(dist, "DistBackendError", ())
+    return isinstance(error, backend_error) or any(word in str(error) for word in ("gloo", "NCCL", "Connection closed"))
+
+
 @torch.no_grad()
 def average_gradients(model: nn.Module) -> None:
     """Replace every parameter's gradient by its mean over the processes (one all-reduce of them all)."""

@@ -57,7 +57,7 @@ class Trainer:
         self.device = data.device
         self.is_cuda = self.device.type == "cuda"
         # Under torchrun: one model over every process (cookbook.distributed). Alone: rank 0 of 1.
-        self.rank, self.world_size = distributed.start(self.device)
+        self.rank, self.world_size = distributed.start(self.device, config.backend)
         if self.world_size > 1:
             model = distributed.global_batch_norm(model)
             torch.manual_seed(config.seed * 1009 + self.rank)  # each process draws its own views
@@ -103,6 +103,8 @@ class Trainer:
         self.step, self.history = state["step"], list(state["history"])
         self.elapsed_before = state.get("wall_s", 0.0)
         torch.set_rng_state(state["rng_cpu"].cpu())
+        if self.world_size > 1:  # rank 0's generator was saved: each process draws its own views again
+            torch.manual_seed(self.config.seed * 1009 + self.rank + 7919 * self.step)
         if self.is_cuda and "rng_cuda" in state:
             torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
 
@@ -126,6 +128,16 @@ class Trainer:
         return indices
 
     def train_step(self) -> dict[str, torch.Tensor]:
+        if self.world_size == 1:
+            return self._train_step()
+        try:
+            return self._train_step()
+        except RuntimeError as error:
+            if distributed.is_peer_failure(error):  # a collective whose peer died: say so, do not hang
+                raise distributed.PeerLost(self.rank, self.world_size, self.step, error) from None
+            raise
+
+    def _train_step(self) -> dict[str, torch.Tensor]:
         lr = learning_rate(self.step, self.config)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)

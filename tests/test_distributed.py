@@ -3,6 +3,7 @@ trains, on the same images and views (cookbook.distributed)."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 import torch
@@ -82,3 +83,93 @@ def test_a_global_batch_the_world_does_not_divide_is_refused(monkeypatch):
     config = recipe.Config.for_budget("quick", batch_size=32, **TINY)
     with pytest.raises(ConfigError, match="WORLD_SIZE=3.*does not divide.*multiple of 3"):
         Trainer(prepare(recipe, config, make_toy(64, 16, seed=0))[1], make_toy(64, 16, seed=0), config)
+
+
+def test_nccl_on_a_cpu_is_refused_before_any_process_group(monkeypatch):
+    from cookbook import distributed
+
+    recipe = registry.get("simclr")
+    with pytest.raises(ConfigError, match="nccl.*needs GPUs.*gloo"):
+        recipe.Config.for_budget("quick", **{**TINY, "backend": "nccl"})
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="nccl needs GPUs"):
+        distributed.start(torch.device("cpu"), "nccl")
+    with pytest.raises(ConfigError, match="choose auto, nccl or gloo"):
+        distributed.start(torch.device("cpu"), "mpi")
+
+
+# ----------------------------------------------------------------------------- processes that stop
+
+def _job(rank: int, world: int, port: int, job: str, args: tuple) -> None:
+    import os
+    import traceback
+
+    import torch.distributed as dist
+
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    try:
+        globals()[job](rank, *args)
+    except Exception as error:  # the parent reads what each rank ended with
+        (Path(args[0]) / f"rank{rank}.error").write_text(f"{type(error).__name__}: {error}\n{traceback.format_exc()}")
+        raise
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(rank: int, out: str, steps: int, stop_at: int | None = None, die_at: int | None = None) -> None:
+    import os
+
+    recipe = registry.get("simclr")
+    config = recipe.Config.for_budget("quick", batch_size=32, **{**TINY, "steps": steps, "out": out,
+                                                                  "checkpoint_every": 2, "log_every": 1})
+    data = make_toy(64, 16, seed=0)
+    _, model = prepare(recipe, config, data)
+    trainer = Trainer(model, data, config)
+    for record in trainer.run():
+        if die_at is not None and rank == 1 and record["step"] == die_at:
+            os._exit(3)  # a process killed mid-run: no cleanup, no goodbye
+        if stop_at is not None and record["step"] == stop_at:
+            return  # interrupted after the checkpoint of stop_at
+
+
+def processes(world: int, job: str, *args, timeout: float = 120.0) -> list[int]:
+    """Run ``job`` on ``world`` fresh processes; their exit codes, each waited for at most ``timeout``."""
+    from pathlib import Path as _Path  # noqa: F401  (the children import this module)
+
+    context = mp.get_context("spawn")
+    port = free_port()
+    ranks = [context.Process(target=_job, args=(r, world, port, job, args)) for r in range(world)]
+    for process in ranks:
+        process.start()
+    codes = []
+    for process in ranks:
+        process.join(timeout)
+        if process.is_alive():
+            process.kill()
+            process.join()
+            codes.append(None)  # hung: killed by the test
+        else:
+            codes.append(process.exitcode)
+    return codes
+
+
+def test_an_interrupted_two_process_run_resumes_to_the_same_model(tmp_path):
+    whole, halves = tmp_path / "whole", tmp_path / "halves"
+    assert processes(2, "_train", str(whole), 4) == [0, 0]
+    assert processes(2, "_train", str(halves), 4, 2) == [0, 0]  # stopped after step 2's checkpoint
+    assert torch.load(halves / "checkpoint.pt", weights_only=True)["step"] == 2
+    assert processes(2, "_train", str(halves), 4) == [0, 0]  # the same command again: resumes, finishes
+    a, b = (torch.load(folder / "checkpoint.pt", weights_only=True) for folder in (whole, halves))
+    assert a["step"] == b["step"] == 4
+    for name, value in a["model"].items():
+        torch.testing.assert_close(b["model"][name], value, msg=lambda m: f"{name}: {m}")
+
+
+def test_when_a_process_dies_the_others_stop_with_a_message_and_nothing_hangs(tmp_path):
+    codes = processes(2, "_train", str(tmp_path), 6, None, 3, timeout=90)
+    assert codes[1] == 3 and codes[0] not in (None, 0), f"exit codes {codes}: rank 0 should stop with an error"
+    message = (tmp_path / "rank0.error").read_text()
+    assert "PeerLost" in message and "another process of this run stopped" in message and "resumes" in message
