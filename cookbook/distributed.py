@@ -22,8 +22,10 @@ initialised: a single-process run computes exactly what it always did.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import warnings
 
 import torch
 import torch.distributed as dist
@@ -45,18 +47,30 @@ def gather(x: torch.Tensor, dim: int = 0) -> torch.Tensor:
     in rank order, with gradients flowing back to each process's own ``x``. ``x`` itself alone."""
     if not active():
         return x
-    from torch.distributed.nn.functional import all_gather
+    with _public_collectives():
+        from torch.distributed.nn.functional import all_gather
 
-    return torch.cat(all_gather(x.contiguous()), dim=dim)
+        return torch.cat(all_gather(x.contiguous()), dim=dim)
 
 
 def all_reduce_sum(x: torch.Tensor) -> torch.Tensor:
     """The sum of ``x`` over the processes, differentiable (the backward pass sums the gradients)."""
     if not active():
         return x
-    from torch.distributed.nn.functional import all_reduce
+    with _public_collectives():
+        from torch.distributed.nn.functional import all_reduce
 
-    return all_reduce(x)
+        return all_reduce(x)
+
+
+@contextlib.contextmanager
+def _public_collectives():
+    """torch deprecates ``torch.distributed.nn.functional`` in favour of a private module
+    (``_functional_collectives``); the public, differentiable one is used knowingly, so its
+    FutureWarning is not repeated by every process at every step."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, message=r"torch\.distributed\.nn\.functional")
+        yield
 
 
 class PeerLost(RuntimeError):

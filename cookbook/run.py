@@ -92,7 +92,7 @@ def run_recipe(recipe: ModuleType | str, config: TrainConfig) -> dict[str, Any]:
                "steps": trainer.step, "wall_s": round(trainer.wall_s, 2), "device": device_name(trainer.device),
                "dataset": data.name, "backbone": config.backbone, **random_init,
                "config": config.to_dict(), "history": trainer.history}
-    if config.out:
+    if config.out and trainer.rank == 0:  # one model over every process: one copy of its files
         write_run(metrics, Path(config.out))
     return metrics
 
