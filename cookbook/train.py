@@ -57,6 +57,11 @@ class Trainer:
         self.device = data.device
         self.is_cuda = self.device.type == "cuda"
         # Under torchrun: one model over every process (cookbook.distributed). Alone: rank 0 of 1.
+        if distributed.world()[1] > 1 and not model.distributed_ready:
+            raise ConfigError(f"{model.name} cannot train across processes yet: its loss couples the images of a "
+                              f"batch and has not been made to see the global batch (cookbook.distributed). Run it "
+                              f"as one process (python -m recipes {model.name} ...); simclr, vicreg, barlow_twins, "
+                              f"byol, moco, swav and dino run under torchrun")
         self.rank, self.world_size = distributed.start(self.device, config.backend)
         if self.world_size > 1:
             model = distributed.global_batch_norm(model)

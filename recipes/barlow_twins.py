@@ -67,6 +67,7 @@ class BarlowTwins(TwoViewMethod):
     """Backbone + projector; ``forward`` makes two views of a batch and returns the loss."""
 
     name = "barlow_twins"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)

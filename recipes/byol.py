@@ -87,6 +87,7 @@ class BYOL(TwoViewMethod):
     """Online backbone + projector + predictor, and the target: an EMA copy of backbone + projector."""
 
     name = "byol"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)

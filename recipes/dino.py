@@ -144,6 +144,7 @@ class DINO(Method):
     warmup). ``embed`` is the student's logits: the cosine similarities to the prototypes."""
 
     name = "dino"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)

@@ -116,6 +116,7 @@ class MoCo(TwoViewMethod):
     """Online backbone + projector (+ v3 predictor), their EMA copy for the keys, and the key queue."""
 
     name = "moco"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)

@@ -97,6 +97,7 @@ class SimCLR(TwoViewMethod):
     """Backbone + projector; ``forward`` makes two views of a batch and returns the NT-Xent loss."""
 
     name = "simclr"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)

@@ -130,6 +130,7 @@ class SwAV(TwoViewMethod):
     ``embed`` is the projector's output before its L2 normalisation."""
 
     name = "swav"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)

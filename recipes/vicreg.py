@@ -98,6 +98,7 @@ class VICReg(TwoViewMethod):
     """Backbone + expander; ``forward`` makes two views of a batch and returns the loss and its terms."""
 
     name = "vicreg"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)

@@ -173,3 +173,19 @@ def test_when_a_process_dies_the_others_stop_with_a_message_and_nothing_hangs(tm
     assert codes[1] == 3 and codes[0] not in (None, 0), f"exit codes {codes}: rank 0 should stop with an error"
     message = (tmp_path / "rank0.error").read_text()
     assert "PeerLost" in message and "another process of this run stopped" in message and "resumes" in message
+
+
+def test_a_recipe_not_yet_made_for_several_processes_is_refused_under_torchrun(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    recipe = registry.get("lejepa")  # SIGReg's random directions would differ between the processes
+    config = recipe.Config.for_budget("quick", batch_size=32, **TINY)
+    data = make_toy(64, 16, seed=0)
+    with pytest.raises(ConfigError, match="lejepa cannot train across processes yet.*as one process"):
+        Trainer(prepare(recipe, config, data)[1], data, config)
+    ready = sorted(name for name in registry.names() if _model_class(name).distributed_ready)
+    assert ready == ["barlow_twins", "byol", "dino", "moco", "simclr", "swav", "vicreg"]
+
+
+def _model_class(name: str):
+    recipe = registry.get(name)
+    return next(v for v in vars(recipe).values() if isinstance(v, type) and getattr(v, "name", None) == name)
