@@ -63,6 +63,31 @@ def all_reduce_sum(x: torch.Tensor) -> torch.Tensor:
         return all_reduce(x)
 
 
+def from_rank0(x):
+    """Rank 0's ``x`` on every process: a random draw that must be the same everywhere (LeJEPA's
+    directions, W-MSE's split, I-JEPA's blocks), drawn by rank 0 and shared. A tensor keeps its
+    shape and device; anything else (a tuple of index tensors) is pickled across. ``x`` alone."""
+    if not active():
+        return x
+    if isinstance(x, torch.Tensor):
+        x = x.contiguous()
+        dist.broadcast(x, src=0)
+        return x
+    box = [x]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def mean_over_processes(values: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The logged scalars averaged over the processes (one all-reduce of them all): what rank 0
+    prints is the global batch's, also for the losses that each process averages over its own images."""
+    if not active() or not values:
+        return values
+    stacked = torch.stack([v.reshape(()) for v in values.values()])
+    dist.all_reduce(stacked)
+    return dict(zip(values, stacked / dist.get_world_size()))
+
+
 @contextlib.contextmanager
 def _public_collectives():
     """torch deprecates ``torch.distributed.nn.functional`` in favour of a private module

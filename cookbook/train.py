@@ -17,6 +17,7 @@ Batches are drawn from a per-epoch permutation seeded by ``(seed, epoch)``.
 """
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -37,12 +38,20 @@ class TrainingDiverged(RuntimeError):
 
 def check_world(config: TrainConfig) -> None:
     """Refuse, before any work, a torchrun launch the run cannot split: a global batch that the
-    number of processes does not divide."""
+    number of processes does not divide (also when resuming: a checkpoint holds the global batch,
+    and resumes on any number of processes that divides it)."""
     _, size = distributed.world()
     if size > 1 and config.batch_size % size:
+        divisors = [str(k) for k in range(1, min(config.batch_size, 64) + 1) if config.batch_size % k == 0]
+        fits = " or ".join([", ".join(divisors[:-1]), divisors[-1]] if len(divisors) > 1 else divisors)
+        resuming = config.out and config.resume and (Path(config.out) / CHECKPOINT_NAME).exists()
         raise ConfigError(f"batch_size={config.batch_size} is the global batch, split over WORLD_SIZE={size} "
-                          f"processes, and {size} does not divide it: choose a multiple of {size} "
-                          f"(for example {config.batch_size // size * size or size})")
+                          f"processes, and {size} does not divide it. "
+                          + (f"The checkpoint in {config.out} trains with that global batch: resume it on "
+                             f"{fits} processes (--nproc_per_node), or pass --no-resume to start over."
+                             if resuming else
+                             f"Use {fits} processes, or a global batch that is a multiple of {size} (for example "
+                             f"{config.batch_size // size * size or size})."))
 
 
 class Trainer:
@@ -60,8 +69,7 @@ class Trainer:
         if distributed.world()[1] > 1 and not model.distributed_ready:
             raise ConfigError(f"{model.name} cannot train across processes yet: its loss couples the images of a "
                               f"batch and has not been made to see the global batch (cookbook.distributed). Run it "
-                              f"as one process (python -m recipes {model.name} ...); simclr, vicreg, barlow_twins, "
-                              f"byol, moco, swav and dino run under torchrun")
+                              f"as one process (python -m recipes {model.name} ...)")
         self.rank, self.world_size = distributed.start(self.device, config.backend)
         if self.world_size > 1:
             model = distributed.global_batch_norm(model)
@@ -93,7 +101,7 @@ class Trainer:
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(), "step": self.step, "history": self.history,
             "config": self.config.to_dict(), "wall_s": self.wall_s,
-            "rng_cpu": torch.get_rng_state(),
+            "rng_cpu": torch.get_rng_state(), "world_size": self.world_size,
         }
         if self.is_cuda:
             state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
@@ -108,6 +116,10 @@ class Trainer:
         self.step, self.history = state["step"], list(state["history"])
         self.elapsed_before = state.get("wall_s", 0.0)
         torch.set_rng_state(state["rng_cpu"].cpu())
+        saved_world = state.get("world_size", 1)
+        if saved_world != self.world_size and self.rank == 0:
+            print(f"resuming a run of {saved_world} process(es) on {self.world_size}: the same global batch, "
+                  f"split {self.config.batch_size // self.world_size} images per process", file=sys.stderr)
         if self.world_size > 1:  # rank 0's generator was saved: each process draws its own views again
             torch.manual_seed(self.config.seed * 1009 + self.rank + 7919 * self.step)
         if self.is_cuda and "rng_cuda" in state:
@@ -156,7 +168,8 @@ class Trainer:
         self.scaler.update()
         self.step += 1
         self.model.after_step(self.step, self.config.steps)
-        return {k: v.detach().float() for k, v in outputs.items()} | {"lr": torch.tensor(lr)}
+        logged = distributed.mean_over_processes({k: v.detach().float() for k, v in outputs.items()})
+        return logged | {"lr": torch.tensor(lr)}
 
     # -- the loop ----------------------------------------------------------------------
     def evaluate(self) -> dict[str, float]:

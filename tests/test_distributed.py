@@ -2,6 +2,7 @@
 trains, on the same images and views (cookbook.distributed)."""
 from __future__ import annotations
 
+import dataclasses
 import socket
 from pathlib import Path
 
@@ -27,17 +28,41 @@ TINY = dict(n_train=64, n_test=16, width=4, proj_hidden_dim=32, proj_dim=16, ste
 
 # Multi-crop's small crops are random views too, and MoCo's queue is v2's: the equivalence is tested
 # on MoCo v3 (negatives from the batch), and on SwAV and DINO with their two global crops.
-OWN = {"moco": {"queue_size": 0}, "swav": {"n_local_crops": 0}, "dino": {"n_local_crops": 0}}
+# W-MSE whitens one sub-batch of the whole global batch (its random split then cannot differ), and
+# RotNet shows all four rotations (no random one per image).
+OWN = {"moco": {"queue_size": 0}, "swav": {"n_local_crops": 0}, "dino": {"n_local_crops": 0},
+       "wmse": {"w_size": 32, "w_iter": 1}, "rotnet": {"all_rotations": True}}
+EXACT = ["simclr", "vicreg", "barlow_twins", "byol", "moco", "swav", "dino", "simsiam", "nnclr", "wmse", "lejepa",
+         "rotnet", "diet"]
+# Random draws made inside the step (MAE's masks per image, the relative-position patches' jitter, I-JEPA's
+# blocks) are the processes' own or rank 0's, not what one process would draw: for these, the test is that
+# the processes still hold one model.
+ONE_MODEL = ["mae", "jigsaw", "ijepa"]
+
+
+def fixed_directions(dim: int, num_slices: int, device=None) -> torch.Tensor:
+    """SIGReg's directions from a fixed seed, so that one process and rank 0 of two draw the same."""
+    directions = torch.randn(dim, num_slices, generator=torch.Generator().manual_seed(0)).to(device)
+    return directions / directions.norm(dim=0)
 
 
 def one_step(recipe_name: str, batch_size: int) -> tuple[float, dict[str, torch.Tensor]]:
     """The loss of the first step and the parameters after it, in this process (a rank or alone)."""
     recipe = registry.get(recipe_name)
-    config = recipe.Config.for_budget("quick", batch_size=batch_size, **TINY, **OWN.get(recipe_name, {}))
+    known = {f.name for f in dataclasses.fields(recipe.Config)}  # the pretext tasks have no projector
+    tiny = {k: v for k, v in TINY.items() if k in known}
+    config = recipe.Config.for_budget("quick", batch_size=batch_size, **tiny, **OWN.get(recipe_name, {}))
     data = make_toy(64, 16, seed=0)
     _, model = prepare(recipe, config, data)
     trainer = Trainer(model, data, config)
-    loss = float(trainer.train_step()["loss"])
+    drawn = getattr(recipe, "random_directions", None)
+    if drawn is not None:
+        recipe.random_directions = fixed_directions
+    try:
+        loss = float(trainer.train_step()["loss"])
+    finally:
+        if drawn is not None:
+            recipe.random_directions = drawn
     return loss, {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
 
 
@@ -62,7 +87,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("recipe_name", ["simclr", "vicreg", "barlow_twins", "byol", "moco", "swav", "dino"])
+@pytest.mark.parametrize("recipe_name", EXACT)
 def test_two_processes_of_batch_b_train_what_one_process_of_batch_2b_does(recipe_name, tmp_path):
     torch.set_num_threads(1)
     alone_loss, alone = one_step(recipe_name, 32)
@@ -75,6 +100,19 @@ def test_two_processes_of_batch_b_train_what_one_process_of_batch_2b_does(recipe
             torch.testing.assert_close(params[name], value, rtol=1e-4, atol=1e-5, msg=lambda m: f"{name}: {m}")
     for name in alone:  # and the two copies are one model
         assert torch.equal(ranks[0][1][name], ranks[1][1][name]), name
+
+
+@pytest.mark.parametrize("recipe_name", ONE_MODEL)
+def test_recipes_with_random_draws_in_the_step_keep_one_model_over_two_processes(recipe_name, tmp_path):
+    mp.spawn(_rank, args=(2, free_port(), recipe_name, 32, str(tmp_path)), nprocs=2, join=True)
+    (loss0, params0), (loss1, params1) = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2))
+    assert loss0 == loss1 and torch.isfinite(torch.tensor(loss0))  # the logged loss is the processes' mean
+    alone = one_step(recipe_name, 32)[1]
+    moved = [name for name in params0 if params0[name].is_floating_point()
+             and not torch.equal(params0[name], alone[name])]
+    assert moved, "the two-process step should differ from one process's only through its own random draws"
+    for name in params0:
+        assert torch.equal(params0[name], params1[name]), name
 
 
 def test_a_global_batch_the_world_does_not_divide_is_refused(monkeypatch):
@@ -168,6 +206,25 @@ def test_an_interrupted_two_process_run_resumes_to_the_same_model(tmp_path):
         torch.testing.assert_close(b["model"][name], value, msg=lambda m: f"{name}: {m}")
 
 
+def test_a_two_process_checkpoint_resumes_on_one_process_and_refuses_three(tmp_path, monkeypatch, capsys):
+    from cookbook.run import preflight
+
+    assert processes(2, "_train", str(tmp_path), 4, 2) == [0, 0]
+    recipe = registry.get("simclr")
+    config = recipe.Config.for_budget("quick", batch_size=32, **{**TINY, "steps": 4, "out": str(tmp_path),
+                                                                  "checkpoint_every": 2, "log_every": 1})
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    with pytest.raises(ConfigError, match=r"WORLD_SIZE=3 processes, and 3 does not divide it.*checkpoint in "
+                                          r".* resume it on 1, 2, 4, 8, 16 or 32 processes.*--no-resume"):
+        preflight(config)
+    monkeypatch.delenv("WORLD_SIZE")
+    data = make_toy(64, 16, seed=0)
+    trainer = Trainer(prepare(recipe, config, data)[1], data, config)
+    assert trainer.step == 2 and "resuming a run of 2 process(es) on 1" in capsys.readouterr().err
+    list(trainer.run())
+    assert trainer.step == 4 and torch.isfinite(torch.tensor(trainer.history[-1]["loss"]))
+
+
 def test_when_a_process_dies_the_others_stop_with_a_message_and_nothing_hangs(tmp_path):
     codes = processes(2, "_train", str(tmp_path), 6, None, 3, timeout=90)
     assert codes[1] == 3 and codes[0] not in (None, 0), f"exit codes {codes}: rank 0 should stop with an error"
@@ -177,13 +234,15 @@ def test_when_a_process_dies_the_others_stop_with_a_message_and_nothing_hangs(tm
 
 def test_a_recipe_not_yet_made_for_several_processes_is_refused_under_torchrun(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
-    recipe = registry.get("lejepa")  # SIGReg's random directions would differ between the processes
+    recipe = registry.get("simclr")
     config = recipe.Config.for_budget("quick", batch_size=32, **TINY)
     data = make_toy(64, 16, seed=0)
-    with pytest.raises(ConfigError, match="lejepa cannot train across processes yet.*as one process"):
-        Trainer(prepare(recipe, config, data)[1], data, config)
-    ready = sorted(name for name in registry.names() if _model_class(name).distributed_ready)
-    assert ready == ["barlow_twins", "byol", "dino", "moco", "simclr", "swav", "vicreg"]
+    model = prepare(recipe, config, data)[1]
+    model.distributed_ready = False  # a new recipe, before its batch-coupled terms see the global batch
+    with pytest.raises(ConfigError, match="simclr cannot train across processes yet.*as one process"):
+        Trainer(model, data, config)
+    assert all(_model_class(name).distributed_ready for name in registry.names())
+    assert sorted(EXACT + ONE_MODEL) == sorted(registry.names())
 
 
 def _model_class(name: str):
