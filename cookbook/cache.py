@@ -34,7 +34,8 @@ from typing import Any, Callable
 import torch
 
 # Settings that change how a run is watched or where it writes, never its numbers.
-NOT_IN_KEY = frozenset({"progress", "out", "resume", "log_every", "checkpoint_every", "download", "data_root"})
+NOT_IN_KEY = frozenset({"progress", "out", "resume", "log_every", "checkpoint_every", "download", "data_root",
+                        "backend"})
 
 
 def folder() -> Path | None:

@@ -18,7 +18,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 # Settings that may change between the sessions of one resumed run.
 RESUMABLE_CHANGES = frozenset({"steps", "out", "resume", "progress", "log_every", "eval_every", "eval_bank",
-                               "checkpoint_every", "device", "download", "data_root"})
+                               "checkpoint_every", "device", "download", "data_root", "backend"})
 
 
 def atomic_save(obj: Any, path: Path) -> None:

@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
-from . import current_budget
+from . import current_budget, distributed
 from .augment import AugmentConfig
 from .checkpoint import CHECKPOINT_NAME, RESUMABLE_CHANGES
 from .config import BUDGETS, ConfigError
@@ -130,8 +130,13 @@ def main(recipe: ModuleType, argv: list[str] | None = None, prog: str | None = N
         checkpoint = Path(config.out) / CHECKPOINT_NAME
         if config.resume and checkpoint.exists():
             print(f"resuming from {checkpoint} (pass --no-resume to start over)", file=sys.stderr)
-        print(f"{recipe_name(recipe)} | budget {budget} | dataset {config.dataset} | backbone {config.backbone} | "
-              f"{config.steps} steps of {config.batch_size} | out {config.out}", file=sys.stderr)
+        rank, size = distributed.world()
+        if size > 1 and rank == 0:
+            print(f"{size} processes (torchrun) train one model: {config.batch_size // size} images each of the global "
+                  f"batch of {config.batch_size}", file=sys.stderr)
+        if rank == 0:
+            print(f"{recipe_name(recipe)} | budget {budget} | dataset {config.dataset} | backbone {config.backbone} | "
+                  f"{config.steps} steps of {config.batch_size} | out {config.out}", file=sys.stderr)
         with warnings.catch_warnings():  # restores the default display afterwards (main is also called in-process)
             warnings.showwarning = one_line_warning
             metrics = recipe.train(config)
@@ -141,6 +146,8 @@ def main(recipe: ModuleType, argv: list[str] | None = None, prog: str | None = N
     except KeyboardInterrupt:
         print(f"\ninterrupted: a checkpoint is in {config.out}; run the same command again to resume", file=sys.stderr)
         return 130
+    if distributed.world()[0] != 0:  # under torchrun the processes hold one model: rank 0 reports it
+        return 0
     summary = {k: metrics[k] for k in SUMMARY_KEYS}
     print(json.dumps(summary, indent=2))
     print(f"wrote {Path(config.out) / 'metrics.json'} and {Path(config.out) / 'curves.png'}", file=sys.stderr)

@@ -100,6 +100,7 @@ class TrainConfig:
     checkpoint_every: int = 500     # write a checkpoint every k steps when `out` is set
     resume: bool = True             # continue from out/checkpoint.pt when it exists
     progress: bool = True           # show a tqdm progress bar
+    backend: str = "auto"           # under torchrun: auto (NCCL on GPUs, gloo on CPUs) | nccl | gloo
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # how views are made
 
     # A recipe's own budget layer (3 in the module docstring): only what differs for this recipe.
@@ -162,6 +163,10 @@ class TrainConfig:
         def need(ok: bool, message: str):
             if not ok:
                 raise ConfigError(message)
+        need(self.backend in ("auto", "nccl", "gloo"), f"backend={self.backend!r}: choose auto (NCCL on GPUs, gloo on "
+             f"CPUs), nccl or gloo")
+        need(not (self.backend == "nccl" and self.device == "cpu"), "backend='nccl' needs GPUs and device='cpu' "
+             "trains on the CPU: use backend='gloo' (or auto)")
 
         need(self.batch_size >= 2, f"batch_size={self.batch_size}: self-supervised losses compare images "
                                    "within a batch, so use at least 2 (64 or more in practice)")

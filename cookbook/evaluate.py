@@ -81,10 +81,18 @@ def linear_probe_accuracy(train_z, train_y, test_z, test_y, *, epochs: int = 100
     Full-batch gradient descent (AdamW) on the cross-entropy: deterministic for a seed and
     fast for the feature sizes used here (up to a few thousand dimensions).
     """
+    predicted = linear_probe_predictions(train_z, train_y, test_z, int(max(train_y.max(), test_y.max())) + 1,
+                                         epochs=epochs, lr=lr, weight_decay=weight_decay, seed=seed)
+    return (predicted == test_y.cpu()).float().mean().item()
+
+
+def linear_probe_predictions(train_z, train_y, test_z, num_classes: int, *, epochs: int = 100, lr: float = 0.1,
+                             weight_decay: float = 1e-4, seed: int = 0) -> torch.Tensor:
+    """The classes that the linear probe of :func:`linear_probe_accuracy` predicts for ``test_z``
+    (on the CPU), for per-class accuracies from the very probe a run reports."""
     generator = torch.Generator().manual_seed(seed)
     mean, std = train_z.mean(dim=0), train_z.std(dim=0).clamp_min(1e-6)
     xtr, xte = (train_z - mean) / std, (test_z - mean) / std
-    num_classes = int(max(train_y.max(), test_y.max())) + 1
     weight = (torch.randn(xtr.shape[1], num_classes, generator=generator) * 0.01).to(xtr.device).requires_grad_()
     bias = torch.zeros(num_classes, device=xtr.device, requires_grad=True)
     optimizer = torch.optim.AdamW([weight, bias], lr=lr, weight_decay=weight_decay)
@@ -95,8 +103,7 @@ def linear_probe_accuracy(train_z, train_y, test_z, test_y, *, epochs: int = 100
             F.cross_entropy(xtr @ weight + bias, ytr).backward()
             optimizer.step()
     with torch.no_grad():
-        predicted = (xte @ weight + bias).argmax(dim=1)
-    return (predicted.cpu() == test_y.cpu()).float().mean().item()
+        return (xte @ weight + bias).argmax(dim=1).cpu()
 
 
 def singular_values(z: torch.Tensor, center: bool = True) -> torch.Tensor:

@@ -34,6 +34,10 @@ class Method(nn.Module):
 
     name: str = "method"
     backbone: nn.Module
+    # Whether the recipe trains one model across torchrun's processes exactly as one process with the
+    # global batch would (its batch-coupled terms gathered: cookbook.distributed). A recipe sets it
+    # once tests/test_distributed.py holds for it; the others are refused under torchrun.
+    distributed_ready: bool = False
 
     def __init__(self, config, data):
         super().__init__()

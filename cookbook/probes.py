@@ -96,10 +96,12 @@ def per_class_scores(backbone: nn.Module, data, *, bank: int | None = None, k: i
                                      num_classes=n_classes)
     knn = [float((predicted[test_y == c] == c).float().mean()) if (test_y == c).any() else None
            for c in range(n_classes)]
-    # The same probe (one seed, full-batch) trained once per class's test subset, so that the
-    # per-class accuracies come from the very probe whose overall accuracy a run reports.
-    linear = [evaluate.linear_probe_accuracy(train_z, data.train_y, test_z[test_y == c], test_y[test_y == c], seed=seed)
-              if (test_y == c).any() else None for c in range(n_classes)]
+    # The very probe (one seed, full-batch) whose overall accuracy a run reports, read class by class.
+    probed = evaluate.linear_probe_predictions(train_z, data.train_y, test_z,
+                                               int(max(data.train_y.max(), data.test_y.max())) + 1, seed=seed)
+    test_y = test_y.cpu()
+    linear = [float((probed[test_y == c] == c).float().mean()) if (test_y == c).any() else None
+              for c in range(n_classes)]
     return {"classes": list(data.classes), "train_counts": torch.bincount(data.train_y.cpu(), minlength=n_classes).tolist(),
             "knn_acc": knn, "linear_acc": linear}
 

@@ -26,7 +26,7 @@ from . import evaluate, pick_device, registry
 from .checkpoint import CHECKPOINT_NAME, check_out_is_folder, check_same_run, load_checkpoint
 from .config import TrainConfig
 from .method import Method
-from .train import Trainer, refuse_multiple_processes
+from .train import Trainer, check_world
 
 
 def seed_everything(seed: int) -> None:
@@ -65,7 +65,7 @@ def preflight(config: TrainConfig) -> None:
     """Refuse, before any work is done, what the Trainer would refuse later: a multi-process launch,
     an output folder that is a file, or one holding a checkpoint this run cannot resume (damaged,
     or written with other settings). The command line calls it before it announces the run."""
-    refuse_multiple_processes()
+    check_world(config)
     if config.out is None:
         return
     check_out_is_folder(config.out)
@@ -92,7 +92,7 @@ def run_recipe(recipe: ModuleType | str, config: TrainConfig) -> dict[str, Any]:
                "steps": trainer.step, "wall_s": round(trainer.wall_s, 2), "device": device_name(trainer.device),
                "dataset": data.name, "backbone": config.backbone, **random_init,
                "config": config.to_dict(), "history": trainer.history}
-    if config.out:
+    if config.out and trainer.rank == 0:  # one model over every process: one copy of its files
         write_run(metrics, Path(config.out))
     return metrics
 

@@ -17,14 +17,14 @@ Batches are drawn from a per-epoch permutation seeded by ``(seed, epoch)``.
 """
 from __future__ import annotations
 
-import os
+import sys
 import time
 from pathlib import Path
 from typing import Iterator
 
 import torch
 
-from . import evaluate
+from . import distributed, evaluate
 from .checkpoint import CHECKPOINT_NAME, atomic_save, check_out_is_folder, check_same_run, load_checkpoint
 from .config import ConfigError, TrainConfig
 from .data import ImageData
@@ -36,26 +36,44 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message holds a diagnosis."""
 
 
-def refuse_multiple_processes() -> None:
-    """The loop has no gradient synchronisation yet: N processes would train N unrelated models."""
-    world_size = int(os.environ.get("WORLD_SIZE", 1))
-    if world_size > 1:
-        raise ConfigError(f"WORLD_SIZE={world_size}: multi-process training (torchrun) is not supported yet; "
-                          "each process would train its own model without synchronising gradients. "
-                          "Run a single process (python -m recipes NAME ...).")
+def check_world(config: TrainConfig) -> None:
+    """Refuse, before any work, a torchrun launch the run cannot split: a global batch that the
+    number of processes does not divide (also when resuming: a checkpoint holds the global batch,
+    and resumes on any number of processes that divides it)."""
+    _, size = distributed.world()
+    if size > 1 and config.batch_size % size:
+        divisors = [str(k) for k in range(1, min(config.batch_size, 64) + 1) if config.batch_size % k == 0]
+        fits = " or ".join([", ".join(divisors[:-1]), divisors[-1]] if len(divisors) > 1 else divisors)
+        resuming = config.out and config.resume and (Path(config.out) / CHECKPOINT_NAME).exists()
+        raise ConfigError(f"batch_size={config.batch_size} is the global batch, split over WORLD_SIZE={size} "
+                          f"processes, and {size} does not divide it. "
+                          + (f"The checkpoint in {config.out} trains with that global batch: resume it on "
+                             f"{fits} processes (--nproc_per_node), or pass --no-resume to start over."
+                             if resuming else
+                             f"Use {fits} processes, or a global batch that is a multiple of {size} (for example "
+                             f"{config.batch_size // size * size or size})."))
 
 
 class Trainer:
     """Owns the model, the optimizer and the step counter; :meth:`run` trains in chunks."""
 
     def __init__(self, model: Method, data: ImageData, config: TrainConfig):
-        refuse_multiple_processes()
+        check_world(config)
         if len(data.pretrain_x) < config.batch_size:
             raise ConfigError(f"batch_size={config.batch_size} is larger than the {len(data.pretrain_x)} "
                               f"training images of {data.name!r}: lower batch_size")
         self.config, self.data = config, data
         self.device = data.device
         self.is_cuda = self.device.type == "cuda"
+        # Under torchrun: one model over every process (cookbook.distributed). Alone: rank 0 of 1.
+        if distributed.world()[1] > 1 and not model.distributed_ready:
+            raise ConfigError(f"{model.name} cannot train across processes yet: its loss couples the images of a "
+                              f"batch and has not been made to see the global batch (cookbook.distributed). Run it "
+                              f"as one process (python -m recipes {model.name} ...)")
+        self.rank, self.world_size = distributed.start(self.device, config.backend)
+        if self.world_size > 1:
+            model = distributed.global_batch_norm(model)
+            torch.manual_seed(config.seed * 1009 + self.rank)  # each process draws its own views
         self.model = model.to(self.device)
         if config.channels_last and self.device.type in ("cuda", "cpu"):
             # Convolutions run faster on channels_last tensors on GPUs and on CPUs alike (oneDNN's
@@ -83,7 +101,7 @@ class Trainer:
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(), "step": self.step, "history": self.history,
             "config": self.config.to_dict(), "wall_s": self.wall_s,
-            "rng_cpu": torch.get_rng_state(),
+            "rng_cpu": torch.get_rng_state(), "world_size": self.world_size,
         }
         if self.is_cuda:
             state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
@@ -98,11 +116,17 @@ class Trainer:
         self.step, self.history = state["step"], list(state["history"])
         self.elapsed_before = state.get("wall_s", 0.0)
         torch.set_rng_state(state["rng_cpu"].cpu())
+        saved_world = state.get("world_size", 1)
+        if saved_world != self.world_size and self.rank == 0:
+            print(f"resuming a run of {saved_world} process(es) on {self.world_size}: the same global batch, "
+                  f"split {self.config.batch_size // self.world_size} images per process", file=sys.stderr)
+        if self.world_size > 1:  # rank 0's generator was saved: each process draws its own views again
+            torch.manual_seed(self.config.seed * 1009 + self.rank + 7919 * self.step)
         if self.is_cuda and "rng_cuda" in state:
             torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
 
     def save(self) -> None:
-        if self.checkpoint_path is not None:
+        if self.checkpoint_path is not None and self.rank == 0:  # the copies are identical: one writes
             atomic_save(self.state_dict(), self.checkpoint_path)
 
     @property
@@ -115,9 +139,22 @@ class Trainer:
         n, batch = len(self.data.pretrain_x), self.config.batch_size
         epoch, position = divmod(step, n // batch)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.config.seed * 100_003 + epoch))
-        return order[position * batch:(position + 1) * batch]
+        indices = order[position * batch:(position + 1) * batch]
+        if self.world_size > 1:  # this process's slice of the global batch: no image on two processes
+            indices = indices.chunk(self.world_size)[self.rank]
+        return indices
 
     def train_step(self) -> dict[str, torch.Tensor]:
+        if self.world_size == 1:
+            return self._train_step()
+        try:
+            return self._train_step()
+        except RuntimeError as error:
+            if distributed.is_peer_failure(error):  # a collective whose peer died: say so, do not hang
+                raise distributed.PeerLost(self.rank, self.world_size, self.step, error) from None
+            raise
+
+    def _train_step(self) -> dict[str, torch.Tensor]:
         lr = learning_rate(self.step, self.config)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)
@@ -126,11 +163,13 @@ class Trainer:
             outputs = self.model(self.data.pretrain_x[indices], indices)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(outputs["loss"]).backward()
+        distributed.average_gradients(self.model)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.step += 1
         self.model.after_step(self.step, self.config.steps)
-        return {k: v.detach().float() for k, v in outputs.items()} | {"lr": torch.tensor(lr)}
+        logged = distributed.mean_over_processes({k: v.detach().float() for k, v in outputs.items()})
+        return logged | {"lr": torch.tensor(lr)}
 
     # -- the loop ----------------------------------------------------------------------
     def evaluate(self) -> dict[str, float]:
@@ -162,7 +201,7 @@ class Trainer:
             self.history.append({"step": 0, **self.evaluate()})
             yield self.history[-1]
         bar = None
-        if c.progress and self.step < target:
+        if c.progress and self.step < target and self.rank == 0:  # one bar, not one per process
             from tqdm.auto import tqdm
             bar = tqdm(total=target, initial=self.step, desc=self.model.name, unit="step", dynamic_ncols=True)
         try:

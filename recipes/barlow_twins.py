@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from cookbook import distributed
 from cookbook.config import ConfigError, TrainConfig
 from cookbook.method import TwoViewMethod, entry_points
 
@@ -66,9 +67,12 @@ class BarlowTwins(TwoViewMethod):
     """Backbone + projector; ``forward`` makes two views of a batch and returns the loss."""
 
     name = "barlow_twins"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
+        # Under torchrun, every process's embeddings: the cross-correlation is the global batch's.
+        z1, z2 = distributed.gather(z1), distributed.gather(z2)
         return {"loss": barlow_twins_loss(z1, z2, self.config.lambd)}
 
 

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import evaluate, models
+from cookbook import distributed, evaluate, models
 from cookbook.augment import views
 from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
 from cookbook.ema import MOMENTUM_SCHEDULES, ema_update, momentum_at
@@ -87,6 +87,7 @@ class BYOL(TwoViewMethod):
     """Online backbone + projector + predictor, and the target: an EMA copy of backbone + projector."""
 
     name = "byol"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)
@@ -103,9 +104,11 @@ class BYOL(TwoViewMethod):
             with torch.no_grad():
                 z = self.target(both)
         z1, z2 = z.chunk(2)
+        # Under torchrun, every process's predictions and targets: the loss is the global batch's mean.
+        p1, p2, z1, z2 = (distributed.gather(t) for t in (p1, p2, z1, z2))
         loss = (byol_loss(p1, z2) + byol_loss(p2, z1)) / 2
         # Near 1/sqrt(proj_dim) while the target embeddings are spread out, 0 once they collapse.
-        return {"loss": loss, "z_std": evaluate.feature_std(z).mean()}
+        return {"loss": loss, "z_std": evaluate.feature_std(torch.cat([z1, z2])).mean()}
 
     def after_step(self, step: int, total_steps: int) -> None:
         momentum = momentum_at(step, total_steps, self.config.momentum, self.config.momentum_schedule)

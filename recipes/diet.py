@@ -74,6 +74,7 @@ class DIET(Method):
     """Backbone + a linear classifier with one class per training image."""
 
     name = "diet"
+    distributed_ready = True  # a mean of per-image losses: averaging the gradients over processes suffices
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)

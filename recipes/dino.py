@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import models
+from cookbook import distributed, models
 from cookbook.augment import check_multi_crop, multi_crop
 from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
 from cookbook.ema import MOMENTUM_SCHEDULES, ema_update, momentum_at
@@ -144,6 +144,7 @@ class DINO(Method):
     warmup). ``embed`` is the student's logits: the cosine similarities to the prototypes."""
 
     name = "dino"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)
@@ -170,6 +171,8 @@ class DINO(Method):
         student = student.view(-1, len(images), c.out_dim)
         with torch.no_grad():
             teacher = self.teacher(torch.cat(global_views)).view(len(global_views), len(images), c.out_dim)
+        # Under torchrun, every process's outputs: the loss and the centre are the global batch's.
+        student, teacher = distributed.gather(student, dim=1), distributed.gather(teacher, dim=1)
         temperature = teacher_temperature(steps_done, c)
         center = self.center if c.centering else torch.zeros_like(self.center)
         loss = dino_loss(student, teacher, center, c.student_temp, temperature)

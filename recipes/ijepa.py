@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import models
+from cookbook import distributed, models
 from cookbook.augment import AugmentConfig, crop, recolour
 from cookbook.config import ConfigError, TrainConfig
 from cookbook.ema import cosine_momentum, ema_update
@@ -117,6 +117,7 @@ class IJEPA(Method):
     """
 
     name = "ijepa"
+    distributed_ready = True  # a mean of per-image losses: averaging the gradients over processes suffices
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)
@@ -148,6 +149,7 @@ class IJEPA(Method):
         context, targets = sample_blocks(self.context_encoder.grid_size, c.num_targets,
                                          (c.target_min_scale, c.target_max_scale), TARGET_ASPECT,
                                          (c.context_min_scale, 1.0))
+        context, targets = distributed.from_rank0((context, targets))  # under torchrun: one geometry everywhere
         context, targets = context.to(x.device), targets.to(x.device)
         with torch.no_grad():
             features = self.target_encoder.tokens(x_target)[:, 1:]

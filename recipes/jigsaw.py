@@ -122,6 +122,7 @@ class RelativePosition(Method):
     """
 
     name = "jigsaw"
+    distributed_ready = True  # a mean of per-image losses: averaging the gradients over processes suffices
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)

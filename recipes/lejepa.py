@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
+from cookbook import distributed
 from cookbook.config import ConfigError, TrainConfig
 from cookbook.method import TwoViewMethod, entry_points
 
@@ -134,11 +135,14 @@ class LeJEPA(TwoViewMethod):
     """Backbone + projector; ``forward`` makes ``num_views`` views of a batch and returns the loss and its terms."""
 
     name = "lejepa"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         c = self.config
         z = torch.stack(self.embed_views(images, c.num_views))                    # (V, N, D)
-        directions = random_directions(z.shape[-1], c.num_slices, z.device)
+        # Under torchrun: SIGReg tests the global batch's embeddings, along the same directions everywhere.
+        z = distributed.gather(z, dim=1)
+        directions = distributed.from_rank0(random_directions(z.shape[-1], c.num_slices, z.device))
         with torch.no_grad():  # logged only: the loss below is the one that trains
             terms = lejepa_terms(z.detach(), directions)
         return {"loss": lejepa_loss(z, directions, c.lambd), **terms}

@@ -100,6 +100,7 @@ class MAE(Method):
     """
 
     name = "mae"
+    distributed_ready = True  # a mean of per-image losses: averaging the gradients over processes suffices
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)

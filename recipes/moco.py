@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import models
+from cookbook import distributed, models
 from cookbook.augment import views
 from cookbook.config import ConfigError, TrainConfig
 from cookbook.ema import ema_update
@@ -116,6 +116,7 @@ class MoCo(TwoViewMethod):
     """Online backbone + projector (+ v3 predictor), their EMA copy for the keys, and the key queue."""
 
     name = "moco"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)
@@ -144,12 +145,17 @@ class MoCo(TwoViewMethod):
             q1, q2 = self.query(torch.cat([view1, view2])).chunk(2)
             with torch.no_grad():
                 k1, k2 = self.momentum_encoder(torch.cat([view1, view2])).chunk(2)
+            # Under torchrun, every process's queries and keys: the negatives span the global batch.
+            q1, q2, k1, k2 = (distributed.gather(t) for t in (q1, q2, k1, k2))
             return {"loss": info_nce_loss(q1, k2, None, c.temperature) + info_nce_loss(q2, k1, None, c.temperature)}
         # v2: with one BatchNorm batch for queries and keys, a query could spot its key by the batch
         # statistics they share (the queue's keys come from other batches); MoCo shuffles the keys across
         # GPUs to break this, and here the queries and the shuffled keys go through BN in separate groups.
         q = torch.cat([self.query(part) for part in view1.chunk(c.bn_splits)])
-        self.to_enqueue = k = self.keys(view2)
+        # Under torchrun, every process's queries and keys: the loss is the global batch's, and every process
+        # queues the same global keys, so the queues stay identical. (Each process splits its own BN groups.)
+        q, k = distributed.gather(q), distributed.gather(self.keys(view2))
+        self.to_enqueue = k
         return {"loss": info_nce_loss(q, k, self.queue, c.temperature)}
 
     @torch.no_grad()

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import models
+from cookbook import distributed, models
 from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
 from cookbook.method import TwoViewMethod, entry_points
 
@@ -111,6 +111,7 @@ class NNCLR(TwoViewMethod):
     """Backbone + projector + predictor, and the support set as a queue of past projections."""
 
     name = "nnclr"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)
@@ -124,6 +125,9 @@ class NNCLR(TwoViewMethod):
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
         p1, p2 = self.predictor(torch.cat([z1, z2])).chunk(2)
+        # Under torchrun, every process's embeddings: the negatives span the global batch, and every process
+        # queues the same global embeddings, so the support sets stay identical.
+        z1, z2, p1, p2 = (distributed.gather(t) for t in (z1, z2, p1, p2))
         filled = int(min(self.queue_count.item(), len(self.queue)))
         # Before the first batch is queued, each embedding is its own neighbour (SimCLR's positive).
         support = self.queue[:filled] if filled else z1.detach()

@@ -115,6 +115,7 @@ class RotNet(Method):
     """
 
     name = "rotnet"
+    distributed_ready = True  # a mean of per-image losses: averaging the gradients over processes suffices
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from cookbook import distributed
 from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
 from cookbook.method import TwoViewMethod, entry_points
 
@@ -96,9 +97,12 @@ class SimCLR(TwoViewMethod):
     """Backbone + projector; ``forward`` makes two views of a batch and returns the NT-Xent loss."""
 
     name = "simclr"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
+        # Under torchrun, every process's embeddings: the negatives span the global batch.
+        z1, z2 = distributed.gather(z1), distributed.gather(z2)
         return {"loss": nt_xent_loss(z1, z2, self.config.temperature, self.config.negatives)}
 
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import evaluate, models
+from cookbook import distributed, evaluate, models
 from cookbook.config import BatchScaledLR, TrainConfig
 from cookbook.method import TwoViewMethod, entry_points
 
@@ -65,6 +65,7 @@ class SimSiam(TwoViewMethod):
     ``embed`` is the projection ``z``, the predictor's input and the stop-gradient target."""
 
     name = "simsiam"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)
@@ -78,6 +79,8 @@ class SimSiam(TwoViewMethod):
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
         p1, p2 = self.predictor(torch.cat([z1, z2])).chunk(2)
+        # Under torchrun, every process's predictions and targets: the loss and z_std are the global batch's.
+        p1, p2, z1, z2 = (distributed.gather(t) for t in (p1, p2, z1, z2))
         if self.config.stop_gradient:
             z1, z2 = z1.detach(), z2.detach()
         loss = (negative_cosine(p1, z2) + negative_cosine(p2, z1)) / 2

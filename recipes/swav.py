@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cookbook.augment import check_multi_crop, multi_crop
+from cookbook import distributed
 from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
 from cookbook.method import TwoViewMethod, entry_points
 
@@ -129,6 +130,7 @@ class SwAV(TwoViewMethod):
     ``embed`` is the projector's output before its L2 normalisation."""
 
     name = "swav"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def __init__(self, config: Config, data):
         super().__init__(config, data)
@@ -152,6 +154,8 @@ class SwAV(TwoViewMethod):
         if int(self.steps_done) < c.freeze_prototypes_steps:
             prototypes = prototypes.detach()
         scores = (z @ prototypes.T).view(-1, len(images), c.n_prototypes)
+        # Under torchrun, every process's scores: Sinkhorn spreads the global batch over the prototypes.
+        scores = distributed.gather(scores, dim=1)
         codes = torch.stack([sinkhorn(s, c.epsilon, c.sinkhorn_iterations) for s in scores[:len(global_views)]])
         loss = swapped_prediction_loss(scores, codes, c.temperature)
         # How many prototypes some image of the batch picks as its best: near K while the batch is spread out,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from cookbook import distributed
 from cookbook.config import ConfigError, TrainConfig
 from cookbook.method import TwoViewMethod, entry_points
 
@@ -97,9 +98,12 @@ class VICReg(TwoViewMethod):
     """Backbone + expander; ``forward`` makes two views of a batch and returns the loss and its terms."""
 
     name = "vicreg"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
+        # Under torchrun, every process's embeddings: the variance and covariance are the global batch's.
+        z1, z2 = distributed.gather(z1), distributed.gather(z2)
         c = self.config
         with torch.no_grad():  # the unweighted terms, for the log
             terms = {name: term.detach() for name, term in vicreg_terms(z1, z2).items()}

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from cookbook import distributed
 from cookbook.config import ConfigError, TrainConfig
 from cookbook.method import TwoViewMethod, entry_points
 
@@ -118,14 +119,17 @@ class WMSE(TwoViewMethod):
     """Backbone + projector; ``forward`` makes two views of a batch and returns the W-MSE loss."""
 
     name = "wmse"
+    distributed_ready = True  # its batch-coupled terms see the global batch under torchrun
 
     def forward(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         z1, z2 = self.embed_views(images)
+        # Under torchrun, every process's embeddings: the whitening sub-batches are drawn from the global batch.
+        z1, z2 = distributed.gather(z1), distributed.gather(z2)
         c = self.config
         loss = 0.0
         for _ in range(c.w_iter):
             # A fresh random split per iteration: each whitening matrix sees a different sub-batch.
-            order = torch.randperm(len(z1), device=z1.device)
+            order = distributed.from_rank0(torch.randperm(len(z1), device=z1.device))  # one split everywhere
             loss = loss + wmse_loss(z1[order], z2[order], c.w_size, c.w_eps)
         return {"loss": loss / c.w_iter}
 

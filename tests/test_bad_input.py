@@ -124,10 +124,16 @@ def test_a_damaged_checkpoint_is_named_with_the_way_out(damage, tmp_path, capsys
                          "--out", str(out), "--no-resume"]) == 0  # the way out works
 
 
-def test_multi_process_training_is_refused_until_it_synchronises(monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    line = cli_error(capsys, "simclr", *QUICK, "--n-train", "256", "--n-test", "64", "--out", str(tmp_path / "r"))
-    assert "WORLD_SIZE=2" in line and "not supported" in line
+def test_a_torchrun_launch_whose_world_does_not_divide_the_batch_is_refused(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    line = cli_error(capsys, "simclr", *QUICK, "--n-train", "256", "--n-test", "64", "--batch-size", "32",
+                     "--out", str(tmp_path / "r"))
+    assert "WORLD_SIZE=3" in line and "does not divide" in line and "multiple of 3" in line
+
+
+def test_nccl_asked_for_on_a_cpu_is_refused_from_the_command_line(capsys):
+    line = cli_error(capsys, "simclr", *QUICK, "--device", "cpu", "--backend", "nccl")
+    assert "nccl" in line and "needs GPUs" in line and "gloo" in line
 
 
 # ----------------------------------------------------------------------------- image folders
