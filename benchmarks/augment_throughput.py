@@ -14,17 +14,20 @@ colour jitter, grayscale; no blur, as on CIFAR):
 
 *Equal workers*: the per-image pipelines get ``--workers`` DataLoader processes (default: as many
 as the machine has cores), and the batched one as many torch threads, so each side uses the same
-cores. The 0-worker DataLoader, in the main process, is printed too, as a reference.
+cores. The 0-worker DataLoader, in the main process, is printed too, as a reference. ``--out``
+also writes the table as a JSON record; the speed chapter reads
+``cookbook/results/benchmarks/augment-throughput.json``.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import torch
 
-from cookbook import augment, data, pick_device
+from cookbook import augment, data, pick_device, speed
 
 
 def cookbook_views(images: torch.Tensor, batch: int, config: augment.AugmentConfig) -> int:
@@ -94,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="DataLoader workers of the per-image pipelines, and torch threads of the batched one "
                              "(default: the machine's cores)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", help="also write the table as a JSON record to this file")
     args = parser.parse_args(argv)
     if min(args.images, args.batch, args.workers) < 1:
         parser.error("--images, --batch and --workers must be >= 1")
@@ -114,27 +118,36 @@ def main(argv: list[str] | None = None) -> int:
         return tuple(lightly(to_pil_image(images[i])))
 
     rows = []
+
+    def measure(pipeline: str, library: str, workers: int, fn, *args) -> None:
+        seconds, made = timed(fn, *args)
+        rows.append({"pipeline": pipeline, "library": library, "workers": workers, "views_per_s": made / seconds})
+
     for workers in sorted({0, args.workers}):
-        seconds, made = timed(loader_views, images, args.batch, torchvision_two, workers)
-        rows.append((f"torchvision v2, per image, {workers} workers", made / seconds))
+        measure(f"torchvision v2, per image, {workers} workers", "torchvision", workers,
+                loader_views, images, args.batch, torchvision_two, workers)
         if lightly is not None:
-            seconds, made = timed(loader_views, images, args.batch, lightly_two, workers)
-            rows.append((f"lightly SimCLRTransform, per image, {workers} workers", made / seconds))
-    seconds, made = timed(cookbook_views, images, args.batch, config)
-    rows.append((f"cookbook.augment, batched, {args.workers} threads (cpu)", made / seconds))
+            measure(f"lightly SimCLRTransform, per image, {workers} workers", "lightly", workers,
+                    loader_views, images, args.batch, lightly_two, workers)
+    measure(f"cookbook.augment, batched, {args.workers} threads (cpu)", "cookbook", args.workers,
+            cookbook_views, images, args.batch, config)
     if device.type != "cpu":
-        seconds, made = timed(cookbook_views, images.to(device), args.batch, config)
-        rows.append((f"cookbook.augment, batched ({device})", made / seconds))
-    rates = dict(rows)
+        measure(f"cookbook.augment, batched ({device})", "cookbook", args.workers,
+                cookbook_views, images.to(device), args.batch, config)
+    equal = {r["library"]: r["views_per_s"] for r in rows if r["library"] != "cookbook" and r["workers"] == args.workers}
     print(f"{args.images} toy images ({size}x{size}), two SimCLR views each, batch {args.batch}, "
           f"{os.cpu_count()} cores; lightly {'installed' if lightly else 'not installed (pip install lightly)'}\n")
-    equal = {"torchvision": f"torchvision v2, per image, {args.workers} workers",
-             "lightly": f"lightly SimCLRTransform, per image, {args.workers} workers"}
     print(f"| pipeline | views/s | x torchvision, {args.workers} workers | x lightly, {args.workers} workers |")
     print("|---|---:|---:|---:|")
-    for name, rate in rows:
-        ratios = [f"{rate / rates[equal[k]]:.1f}x" if equal[k] in rates else "n/a" for k in ("torchvision", "lightly")]
-        print(f"| {name} | {rate:,.0f} | {ratios[0]} | {ratios[1]} |")
+    for r in rows:
+        ratios = [f"{r['views_per_s'] / equal[k]:.1f}x" if k in equal else "n/a" for k in ("torchvision", "lightly")]
+        print(f"| {r['pipeline']} | {r['views_per_s']:,.0f} | {ratios[0]} | {ratios[1]} |")
+    if args.out:
+        command = "python benchmarks/augment_throughput.py" + "".join(
+            f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
+        record = {"command": command, "images": args.images, "batch": args.batch, "workers": args.workers,
+                  "lightly": lightly is not None, "rows": rows}
+        print(f"\nwrote {speed.write_record('augment-throughput', record, args.out)}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Execute every chapter the way Colab runs it, and time each one.
 
-    python benchmarks/colab_chapters.py [--chapters 07_unified_view,15_comparison] [--python PYTHON]
+    python benchmarks/colab_chapters.py [--chapters 07_unified_view,16_comparison] [--python PYTHON]
 
 In Colab a chapter's first cell installs the package from git (``pip install "ssl-cookbook @
 git+..."``, not editable) and the notebook is opened on its own: ``benchmarks/``, ``book/`` and the

@@ -24,12 +24,12 @@ H100-class GPU; the goal of issue 15 there is one such epoch in at most 2 second
 ``--device cpu`` runs the same code on the CPU at whatever small size is asked: a smoke test that
 every variant runs (``torch.compile`` included), not a measurement worth reporting (the Trainer's
 autocast is CUDA's only, so the bf16 variants run in fp32 there). ``--out``
-writes the table as JSON, atomically, for the speed chapter to load.
+writes the table as a JSON record; the speed chapter reads
+``cookbook/results/benchmarks/gpu-throughput.json``.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from cookbook import registry  # noqa: E402
+from cookbook import registry, speed  # noqa: E402
 from cookbook.data import ImageData  # noqa: E402
 from cookbook.train import Trainer  # noqa: E402
 
@@ -161,13 +161,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{f'{peak:g} TFLOP/s dense bf16 (datasheet)' if peak else 'not known for this device'}; "
           f"the whole benchmark took {time.perf_counter() - started:.0f} s")
     if args.out:
-        record = {"device": where, "torch": torch.__version__, "batch": args.batch, "steps": args.steps,
-                  "warmup": args.warmup, "peak_bf16_tflops": peak, "date": time.strftime("%Y-%m-%d"), "variants": rows}
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(record, indent=1))
-        os.replace(tmp, out)
+        command = "python benchmarks/gpu_throughput.py" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
+        record = {"command": command, "device": where, "batch": args.batch, "steps": args.steps,
+                  "warmup": args.warmup, "peak_bf16_tflops": peak, "variants": rows}
+        print(f"wrote {speed.write_record('gpu-throughput', record, args.out)}")
     return 0
 
 

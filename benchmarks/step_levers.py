@@ -15,7 +15,8 @@ its views, the forward pass, the backward pass and the optimizer step, each aver
 - images drawn at 24 and 16 pixels instead of 32.
 
 Times are milliseconds per step on ``--threads`` torch threads. Machines differ by 40% or more,
-and a busy machine more: compare the rows of one run, not runs of different days.
+and a busy machine more: compare the rows of one run, not runs of different days. ``--out`` also
+writes the table as a JSON record; the speed chapter reads ``cookbook/results/benchmarks/step-levers.json``.
 """
 from __future__ import annotations
 
@@ -30,10 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from cookbook import registry  # noqa: E402
-from cookbook.augment import views  # noqa: E402
-from cookbook.run import prepare  # noqa: E402
-from cookbook.train import Trainer  # noqa: E402
+from cookbook import registry, speed  # noqa: E402
 
 VARIANTS = {
     "as configured": {},
@@ -45,40 +43,12 @@ VARIANTS = {
 }
 
 
-def split_step(recipe_name: str, steps: int, fused: bool = False, bf16: bool = False, **settings) -> dict[str, float]:
-    """Milliseconds per step spent on the views, forward, backward and optimizer of a two-view recipe."""
-    recipe = registry.get(recipe_name)
-    config = recipe.Config.for_budget("quick", **settings, eval_every=0, progress=False, out=None)
-    data, model = prepare(recipe, config)
-    trainer = Trainer(model, data, config)
-    if fused:
-        trainer.optimizer = torch.optim.AdamW(trainer.optimizer.param_groups, lr=config.lr, fused=True)
-    spent = dict.fromkeys(("views", "forward", "backward", "optimizer"), 0.0)
-    for step in range(steps + 5):
-        images = data.pretrain_x[trainer.batch_indices(step)]
-        t0 = time.perf_counter()
-        both = torch.cat(views(images, 2, config.augment))
-        t1 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            z1, z2 = model.projector(model.backbone(both)).float().chunk(2)
-        loss = recipe.nt_xent_loss(z1, z2, config.temperature)
-        t2 = time.perf_counter()
-        trainer.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        t3 = time.perf_counter()
-        trainer.optimizer.step()
-        t4 = time.perf_counter()
-        if step >= 5:  # the first steps pay for oneDNN's kernel selection
-            for name, a, b in (("views", t0, t1), ("forward", t1, t2), ("backward", t2, t3), ("optimizer", t3, t4)):
-                spent[name] += (b - a) * 1000 / steps
-    return spent
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--recipe", default="simclr", help="a two-view recipe with nt_xent_loss (simclr)")
+    parser.add_argument("--out", help="also write the table as a JSON record to this file")
     args = parser.parse_args(argv)
     if args.threads < 1 or args.steps < 1:
         parser.error("--threads and --steps must be >= 1")
@@ -88,10 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Quick {args.recipe} step, {args.steps} steps after 5 of warm-up, {platform.machine()}, "
           f"{args.threads} threads, torch {torch.__version__}; milliseconds per step.\n")
     print("| variant | views | forward | backward | optimizer | total |\n|---|---:|---:|---:|---:|---:|")
+    rows = []
     for label, settings in VARIANTS.items():
-        spent = split_step(args.recipe, args.steps, **settings)
+        spent = speed.step_profile(args.recipe, args.steps, **settings)
+        rows.append({"variant": label, **spent})
         print(f"| {label} | " + " | ".join(f"{v:.1f}" for v in spent.values()) + f" | {sum(spent.values()):.1f} |",
               flush=True)
+    if args.out:
+        command = "python benchmarks/step_levers.py" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
+        path = speed.write_record("step-levers", {"command": command, "threads": args.threads, "steps": args.steps,
+                                                  "recipe": args.recipe, "rows": rows}, args.out)
+        print(f"\nwrote {path}")
     return 0
 
 

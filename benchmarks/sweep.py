@@ -127,7 +127,7 @@ SWEEPS = {
 
     # Chapter 13 (evaluation without labels): each method at six or more settings of its learning rate and
     # its own loss's main coefficient, two seeds, layers probed (the linear probe, and RankMe of the embedding
-    # the loss sees). Chapter 12 draws SimCLR's as a heatmap; chapter 14 correlates each one's loss with kNN.
+    # the loss sees). Chapter 12 draws SimCLR's as a heatmap; chapter 15 correlates each one's loss with kNN.
     "hyper-simclr": dict(recipe="simclr", shared={"steps": 300, "eval_every": 100}, seeds=[0, 1], probe_layers=True,
                          grid={"lr": [0.004, 0.016, 0.064], "temperature": [0.1, 0.2, 0.5]}),
     # VICReg's 600-step quick run: at 300 it is still in its noisy start (see augment-ablation-vicreg).
@@ -144,7 +144,7 @@ SWEEPS = {
                                   points={f"ratio {r}": {"data.class_ratio": r} for r in (1, 10, 100)})
        for recipe in ("simclr", "swav", "vicreg", "byol")},
 
-    # Chapter 14 (the frontier). LeJEPA's one trade-off, from no SIGReg (collapse) to no invariance.
+    # Chapter 15 (the frontier). LeJEPA's one trade-off, from no SIGReg (collapse) to no invariance.
     "lejepa-lambda": dict(recipe="lejepa", shared={"steps": 300, "eval_every": 100},
                           points={f"lambda {lam}": {"lambd": lam} for lam in (0.0, 0.005, 0.02, 0.05, 0.2, 0.5, 1.0)}),
     # DIET as the training set grows at a fixed number of steps (fewer epochs per image), one run at four times

@@ -52,7 +52,7 @@ def folder() -> Path | None:
 # digest, and a chapter or a probe can change without the book's committed runs going stale. Every
 # other module of the package is in it, new ones included.
 OUTSIDE_A_RUN = frozenset({"cache.py", "chapter.py", "cli.py", "collapse.py", "lab.py", "plots.py", "report.py",
-                           "probes.py", "sweep_viewer.py", "guide.py", "selection.py"})
+                           "probes.py", "sweep_viewer.py", "guide.py", "selection.py", "speed.py"})
 # Modules only some runs execute: a sweep that changes its training set with them (the long tail of
 # chapter 11) names them in ``also``, and only its digest covers them.
 ONLY_WHERE_USED = frozenset({"imbalance.py"})

@@ -469,7 +469,7 @@ def per_class_figure(sweeps: dict[str, dict[str, Any]], probe: str = "knn_acc", 
     return fig
 
 
-# ----------------------------------------------------------------------------- LeJEPA's target (chapter 14)
+# ----------------------------------------------------------------------------- LeJEPA's target (chapter 15)
 
 def projections(embeddings: dict[str, Any], slices: int = 3, seed: int = 0, bins: int = 40):
     """What SIGReg tests: histograms of embeddings ``(N, D)`` (one row of panels per entry of

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import time
 
 import html
 
@@ -79,6 +80,7 @@ class Lab:
             raise ConfigError(f"layer={layer!r}: {recipe} can be probed at {', '.join(map(repr, self.layers))}")
         self.layer = layer
         self.trainer: Trainer | None = None
+        self.timed_steps, self.timed_seconds = 0, 0.0
         self.error: str | None = None
         self._stop_requested = False
         self._task: asyncio.Task | None = None
@@ -212,6 +214,7 @@ class Lab:
         self.trainer = Trainer(model, self.data, config)
         for _ in self.trainer.run(steps=0):  # the step-0 evaluation: the random-init baseline
             pass
+        self.timed_steps, self.timed_seconds = 0, 0.0  # this run's pace, pauses left out (chapter 14)
         self.nuisance = []
         self._measure_nuisance()
         if self._widgets is not None and not self.autorun:
@@ -266,11 +269,14 @@ class Lab:
             self.reset()
         if self.done or self.error:
             return False
+        started, first = time.perf_counter(), self.trainer.step
         try:
             for _ in self.trainer.run(steps=self.trainer.step + self.chunk):
                 pass
         except TrainingDiverged as err:  # show the diagnosis in the panel instead of a traceback
             self.error = str(err)
+        self.timed_steps += self.trainer.step - first
+        self.timed_seconds += time.perf_counter() - started
         self._measure_nuisance()
         self._draw()
         return not (self.done or self.error)
@@ -354,6 +360,8 @@ class Lab:
         parts = [f"{state}: step {self.trainer.step}/{self.trainer.config.steps}"]
         if "loss" in self.history[-1]:
             parts.append(f"loss {self.history[-1]['loss']:.3f}")
+        if self.timed_steps:  # training and its evaluations, while the run trains
+            parts.append(f"{self.timed_steps / self.timed_seconds:.1f} steps/s")
         if last:
             probed = self.nuisance[-1] if self.nuisance else {}
             where = f" at {probed['layer']}" if "layer" in probed else ""

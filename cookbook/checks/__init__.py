@@ -19,4 +19,5 @@ from .correlation import *  # noqa: F401,F403  chapter 5: VICReg, Barlow Twins, 
 from .masked import *  # noqa: F401,F403  chapter 6: MAE, I-JEPA
 from .unified import *  # noqa: F401,F403  chapter 7: the unified view
 from .guide import *  # noqa: F401,F403  chapters 8-10: the cook's guide
-from .tuning import *  # noqa: F401,F403  chapters 11-14
+from .tuning import *  # noqa: F401,F403  chapters 11-13 and 15
+from .speed import *  # noqa: F401,F403  chapter 14: speed

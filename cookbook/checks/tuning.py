@@ -1,7 +1,8 @@
-"""Checkers of chapters 11 to 14 (the uniform prior, hyperparameters, evaluation without labels, the frontier).
+"""Checkers of chapters 11 to 13 and 15 (the uniform prior, hyperparameters, evaluation without labels,
+the frontier).
 
 The long-tailed class counts (chapter 11), the scaled learning rate (12), the regret of choosing a
-setting by RankMe (13) and LeJEPA's Epps-Pulley statistic (14)."""
+setting by RankMe (13) and LeJEPA's Epps-Pulley statistic (15)."""
 from __future__ import annotations
 
 import math
@@ -184,7 +185,7 @@ def check_selection_regret(fn: Callable[[dict[str, float], dict[str, float]], fl
                           "the labels themselves; 0 when both pick the same setting.")
 
 
-# ----------------------------------------------------------------------------- chapter 14: the frontier
+# ----------------------------------------------------------------------------- chapter 15: the frontier
 
 def _epps_pulley(x: torch.Tensor, knots: int, n_factor=True, weight=True, doubled=True, sine=True, target=0.5,
                  rule="trapezoid") -> float:

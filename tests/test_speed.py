@@ -1,0 +1,112 @@
+"""cookbook.speed: the benchmark records the speed chapter reads, their tables and figures, the live
+step profile, and the scripts that write the records (run small here)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cookbook import chapter, speed
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What the tables display, as Markdown text."""
+    texts = []
+    monkeypatch.setattr(chapter, "markdown", texts.append)
+    return texts
+
+
+@pytest.fixture
+def script(repo_root, monkeypatch):
+    monkeypatch.syspath_prepend(str(repo_root / "benchmarks"))
+    import importlib
+
+    return importlib.import_module
+
+
+def test_a_record_carries_where_and_when_it_was_made(tmp_path):
+    path = speed.write_record("ddp-scaling", {"command": "python benchmarks/ddp_scaling.py", "rows": []},
+                              tmp_path / "r.json")
+    record = json.loads(path.read_text())
+    assert record["benchmark"] == "ddp-scaling" and record["torch"] and "cores" in record["machine"]
+    assert record["command"] in speed.provenance(record) and record["date"] in speed.provenance(record)
+    assert not list(tmp_path.glob(".*tmp*"))  # written atomically: no temporary file left
+    with pytest.raises(ValueError, match="no benchmark 'speed'.*augment-throughput"):
+        speed.write_record("speed", {}, tmp_path / "x.json")
+    with pytest.raises(ValueError, match="no benchmark"):
+        speed.load("gpu")
+
+
+def test_the_chapter_has_every_cpu_record_and_says_when_the_gpu_one_is_missing(monkeypatch, tmp_path, shown):
+    for name in ("augment-throughput", "step-levers", "ddp-scaling"):
+        record = speed.load(name)
+        assert record is not None and record["benchmark"] == name and record["rows"], name
+    monkeypatch.setattr(speed, "RESULTS", tmp_path)
+    assert speed.load("gpu-throughput") is None
+    speed.gpu_table(None)
+    assert "Not measured yet" in shown[-1] and "gpu_throughput.py" in shown[-1]
+
+
+def test_the_augmentation_record_compares_at_equal_workers(script, tmp_path, shown, monkeypatch, capsys):
+    import torch.multiprocessing as mp
+
+    before = mp.get_sharing_strategy()
+    mp.set_sharing_strategy("file_system")  # the network guard refuses the Unix socket of the default
+    try:
+        assert script("augment_throughput").main(["--images", "64", "--batch", "32", "--workers", "1",
+                                                  "--device", "cpu", "--out", str(tmp_path / "a.json")]) == 0
+    finally:
+        mp.set_sharing_strategy(before)
+    record = json.loads((tmp_path / "a.json").read_text())
+    assert record["workers"] == 1 and {r["library"] for r in record["rows"]} >= {"torchvision", "cookbook"}
+    speed.augment_table(record)
+    baseline = next(line for line in shown[-1].splitlines() if "torchvision v2, per image, 1 workers" in line)
+    assert baseline.split("|")[3].strip() == "1.0x"
+    assert len(speed.augment_figure(record).axes[0].patches) == len(record["rows"])
+
+
+def test_the_step_profile_splits_a_step_and_the_levers_record_draws(script, tmp_path, shown):
+    spent = speed.step_profile("simclr", steps=2, warmup=1)
+    assert list(spent) == list(speed.PHASES) and all(v > 0 for v in spent.values())
+    with pytest.raises(ValueError, match="use simclr"):
+        speed.step_profile("byol", steps=1)
+    with pytest.raises(ValueError, match="steps=0"):
+        speed.step_profile(steps=0)
+    levers = script("step_levers")
+    monkeypatch_variants = {"as configured": {}, "16 px images": {"image_size": 16}}
+    levers.VARIANTS, saved = monkeypatch_variants, levers.VARIANTS
+    try:
+        assert levers.main(["--steps", "1", "--threads", "1", "--out", str(tmp_path / "s.json")]) == 0
+    finally:
+        levers.VARIANTS = saved
+    record = json.loads((tmp_path / "s.json").read_text())
+    assert [r["variant"] for r in record["rows"]] == ["as configured", "16 px images"]
+    speed.step_table(record)
+    assert shown[-1].count("\n") == 3 and "16 px images" in shown[-1]
+    assert len(speed.step_figure(record["rows"]).axes[0].patches) == 2 * len(speed.PHASES)
+
+
+def test_ddp_scaling_launches_torchrun_and_records_each_launch(script, tmp_path, shown):
+    ddp = script("ddp_scaling")
+    out = tmp_path / "d.json"
+    assert ddp.main(["--launches", "2x1,1x1", "--seeds", "0", "--steps", "2", "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert [(r["processes"], r["threads"]) for r in record["rows"]] == [(2, 1), (1, 1)] and record["steps"] == 2
+    for row in record["rows"]:
+        assert row["seeds"] == [0] and 0 <= row["knn_acc"][0] <= 1 and row["wall_s"][0] > 0
+        assert row["images_per_s"][0] == pytest.approx(2 * record["global_batch"] / row["wall_s"][0])
+    speed.scaling_table(record)
+    assert "2 processes x 1 thread" in shown[-1]
+    with pytest.raises(SystemExit):
+        ddp.main(["--launches", "2by1"])
+    with pytest.raises(SystemExit):
+        ddp.main(["--launches", "3x1", "--steps", "1"])  # 3 does not divide the quick batch
+
+
+def test_the_gpu_table_reads_the_benchmarks_record(script, tmp_path, shown):
+    out = tmp_path / "g.json"
+    assert script("gpu_throughput").main(["--device", "cpu", "--batch", "2", "--steps", "1", "--warmup", "0",
+                                          "--images", "4", "--variants", "fp32", "--out", str(out)]) == 0
+    speed.gpu_table(json.loads(out.read_text()))
+    assert "| fp32 |" in shown[-1] and "unknown peak" in shown[-1]
