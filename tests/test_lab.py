@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 import torch
@@ -80,6 +81,21 @@ def test_reset_applies_the_controls_and_restarts_from_the_same_seed():
     lab.reset()
     assert lab.trainer.config.temperature == 1.5 and lab.trainer.config.steps == 4
     assert lab.trainer.config.warmup_steps <= 4
+
+
+def test_the_status_shows_the_pace_of_the_run_without_its_pauses():
+    lab = tiny_lab()
+    lab.widget()
+    assert "steps/s" not in lab.summary()  # nothing trained yet
+    lab.run_chunk()
+    assert lab.timed_steps == 2 and f"{2 / lab.timed_seconds:.1f} steps/s" in lab.summary()
+    before = lab.timed_seconds
+    time.sleep(0.3)  # a pause between chunks: not counted
+    started = time.perf_counter()
+    lab.run_chunk()
+    assert lab.timed_steps == 4 and 0 < lab.timed_seconds - before <= time.perf_counter() - started
+    lab.reset()
+    assert lab.timed_steps == 0 and "steps/s" not in lab.summary()
 
 
 def test_a_diverging_run_shows_its_diagnosis_in_the_panel():
