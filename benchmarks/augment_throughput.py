@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 import torch
@@ -134,19 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     if device.type != "cpu":
         measure(f"cookbook.augment, batched ({device})", "cookbook", args.workers,
                 cookbook_views, images.to(device), args.batch, config)
-    equal = {r["library"]: r["views_per_s"] for r in rows if r["library"] != "cookbook" and r["workers"] == args.workers}
     print(f"{args.images} toy images ({size}x{size}), two SimCLR views each, batch {args.batch}, "
           f"{os.cpu_count()} cores; lightly {'installed' if lightly else 'not installed (pip install lightly)'}\n")
-    print(f"| pipeline | views/s | x torchvision, {args.workers} workers | x lightly, {args.workers} workers |")
-    print("|---|---:|---:|---:|")
-    for r in rows:
-        ratios = [f"{r['views_per_s'] / equal[k]:.1f}x" if k in equal else "n/a" for k in ("torchvision", "lightly")]
-        print(f"| {r['pipeline']} | {r['views_per_s']:,.0f} | {ratios[0]} | {ratios[1]} |")
+    record = {"command": speed.command_line("augment_throughput.py", argv), "images": args.images,
+              "batch": args.batch, "workers": args.workers, "lightly": lightly is not None, "rows": rows}
+    print(speed.augment_markdown(record))
     if args.out:
-        command = "python benchmarks/augment_throughput.py" + "".join(
-            f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
-        record = {"command": command, "images": args.images, "batch": args.batch, "workers": args.workers,
-                  "lightly": lightly is not None, "rows": rows}
         print(f"\nwrote {speed.write_record('augment-throughput', record, args.out)}")
     return 0
 

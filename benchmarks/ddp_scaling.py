@@ -93,16 +93,11 @@ def main(argv: list[str] | None = None) -> int:
                          "command_wall_s": [round(r["command_wall_s"], 2) for r in runs],
                          "images_per_s": [config.steps * config.batch_size / r["wall_s"] for r in runs],
                          "knn_acc": [r["knn_acc"] for r in runs], "linear_acc": [r["linear_acc"] for r in runs]})
+    record = {"command": speed.command_line("ddp_scaling.py", argv), "recipe": args.recipe, "steps": config.steps,
+              "global_batch": config.batch_size, "rows": rows}
     print(f"\n{args.recipe}, quick budget: {config.steps} steps of a global batch of {config.batch_size}\n")
-    print("| launch | wall s (mean) | images / s | kNN by seed | linear by seed |\n|---|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['launch']} | {sum(r['wall_s']) / len(r['wall_s']):.1f} | "
-              f"{sum(r['images_per_s']) / len(r['images_per_s']):,.0f} | "
-              f"{', '.join(f'{a:.3f}' for a in r['knn_acc'])} | {', '.join(f'{a:.3f}' for a in r['linear_acc'])} |")
+    print(speed.scaling_markdown(record))
     if args.out:
-        command = "python benchmarks/ddp_scaling.py" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
-        record = {"command": command, "recipe": args.recipe, "steps": config.steps, "global_batch": config.batch_size,
-                  "rows": rows}
         print(f"\nwrote {speed.write_record('ddp-scaling', record, args.out)}")
     return 0
 

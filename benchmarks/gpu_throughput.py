@@ -114,17 +114,6 @@ def measure(data: ImageData, batch: int, steps: int, warmup: int, amp: bool, cha
                                 if data.device.type == "cuda" else None)}
 
 
-def table(rows: dict[str, dict[str, float]], peak: float | None) -> str:
-    lines = ["| variant | ms / step | images / s | s / 50k-image epoch | TFLOP/s | of bf16 peak | peak memory |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    for name, r in rows.items():
-        share = f"{r['tflops'] / peak:.1%}" if peak else "unknown peak"
-        memory = f"{r['peak_memory_gib']:.1f} GiB" if r["peak_memory_gib"] is not None else "n/a (CPU)"
-        lines.append(f"| {name} | {r['ms_per_step']:.1f} | {r['images_per_s']:,.0f} | {r['epoch_s']:.2f} | "
-                     f"{r['tflops']:.1f} | {share} | {memory} |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=512, help="images per step (default 512)")
@@ -156,14 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in variants:
         rows[name] = measure(data, args.batch, args.steps, args.warmup, **VARIANTS[name])
         print(f"{name}: {rows[name]['ms_per_step']:.1f} ms/step ({time.perf_counter() - started:.0f} s so far)", flush=True)
-    print("\n" + table(rows, peak))
+    record = {"command": speed.command_line("gpu_throughput.py", argv), "device": where, "batch": args.batch,
+              "steps": args.steps, "warmup": args.warmup, "peak_bf16_tflops": peak, "variants": rows}
+    print("\n" + speed.gpu_markdown(record))
     print(f"\n{rows[variants[0]]['gflop_per_step']:.0f} GFLOP per step; peak: "
           f"{f'{peak:g} TFLOP/s dense bf16 (datasheet)' if peak else 'not known for this device'}; "
           f"the whole benchmark took {time.perf_counter() - started:.0f} s")
     if args.out:
-        command = "python benchmarks/gpu_throughput.py" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
-        record = {"command": command, "device": where, "batch": args.batch, "steps": args.steps,
-                  "warmup": args.warmup, "peak_bf16_tflops": peak, "variants": rows}
         print(f"wrote {speed.write_record('gpu-throughput', record, args.out)}")
     return 0
 

@@ -56,18 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     print(f"Quick {args.recipe} step, {args.steps} steps after 5 of warm-up, {platform.machine()}, "
           f"{args.threads} threads, torch {torch.__version__}; milliseconds per step.\n")
-    print("| variant | views | forward | backward | optimizer | total |\n|---|---:|---:|---:|---:|---:|")
     rows = []
     for label, settings in VARIANTS.items():
-        spent = speed.step_profile(args.recipe, args.steps, **settings)
-        rows.append({"variant": label, **spent})
-        print(f"| {label} | " + " | ".join(f"{v:.1f}" for v in spent.values()) + f" | {sum(spent.values()):.1f} |",
-              flush=True)
+        rows.append({"variant": label, **speed.step_profile(args.recipe, args.steps, **settings)})
+        print(f"{label}: {sum(rows[-1][p] for p in speed.PHASES):.1f} ms", flush=True)
+    record = {"command": speed.command_line("step_levers.py", argv), "threads": args.threads, "steps": args.steps,
+              "recipe": args.recipe, "rows": rows}
+    print("\n" + speed.step_markdown(record))
     if args.out:
-        command = "python benchmarks/step_levers.py" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
-        path = speed.write_record("step-levers", {"command": command, "threads": args.threads, "steps": args.steps,
-                                                  "recipe": args.recipe, "rows": rows}, args.out)
-        print(f"\nwrote {path}")
+        print(f"\nwrote {speed.write_record('step-levers', record, args.out)}")
     return 0
 
 

@@ -110,21 +110,39 @@ def step_profile(recipe_name: str = "simclr", steps: int = 20, warmup: int = 5, 
 
 
 # ----------------------------------------------------------------------------- tables and figures
+# Each record's table is one Markdown text, printed by its script and displayed by the chapter.
 
-def _table(header: list[str], rows: list[list[str]]) -> None:
+def command_line(script: str, argv: list[str] | None) -> str:
+    """The command that ran ``benchmarks/SCRIPT`` with ``argv`` (default: this process's arguments)."""
+    import sys
+
+    return f"python benchmarks/{script}" + "".join(f" {a}" for a in (sys.argv[1:] if argv is None else argv))
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def _show(text: str) -> None:
     from .chapter import markdown
 
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
-    markdown("\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]))
+    markdown(text)
 
 
-def augment_table(record: dict[str, Any]) -> None:
+def augment_markdown(record: dict[str, Any]) -> str:
     """Views per second of each pipeline, and its ratio to the per-image pipelines at equal workers."""
     equal = {k: r["views_per_s"] for r in record["rows"] for k in ("torchvision", "lightly")
              if r["library"] == k and r["workers"] == record["workers"]}
-    header = ["pipeline", "views / s"] + [f"x {k}, {record['workers']} workers" for k in equal]
-    _table(header, [[r["pipeline"], f"{r['views_per_s']:,.0f}"] + [f"{r['views_per_s'] / v:.1f}x" for v in equal.values()]
-                    for r in record["rows"]])
+    baselines = ("torchvision", "lightly")
+    header = ["pipeline", "views / s"] + [f"x {k}, {record['workers']} workers" for k in baselines]
+    return _markdown_table(header, [[r["pipeline"], f"{r['views_per_s']:,.0f}"] +
+                                    [f"{r['views_per_s'] / equal[k]:.1f}x" if k in equal else "n/a" for k in baselines]
+                                    for r in record["rows"]])
+
+
+def augment_table(record: dict[str, Any]) -> None:
+    _show(augment_markdown(record))
 
 
 def augment_figure(record: dict[str, Any]):
@@ -143,10 +161,15 @@ def augment_figure(record: dict[str, Any]):
     return fig
 
 
-def step_table(record: dict[str, Any]) -> None:
+def step_markdown(record: dict[str, Any]) -> str:
     """Milliseconds per step in each phase, for each variant of the quick step."""
-    _table(["variant", *PHASES, "total"],
-           [[r["variant"], *(f"{r[p]:.1f}" for p in PHASES), f"{sum(r[p] for p in PHASES):.1f}"] for r in record["rows"]])
+    return _markdown_table(["variant", *PHASES, "total"],
+                           [[r["variant"], *(f"{r[p]:.1f}" for p in PHASES), f"{sum(r[p] for p in PHASES):.1f}"]
+                            for r in record["rows"]])
+
+
+def step_table(record: dict[str, Any]) -> None:
+    _show(step_markdown(record))
 
 
 def step_figure(rows: list[dict[str, Any]], title: str = "Where a quick SimCLR step goes"):
@@ -167,29 +190,35 @@ def step_figure(rows: list[dict[str, Any]], title: str = "Where a quick SimCLR s
     return fig
 
 
-def scaling_table(record: dict[str, Any]) -> None:
+def scaling_markdown(record: dict[str, Any]) -> str:
     """Each launch's processes and threads, its wall time and throughput, and its accuracies by seed."""
-    _table(["launch", "seeds", "wall s (mean)", "images / s", "kNN % by seed", "linear % by seed"],
-           [[r["launch"], ", ".join(str(s) for s in r["seeds"]), f"{_mean(r['wall_s']):.1f}",
-             f"{_mean(r['images_per_s']):,.0f}", ", ".join(f"{100 * a:.1f}" for a in r["knn_acc"]),
-             ", ".join(f"{100 * a:.1f}" for a in r["linear_acc"])] for r in record["rows"]])
+    return _markdown_table(
+        ["launch", "seeds", "wall s (mean)", "images / s", "kNN % by seed", "linear % by seed"],
+        [[r["launch"], ", ".join(str(s) for s in r["seeds"]), f"{_mean(r['wall_s']):.1f}",
+          f"{_mean(r['images_per_s']):,.0f}", ", ".join(f"{100 * a:.1f}" for a in r["knn_acc"]),
+          ", ".join(f"{100 * a:.1f}" for a in r["linear_acc"])] for r in record["rows"]])
+
+
+def scaling_table(record: dict[str, Any]) -> None:
+    _show(scaling_markdown(record))
+
+
+def gpu_markdown(record: dict[str, Any]) -> str:
+    """The GPU throughput table of ``benchmarks/gpu_throughput.py``'s record."""
+    peak = record.get("peak_bf16_tflops")
+    return _markdown_table(
+        ["variant", "ms / step", "images / s", "s / 50k-image epoch", "TFLOP/s", "of bf16 peak", "peak memory"],
+        [[name, f"{r['ms_per_step']:.1f}", f"{r['images_per_s']:,.0f}", f"{r['epoch_s']:.2f}", f"{r['tflops']:.1f}",
+          f"{r['tflops'] / peak:.1%}" if peak else "unknown peak",
+          f"{r['peak_memory_gib']:.1f} GiB" if r.get("peak_memory_gib") is not None else "n/a (CPU)"]
+         for name, r in record["variants"].items()])
 
 
 def gpu_table(record: dict[str, Any] | None) -> None:
     """The GPU throughput table, or the statement that it has not been measured."""
-    from .chapter import markdown
-
-    if record is None:
-        markdown("**Not measured yet.** No GPU has run `benchmarks/gpu_throughput.py` for this book. "
-                 "Run it on one, with `--out cookbook/results/benchmarks/gpu-throughput.json`, and this table "
-                 "fills in.")
-        return
-    peak = record.get("peak_bf16_tflops")
-    _table(["variant", "ms / step", "images / s", "s / 50k-image epoch", "TFLOP/s", "of bf16 peak", "peak memory"],
-           [[name, f"{r['ms_per_step']:.1f}", f"{r['images_per_s']:,.0f}", f"{r['epoch_s']:.2f}", f"{r['tflops']:.1f}",
-             f"{r['tflops'] / peak:.1%}" if peak else "unknown peak",
-             f"{r['peak_memory_gib']:.1f} GiB" if r.get("peak_memory_gib") is not None else "n/a"]
-            for name, r in record["variants"].items()])
+    _show(gpu_markdown(record) if record is not None else
+          "**Not measured yet.** No GPU has run `benchmarks/gpu_throughput.py` for this book. Run it on one, with "
+          "`--out cookbook/results/benchmarks/gpu-throughput.json`, and this table fills in.")
 
 
 def _mean(values: list[float]) -> float:
