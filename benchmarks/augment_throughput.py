@@ -26,7 +26,8 @@ import time
 
 import torch
 
-from cookbook import augment, data, pick_device, speed
+from cookbook import augment, data, pick_device
+from cookbook.book import speed
 
 
 def cookbook_views(images: torch.Tensor, batch: int, config: augment.AugmentConfig) -> int:

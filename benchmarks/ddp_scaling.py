@@ -29,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cookbook import registry, speed  # noqa: E402
+from cookbook import registry  # noqa: E402
+from cookbook.book import speed
 
 
 def parse_launch(text: str) -> tuple[int, int]:

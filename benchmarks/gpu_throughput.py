@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from cookbook import registry, speed  # noqa: E402
+from cookbook import registry  # noqa: E402
+from cookbook.book import speed
 from cookbook.data import ImageData  # noqa: E402
 from cookbook.train import Trainer  # noqa: E402
 

@@ -4,7 +4,7 @@
 
 With no one to press Start (the book build, nbmake), a chapter's ``Lab(recipe, steps=..., chunk=...)``
 trains its steps when displayed and leaves the dashboard of its final state. This script runs each
-lab the same way (:meth:`cookbook.lab.Lab.run`, the quick budget, ``--threads`` torch threads) and
+lab the same way (:meth:`cookbook.book.lab.Lab.run`, the quick budget, ``--threads`` torch threads) and
 prints its untrained and final kNN accuracy (the lab's memory bank), the gain in points and the
 seconds it took, so that a lab whose frame shows no learning is caught before a reader sees it.
 The default list is the chapters' own labs, as they are written in ``book/``.
@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from cookbook.lab import Lab  # noqa: E402
+from cookbook.book.lab import Lab  # noqa: E402
 
 LAB_CALL = re.compile(r"Lab\(\"(\w+)\", steps=(\d+), chunk=(\d+)([^)]*)\)")
 

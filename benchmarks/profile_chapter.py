@@ -18,7 +18,7 @@ Rows, per chapter, in seconds:
 - ``kNN + RankMe``: evaluation during and after runs (:func:`cookbook.evaluate.knn_and_rankme`,
   :func:`~cookbook.evaluate.knn_scores`), embedding the images included;
 - ``linear probe``: :func:`cookbook.evaluate.linear_probe_accuracy`;
-- ``collapse probes``: :mod:`cookbook.collapse`'s probes, less the training and evaluation inside;
+- ``collapse probes``: :mod:`cookbook.book.collapse`'s probes, less the training and evaluation inside;
 - ``figures``: rendering matplotlib figures to images (``print_figure``).
 """
 from __future__ import annotations
@@ -44,7 +44,8 @@ RESULTS = ROOT / "benchmarks" / "results" / "chapter-profile.md"
 PROFILER = '''
 import time as _time, functools as _functools, json as _json
 import matplotlib.backend_bases as _backend_bases
-from cookbook import augment as _augment, collapse as _collapse, evaluate as _evaluate, train as _train
+from cookbook import augment as _augment, evaluate as _evaluate, train as _train
+from cookbook.book import collapse as _collapse
 _PROFILE, _STACK = {}, []
 
 def _timed(category, function):

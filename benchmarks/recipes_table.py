@@ -7,12 +7,12 @@ Each recipe runs as its own process, exactly as a reader would run it
 share the CPU. Without ``--dataset`` each recipe trains on its budget's own data: the toy
 shapes, or for RotNet their upright variant (``toy_upright``: on shapes drawn at any angle
 there is no rotation to predict). A finished run is reused unless ``--rerun`` is given or the code
-that trains it changed since (its ``timing.json`` holds :func:`cookbook.cache.training_digest`), so
+that trains it changed since (its ``timing.json`` holds :func:`cookbook.book.cache.training_digest`), so
 an interrupted benchmark picks up where it stopped. The table and figure are written to
 ``benchmarks/results/recipes-<budget>.{md,json,png}`` (``recipes-<dataset>-<budget>`` with
-``--dataset``) from the runs' own ``metrics.json`` files (see :mod:`cookbook.report`), which are
+``--dataset``) from the runs' own ``metrics.json`` files (see :mod:`cookbook.book.report`), which are
 copied, with each run's ``timing.json``, into the package, to ``cookbook/results/runs/<label>/<recipe>/``
-(``cookbook.report.RESULTS``, shipped as package data so the book's chapters find them in Colab
+(``cookbook.book.report.RESULTS``, shipped as package data so the book's chapters find them in Colab
 too), and the script ends by naming any run that misses the quick budget's bars (90 s, 10 points of kNN
 accuracy over the same network at random initialisation).
 """
@@ -31,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cookbook import cache, registry, report  # noqa: E402
+from cookbook import registry  # noqa: E402
+from cookbook.book import cache, report
 
 
 # What a quick run must achieve (issue 3): a chapter's run fits a classroom minute and a half, and the
@@ -55,7 +56,7 @@ def run_one(name: str, dataset: str | None, budget: str, out: Path, rerun: bool)
     if result.returncode != 0:
         print(result.stderr[-3000:], file=sys.stderr)
         raise SystemExit(f"{name} failed with exit code {result.returncode}")
-    # The digest lets a chapter serve this run (cookbook.cache.committed_run) only while its code is unchanged.
+    # The digest lets a chapter serve this run (cookbook.book.cache.committed_run) only while its code is unchanged.
     (out / "timing.json").write_text(json.dumps({"process_s": round(process_s, 1), "machine": machine(),
                                                  "date": time.strftime("%Y-%m-%d"), "training_digest": digest}))
     metrics = json.loads((out / "metrics.json").read_text())
@@ -96,7 +97,7 @@ def main() -> int:
         folders.append(folder)
 
     # The runs' own metrics.json and timing.json files, kept in the package (package data): the book's
-    # chapters build their tables and figures from them (cookbook.report), also where only the installed
+    # chapters build their tables and figures from them (cookbook.book.report), also where only the installed
     # package exists (Colab), and runs/ is not committed. Only these two small files: the package ships
     # whatever lands here.
     kept = Path(args.kept_runs) / label
@@ -119,7 +120,7 @@ def main() -> int:
     table = report.markdown_table(rows)
     stem.with_suffix(".md").write_text(header + table + "\n")
     stem.with_suffix(".json").write_text(json.dumps(rows, indent=2))
-    from cookbook import plots
+    from cookbook.book import plots
 
     fig = report.comparison_figure(rows, title=f"{args.budget} budget on {args.dataset or 'the toy shapes'}")
     stem.with_suffix(".png").write_bytes(plots.to_png(fig, dpi=110))

@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from cookbook import registry, speed  # noqa: E402
+from cookbook import registry  # noqa: E402
+from cookbook.book import speed
 
 VARIANTS = {
     "as configured": {},

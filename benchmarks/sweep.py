@@ -7,19 +7,18 @@ keeps them in the package (``cookbook/results/sweeps/NAME/``, package data, so a
 alone in Colab finds them): one ``<point>/metrics.json`` per run, with its settings, its seed, the
 kNN accuracy, RankMe and collapse report of the backbone's test features before and after, its
 training curves and the singular-value spectrum of its features (what
-:func:`cookbook.chapter.short_run` returns), and ``sweep.json``, the manifest: the declaration,
-the machine, the date, the torch threads and :func:`cookbook.cache.training_digest` of the code
+:func:`cookbook.book.chapter.short_run` returns), and ``sweep.json``, the manifest: the declaration,
+the machine, the date, the torch threads and :func:`cookbook.book.cache.training_digest` of the code
 that trained it (``tests/test_sweep.py`` fails when that code has changed since, until the sweep
 runs again). Every file is written atomically; a run already written by the same code for the same
 settings is kept, so an interrupted sweep goes on where it stopped. A chapter loads a sweep with
-:func:`cookbook.report.load_sweep`, draws it, shows it in :mod:`cookbook.sweep_viewer`, and trains
+:func:`cookbook.book.report.load_sweep`, draws it, shows it in :mod:`cookbook.book.sweep_viewer`, and trains
 one point again in front of the reader to show that it reproduces.
 
 Each sweep is declared below: the recipe, the settings every point shares (on top of the recipe's
 quick budget), and either ``points`` (a label and the settings that differ) or a ``grid`` (setting
 -> values, every combination), optionally for several ``seeds``. Two settings are not the recipe's: ``data.class_ratio`` and
-``data.train_images`` make the training set long-tailed (:mod:`cookbook.imbalance`), and a sweep
-that uses them keeps that module in its digest. ``probe_layers`` and ``per_class`` add layer-by-layer
+``data.train_images`` make the training set long-tailed (:mod:`cookbook.imbalance`). ``probe_layers`` and ``per_class`` add layer-by-layer
 and class-by-class probes to every point. An unknown recipe or setting, an
 empty grid, and a folder that another sweep wrote are refused with a message.
 """
@@ -39,8 +38,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
 
-from cookbook import cache, imbalance, registry, report  # noqa: E402
-from cookbook.guide import AUGMENT, config_overrides, point_data  # noqa: E402
+from cookbook import imbalance, registry  # noqa: E402
+from cookbook.book import cache, report
+from cookbook.book.guide import AUGMENT, config_overrides, point_data  # noqa: E402
 from recipes_table import machine  # noqa: E402
 
 # The toy views without each of their augmentations, one at a time.
@@ -208,16 +208,10 @@ def declared_points(name: str, declared: dict) -> list[dict]:
             for p in points for seed in seeds]
 
 
-def digest_modules(declared: dict) -> list[str]:
-    """The modules outside the usual training digest that a sweep's runs execute: the long tail's
-    (:mod:`cookbook.imbalance`) when a point changes its training set."""
-    settings = [declared.get("shared", {}), *declared.get("points", {}).values(), dict.fromkeys(declared.get("grid", {}))]
-    return ["imbalance.py"] if any(k.startswith(imbalance.DATA) for s in settings for k in s) else []
-
-
 def sweep_digest(declared: dict) -> str:
-    """:func:`cookbook.cache.training_digest` of a sweep's recipe, with the modules it also runs."""
-    return cache.training_digest(registry.get(declared["recipe"]), also=digest_modules(declared))
+    """:func:`cookbook.book.digest.training_digest` of a sweep's recipe: the engine's code (the long tail's
+    :mod:`cookbook.imbalance` included) and the recipe's."""
+    return cache.training_digest(registry.get(declared["recipe"]))
 
 
 def run_folder(point: dict) -> str:
@@ -254,7 +248,7 @@ def run_sweep(name: str, out: Path) -> dict:
     """Train every point of sweep ``name`` into ``out/<point>/metrics.json`` and write the manifest
     ``out/sweep.json``; returns it. A point whose metrics.json was written by the same code for the
     same settings is kept, so an interrupted sweep goes on where it stopped."""
-    from cookbook.chapter import short_run
+    from cookbook.book.chapter import short_run
 
     declared = SWEEPS[name]
     points = declared_points(name, declared)
@@ -297,8 +291,7 @@ def run_sweep(name: str, out: Path) -> dict:
     manifest.update(points=entries, complete=True, seconds=round(sum(r["seconds"] for r in records), 1),
                     cpu_seconds=(round(sum(r["cpu_seconds"] for r in records), 1)
                                  if all("cpu_seconds" in r for r in records) else None), machine=machine(),
-                    threads=torch.get_num_threads(), date=time.strftime("%Y-%m-%d"), training_digest=digest,
-                    digest_modules=digest_modules(declared))
+                    threads=torch.get_num_threads(), date=time.strftime("%Y-%m-%d"), training_digest=digest)
     write_json(out / "sweep.json", manifest)
     return manifest
 

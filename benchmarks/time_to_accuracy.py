@@ -73,7 +73,7 @@ def curve(name: str, budget: str, points: int, settings: dict[str, object]) -> d
 
 
 def figure(results: dict[str, dict[str, dict]], title: str):
-    from cookbook import plots
+    from cookbook.book import plots
 
     recipes = sorted({name for by_recipe in results.values() for name in by_recipe})
     fig = plots.new_figure(3.2 * len(recipes), 3.0)

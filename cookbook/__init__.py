@@ -20,6 +20,10 @@ import torch
 __version__ = "0.1.0"
 
 
+class ConfigError(ValueError):
+    """A configuration value that cannot work; the message says which and what to do."""
+
+
 def is_quick() -> bool:
     """True when ``COOKBOOK_QUICK`` asks for the quick budget (CI, nbmake, the book build)."""
     return os.environ.get("COOKBOOK_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, replace
 import torch
 import torch.nn.functional as F
 
+from . import ConfigError
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -229,8 +231,6 @@ def views(x: torch.Tensor, n: int = 2, config: AugmentConfig = AugmentConfig()) 
 def check_multi_crop(n_local: int, local_size: int | None, local_scale: tuple[float, float], n_global: int = 2) -> None:
     """Raise ConfigError (a ValueError), saying what to change, for multi-crop settings :func:`multi_crop`
     cannot use (the recipes that use it call this from their ``Config.validate``, so a bad value fails at once)."""
-    from .config import ConfigError  # cookbook.config imports this module: import it here
-
     low, high = local_scale
     if not 0.0 < low <= high <= 1.0:
         raise ConfigError(f"local crop scales ({low}, {high}) must satisfy 0 < low <= high <= 1 "

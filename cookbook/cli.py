@@ -21,17 +21,20 @@ import sys
 import warnings
 from pathlib import Path
 from types import ModuleType
+from typing import Any, Callable
 
 from . import current_budget, distributed
 from .augment import AugmentConfig
 from .checkpoint import CHECKPOINT_NAME, RESUMABLE_CHANGES
 from .config import BUDGETS, ConfigError
 from .data import DatasetUnavailable
-from .run import preflight
+from .method import Method
+from .run import preflight, run_recipe
 from .train import TrainingDiverged
 
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
-SUMMARY_KEYS = ("knn_acc", "linear_acc", "rankme", "raw_pixel_knn_acc", "random_init_knn_acc", "steps", "wall_s", "device")
+SUMMARY_KEYS = ("knn_acc", "linear_acc", "rankme", "raw_pixel_knn_acc", "random_init_knn_acc", "steps", "wall_s",
+                "device")
 
 
 def field_comments(cls) -> dict[str, str]:
@@ -67,7 +70,8 @@ def _add_fields(parser, cls, prefix: str = "") -> None:
 def build_parser(recipe: ModuleType, prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=(recipe.__doc__ or "").strip().split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="quick budget: toy data, a few hundred steps, CPU-friendly")
+    parser.add_argument("--quick", action="store_true",
+                        help="quick budget: toy data, a few hundred steps, CPU-friendly")
     parser.add_argument("--budget", choices=list(BUDGETS), default=None,
                         help="budget whose defaults to start from (default: quick with --quick or "
                              "COOKBOOK_QUICK=1, else cuda on a GPU, else cpu)")
@@ -152,3 +156,27 @@ def main(recipe: ModuleType, argv: list[str] | None = None, prog: str | None = N
     print(json.dumps(summary, indent=2))
     print(f"wrote {Path(config.out) / 'metrics.json'} and {Path(config.out) / 'curves.png'}", file=sys.stderr)
     return 0
+
+
+def entry_points(model_class: type[Method]) -> tuple[Callable, Callable, Callable]:
+    """``build_model, train, main`` for the recipe module that defines ``model_class`` and ``Config``.
+
+    - ``build_model(config, data)``: the model for this config and data;
+    - ``train(config=None)``: :func:`cookbook.run.run_recipe` with this recipe (default: the
+      current budget), returning the run's metrics;
+    - ``main(argv=None)``: the command line (``python -m recipes.NAME``).
+    """
+    module = sys.modules[model_class.__module__]
+
+    def build_model(config, data) -> Method:
+        return model_class(config, data)
+
+    def train(config=None) -> dict[str, Any]:
+        return run_recipe(module, config or module.Config.for_budget())
+
+    def command_line(argv: list[str] | None = None) -> int:
+        return main(module, argv, prog=f"python -m recipes.{model_class.name}")
+
+    build_model.__doc__ = f"A {model_class.name} model for ``config`` and ``data``."
+    train.__doc__ = f"Train {model_class.name} and return its metrics (see :func:`cookbook.run.run_recipe`)."
+    return build_model, train, command_line

@@ -21,7 +21,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from . import check_device_name
+# ConfigError is defined in the package's __init__, below every module that raises it; it is
+# imported from here by the recipes, as part of what a config is.
+from . import ConfigError, check_device_name, current_budget
 from .augment import AugmentConfig
 from .models import BACKBONES
 
@@ -29,10 +31,6 @@ OPTIMIZERS = ("adamw", "lars", "sgd")
 BUDGETS = ("quick", "chapter", "cpu", "cuda")
 # A budget built on top of another: its layers come after every layer of its parent.
 PARENT_BUDGET = {"chapter": "cuda"}
-
-
-class ConfigError(ValueError):
-    """A configuration value that cannot work; the message says which and what to do."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,8 @@ class BatchScaledLR:
 TOY_AUGMENT = AugmentConfig(crop_min_scale=0.5, jitter_strength=1.0, gray_p=0.5, rotate_degrees=180)
 
 BASE_BUDGETS: dict[str, dict[str, Any]] = {
-    # A chapter's run on two CPU cores: well under a minute.
+    # A chapter's run on two CPU cores: well under a minute. Each recipe's quick learning rate (its
+    # BUDGETS["quick"]) was chosen by benchmarks/tune_quick.py: benchmarks/results/tuning/quick-own-data.md.
     "quick": dict(dataset="toy", n_train=4000, n_test=1000, width=16, steps=600, batch_size=128, lr=4e-3,
                   warmup_steps=50, log_every=20, eval_every=300, eval_bank=4000, checkpoint_every=300,
                   augment=TOY_AUGMENT),
@@ -69,11 +68,17 @@ BASE_BUDGETS: dict[str, dict[str, Any]] = {
 }
 
 
+def need(ok: bool, message: str) -> None:
+    """Raise ConfigError with ``message`` (which names the setting and the fix) unless ``ok``."""
+    if not ok:
+        raise ConfigError(message)
+
+
 @dataclass
 class TrainConfig:
     """What every recipe's ``Config`` shares: data, backbone, optimisation, evaluation, output."""
 
-    dataset: str = "toy"            # toy | toy_upright | toy_gray | digits | cifar10 | cifar100 | stl10 | path to an image folder
+    dataset: str = "toy"            # toy | toy_upright | toy_gray | digits | cifar10 | cifar100 | stl10 | a folder
     backbone: str = "small_cnn"     # small_cnn | resnet18 | vit_tiny | pixel_mlp
     width: int = 32                 # channel width of small_cnn (features = 8 * width)
     steps: int = 3000               # optimizer steps
@@ -88,7 +93,7 @@ class TrainConfig:
     channels_last: bool = True      # channels_last memory format for the model (CUDA and CPU)
     n_train: int | None = None      # use only the first n training images (None: all)
     n_test: int | None = None       # use only the first n test images (None: all)
-    image_size: int | None = None   # side in pixels: the toy shapes are drawn at it, other images resized (None: native)
+    image_size: int | None = None   # side in pixels: toy shapes are drawn at it, other images resized (None: native)
     data_root: str | None = None    # where CIFAR/STL-10 live (default ~/.cache/ssl-cookbook)
     download: bool = False          # let torchvision download CIFAR/STL-10 when missing
     log_every: int = 25             # yield a record (and update the progress bar) every k steps
@@ -130,8 +135,6 @@ class TrainConfig:
     @classmethod
     def for_budget(cls, budget: str | None = None, **overrides):
         """A config with the layers of ``budget`` (default: the current one), then ``overrides``."""
-        from . import current_budget
-
         budget = budget or current_budget()
         if budget not in BASE_BUDGETS:
             raise ConfigError(f"unknown budget {budget!r}: choose one of {', '.join(BUDGETS)}")
@@ -160,9 +163,6 @@ class TrainConfig:
     def validate(self) -> None:
         """Reject values that cannot work, each with a message that names the setting and the fix.
         A recipe extends it with its own rules (call ``super().validate()`` first)."""
-        def need(ok: bool, message: str):
-            if not ok:
-                raise ConfigError(message)
         need(self.backend in ("auto", "nccl", "gloo"), f"backend={self.backend!r}: choose auto (NCCL on GPUs, gloo on "
              f"CPUs), nccl or gloo")
         need(not (self.backend == "nccl" and self.device == "cpu"), "backend='nccl' needs GPUs and device='cpu' "

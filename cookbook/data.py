@@ -60,7 +60,8 @@ class ImageData:
     def __post_init__(self) -> None:
         for split, x, y in (("train", self.train_x, self.train_y), ("test", self.test_x, self.test_y)):
             if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[1] != 3:
-                raise ValueError(f"{self.name}/{split}: expected uint8 images (N, 3, H, W), got {x.dtype} {tuple(x.shape)}")
+                raise ValueError(f"{self.name}/{split}: expected uint8 images (N, 3, H, W), "
+                                 f"got {x.dtype} {tuple(x.shape)}")
             if len(x) != len(y):
                 raise ValueError(f"{self.name}/{split}: {len(x)} images but {len(y)} labels")
         floats = self.train_x[:4096].float() / 255
@@ -103,7 +104,8 @@ def load(name: str, device: str | torch.device = "cpu", *, root: str | Path | No
     CIFAR and STL-10) draws the toy shapes at that side and resizes everything else to it.
     """
     if image_size is not None and image_size < 8:
-        raise ValueError(f"image_size={image_size}: use at least 8 pixels (the toy shapes need them to stay recognisable)")
+        raise ValueError(f"image_size={image_size}: use at least 8 pixels "
+                         "(the toy shapes need them to stay recognisable)")
     root = Path(root) if root is not None else DEFAULT_ROOT
     native, image_size = image_size, image_size or 32
     key = name.lower().replace("-", "").replace("_", "")
@@ -260,7 +262,8 @@ def make_toy(n_train: int = 8000, n_test: int = 2000, *, seed: int = 0, image_si
     for shape in range(len(TOY_CLASSES)):
         for chunk in (label == shape).nonzero().squeeze(1).split(1024):  # bounded peak memory
             dx, dy = xx - factors["x"][chunk, None, None], yy - factors["y"][chunk, None, None]
-            c, s = torch.cos(factors["rotation"][chunk])[:, None, None], torch.sin(factors["rotation"][chunk])[:, None, None]
+            angle = factors["rotation"][chunk]
+            c, s = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
             scale = factors["scale"][chunk, None, None]
             mask = _shape_mask(shape, (c * dx + s * dy) / scale, (-s * dx + c * dy) / scale).float()
             mask = F.avg_pool2d(mask[:, None], 2)
@@ -460,4 +463,5 @@ def load_image_folder(path: Path, *, image_size: int = 32, seed: int = 0, test_f
         raise ValueError(f"{path} holds no usable images: expected one subfolder per class with image files "
                          f"({', '.join(sorted(IMAGE_SUFFIXES))}), at least two images in all")
     return ImageData(name=path.name, classes=tuple(classes),
-                     train_x=torch.stack(trx), train_y=torch.tensor(tr_y), test_x=torch.stack(tex), test_y=torch.tensor(te_y))
+                     train_x=torch.stack(trx), train_y=torch.tensor(tr_y),
+                     test_x=torch.stack(tex), test_y=torch.tensor(te_y))

@@ -31,6 +31,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from . import ConfigError
+
 
 def world() -> tuple[int, int]:
     """``(rank, world_size)`` of this process, from torchrun's environment (``(0, 1)`` alone)."""
@@ -182,8 +184,6 @@ def start(device: torch.device, backend: str = "auto", timeout_s: float = 120.0)
     ``(rank, world_size)``. ``backend``: ``auto`` (NCCL on GPUs, gloo on CPUs), ``nccl`` or ``gloo``.
     A process that waits longer than ``timeout_s`` for the others (one died) stops with an error
     instead of hanging."""
-    from .config import ConfigError
-
     rank, size = world()
     if size <= 1:
         return rank, size

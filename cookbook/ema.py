@@ -6,6 +6,8 @@ import math
 import torch
 from torch import nn
 
+from . import ConfigError
+
 
 @torch.no_grad()
 def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
@@ -26,6 +28,12 @@ def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
 
 
 MOMENTUM_SCHEDULES = ("cosine", "constant")
+
+
+def check_momentum_schedule(schedule: str) -> None:
+    """Raise ConfigError for a schedule :func:`momentum_at` does not know (a recipe's ``Config.validate``)."""
+    if schedule not in MOMENTUM_SCHEDULES:
+        raise ConfigError(f"momentum_schedule={schedule!r}: choose one of {', '.join(MOMENTUM_SCHEDULES)}")
 
 
 def momentum_at(step: int, total_steps: int, base: float, schedule: str = "cosine") -> float:

@@ -126,6 +126,11 @@ def rankme(z: torch.Tensor, eps: float = 1e-7) -> float:
     return float(torch.exp(-(p * p.log()).sum()))
 
 
+def entropy(p: torch.Tensor) -> torch.Tensor:
+    """Entropy in nats of the distributions along the last dimension of ``p`` (0 log 0 taken as 0)."""
+    return -(p * p.clamp_min(1e-12).log()).sum(dim=-1)
+
+
 def feature_std(z: torch.Tensor) -> torch.Tensor:
     """Per-dimension std of the L2-normalised embeddings; ~0 everywhere means complete collapse.
 

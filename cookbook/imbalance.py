@@ -18,7 +18,7 @@ A sweep asks for it with two settings that are not the recipe's (``benchmarks/sw
 ``data.class_ratio`` (the head's frequency over the tail's; 1 is balanced) and
 ``data.train_images`` (how many training images remain, the same at every ratio so that only the
 balance changes). This module decides which images a run trains on, so a sweep that uses it keeps
-it in its training digest (:func:`cookbook.cache.training_digest`'s ``also``).
+it in its training digest (:func:`cookbook.book.cache.training_digest`'s ``also``).
 """
 from __future__ import annotations
 

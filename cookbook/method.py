@@ -12,13 +12,10 @@ four things that the trainer, the evaluation, the collapse probe and the lab rel
 - ``after_step(step, total_steps)``: work after each optimizer step (an EMA target, a queue,
   a centre); nothing by default.
 
-:func:`entry_points` gives every recipe module the same ``build_model``, ``train`` and
+:func:`cookbook.cli.entry_points` gives every recipe module the same ``build_model``, ``train`` and
 command line, so a recipe file holds only its method.
 """
 from __future__ import annotations
-
-import sys
-from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -66,7 +63,8 @@ class TwoViewMethod(Method):
         self.backbone = models.build_backbone(config.backbone, image_size=data.image_size, mean=data.mean,
                                               std=data.std, width=config.width)
         # proj_depth 0: no projector, the loss sees the backbone's features (Jing et al., 2022)
-        self.projector = (models.projector(self.backbone.dim, config.proj_hidden_dim, config.proj_dim, config.proj_depth)
+        self.projector = (models.projector(self.backbone.dim, config.proj_hidden_dim, config.proj_dim,
+                                           config.proj_depth)
                           if config.proj_depth else nn.Identity())
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
@@ -76,31 +74,3 @@ class TwoViewMethod(Method):
         """``n`` random views of every image -> their embeddings, ``n`` tensors of ``(N, proj_dim)``."""
         # One pass over all views: BatchNorm sees the whole nN batch, as in SimCLR's global BN.
         return list(self.embed(torch.cat(views(images, n, self.config.augment))).chunk(n))
-
-
-def entry_points(model_class: type[Method]) -> tuple[Callable, Callable, Callable]:
-    """``build_model, train, main`` for the recipe module that defines ``model_class`` and ``Config``.
-
-    - ``build_model(config, data)``: the model for this config and data;
-    - ``train(config=None)``: :func:`cookbook.run.run_recipe` with this recipe (default: the
-      current budget), returning the run's metrics;
-    - ``main(argv=None)``: the command line (``python -m recipes.NAME``).
-    """
-    module = sys.modules[model_class.__module__]
-
-    def build_model(config, data) -> Method:
-        return model_class(config, data)
-
-    def train(config=None) -> dict[str, Any]:
-        from .run import run_recipe
-
-        return run_recipe(module, config or module.Config.for_budget())
-
-    def main(argv: list[str] | None = None) -> int:
-        from . import cli
-
-        return cli.main(module, argv, prog=f"python -m recipes.{model_class.name}")
-
-    build_model.__doc__ = f"A {model_class.name} model for ``config`` and ``data``."
-    train.__doc__ = f"Train {model_class.name} and return its metrics (see :func:`cookbook.run.run_recipe`)."
-    return build_model, train, main

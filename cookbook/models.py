@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import ConfigError
+
 BACKBONES = ("small_cnn", "resnet18", "vit_tiny", "pixel_mlp")
 
 
@@ -80,7 +82,8 @@ class PixelMLP(nn.Module):
         self.standardize = Standardize(mean, std)
         self.features = nn.Sequential(
             nn.Flatten(), nn.Linear(3 * image_size * image_size, hidden, bias=False), nn.BatchNorm1d(hidden),
-            nn.ReLU(inplace=True), nn.Linear(hidden, self.dim, bias=False), nn.BatchNorm1d(self.dim), nn.ReLU(inplace=True))
+            nn.ReLU(inplace=True), nn.Linear(hidden, self.dim, bias=False), nn.BatchNorm1d(self.dim),
+            nn.ReLU(inplace=True))
 
     def forward(self, x):
         return self.features(self.standardize(x))
@@ -131,8 +134,6 @@ def transformer(dim: int, depth: int, heads: int, mlp_ratio: float = 4.0) -> nn.
 def require_vit(config, method: str) -> None:
     """Raise ConfigError unless ``config.backbone`` is ``"vit_tiny"``: ``method`` (MAE, I-JEPA) removes
     patch tokens, which only a Vision Transformer can do."""
-    from .config import ConfigError  # cookbook.config imports this module: import it here
-
     if config.backbone != "vit_tiny":
         raise ConfigError(f"backbone={config.backbone!r}: {method} removes patch tokens, which needs a Vision "
                           "Transformer; use backbone='vit_tiny' (sized by vit_dim, vit_depth, vit_heads)")
@@ -143,8 +144,6 @@ def check_transformer_sizes(config, *prefixes: str, sincos: tuple[str, ...] = ()
     prefix (``"vit"``, ``"decoder"``, ``"pred"``), ``<prefix>_heads`` must divide ``<prefix>_dim`` and
     ``<prefix>_depth`` be at least 1; the widths named in ``sincos`` carry 2-D sine-cosine
     positions, so they must be multiples of 4 (see :func:`sincos_pos_embed`)."""
-    from .config import ConfigError  # cookbook.config imports this module: import it here
-
     for prefix in prefixes:
         dim, heads, depth = (getattr(config, f"{prefix}_{k}") for k in ("dim", "heads", "depth"))
         if heads < 1 or dim % heads:

@@ -22,6 +22,14 @@ def learning_rate(step: int, config: TrainConfig) -> float:
     return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
+def linear_ramp(step: int, ramp_steps: int, start: float, end: float) -> float:
+    """``start`` at step 0, linearly to ``end`` at ``ramp_steps``, then ``end`` (DINO's teacher
+    temperature warmup: too sharp a teacher early on makes the start unstable, Caron et al., 2021)."""
+    if step >= ramp_steps:
+        return end
+    return start + step / ramp_steps * (end - start)
+
+
 class LARS(torch.optim.Optimizer):
     """SGD with momentum and layer-wise adaptive rate scaling (You et al., 2017), as used by
     SimCLR, BYOL and Barlow Twins for large batches. Groups with ``lars=False`` (biases,

@@ -1,7 +1,7 @@
 """A whole run, from a recipe and a config to its metrics and files: the one setup path.
 
 :func:`prepare` is the sequence every caller shares (the command line, the chapters'
-:func:`cookbook.chapter.short_run`, the collapse probe and the lab): seed, load the data, seed
+:func:`cookbook.book.chapter.short_run`, the collapse probe and the lab): seed, load the data, seed
 again, build the model. Seeding twice makes the model's initial weights independent of how much
 randomness loading the data used. :func:`run_recipe` trains what :func:`prepare` built and
 reports, writing ``metrics.json``, ``curves.png`` and the checkpoint into ``config.out``.
@@ -25,6 +25,7 @@ from . import data as data_module
 from . import evaluate, pick_device, registry
 from .checkpoint import CHECKPOINT_NAME, check_out_is_folder, check_same_run, load_checkpoint
 from .config import TrainConfig
+from .curves import save_training_curves
 from .method import Method
 from .train import Trainer, check_world
 
@@ -103,11 +104,9 @@ def device_name(device: torch.device) -> str:
 
 def write_run(metrics: dict[str, Any], out: Path) -> None:
     """``metrics.json`` and ``curves.png`` of a finished run, in ``out``."""
-    from . import plots
-
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    plots.save_training_curves(metrics["history"], out / "curves.png",
+    save_training_curves(metrics["history"], out / "curves.png",
                                title=f"{metrics['method']} on {metrics['dataset']}",
                                baselines={"raw pixels": metrics["raw_pixel_knn_acc"],
                                           "random init": metrics["random_init_knn_acc"]})

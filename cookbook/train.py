@@ -3,7 +3,7 @@
 The :class:`Trainer` owns a :class:`cookbook.method.Method`, the optimizer and the step
 counter. :meth:`Trainer.run` trains chunk by chunk: a chunk ends at the next step where
 something is due (a log record, an evaluation, a checkpoint, the end), and yields one record
-there, so a notebook can draw between chunks (see :mod:`cookbook.lab`). Around it:
+there, so a notebook can draw between chunks (see :mod:`cookbook.book.lab`). Around it:
 
 - mixed precision (bfloat16 where supported, else float16 with a gradient scaler) and
   channels_last, on CUDA;

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import torch
 
-from cookbook import distributed
-from cookbook.config import ConfigError, TrainConfig
-from cookbook.method import TwoViewMethod, entry_points
+from cookbook import cli, distributed
+from cookbook.config import TrainConfig, need
+from cookbook.method import TwoViewMethod
 
 
 @dataclass
@@ -32,7 +32,6 @@ class Config(TrainConfig):
     proj_depth: int = 3             # linear layers in the projector
 
     BUDGETS = {
-        # lr chosen by benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md)
         "quick": {"lr": 2e-3},
         # The paper's ImageNet recipe uses LARS and an 8192-wide projector; 2048 is the usual CIFAR size.
         "cuda": {"optimizer": "lars", "lr": 0.3, "weight_decay": 1.5e-6, "proj_hidden_dim": 2048, "proj_dim": 2048},
@@ -40,8 +39,7 @@ class Config(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.lambd < 0:
-            raise ConfigError(f"lambd={self.lambd} must be >= 0 (the paper uses 5e-3)")
+        need(self.lambd >= 0, f"lambd={self.lambd} must be >= 0 (the paper uses 5e-3)")
 
 
 def standardize(z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -79,7 +77,7 @@ class BarlowTwins(TwoViewMethod):
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"lambd": (0.0, 0.05, 0.001)}
 
-build_model, train, main = entry_points(BarlowTwins)
+build_model, train, main = cli.entry_points(BarlowTwins)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -28,11 +28,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import distributed, evaluate, models
+from cookbook import cli, distributed, evaluate, models
 from cookbook.augment import views
-from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
-from cookbook.ema import MOMENTUM_SCHEDULES, ema_update, momentum_at
-from cookbook.method import TwoViewMethod, entry_points
+from cookbook.config import BatchScaledLR, TrainConfig, need
+from cookbook.ema import check_momentum_schedule, ema_update, momentum_at
+from cookbook.method import TwoViewMethod
 
 
 @dataclass
@@ -43,14 +43,14 @@ class Config(TrainConfig):
     proj_dim: int = 128             # dimension of the projections and predictions
     proj_depth: int = 2             # linear layers in the projector
     pred_hidden_dim: int = 512      # width of the predictor's hidden layer
-    pred_lr_scale: float = 1.0      # the predictor's learning rate as a multiple of the encoder's (SimSiam, Chen and He 2021)
+    pred_lr_scale: float = 1.0      # the predictor's learning rate as a multiple of the encoder's (as in SimSiam)
     predictor: bool = True          # False: no predictor (p = z), the online projection must match the target's
     stop_gradient: bool = True      # False: no target network; the online network is its own target, with gradients
 
     BUDGETS = {
         # BYOL is slow to start: a faster target and twice the steps (benchmarks/results/tuning/byol.md).
-        # Its lr: benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md).
-        "quick": {"lr": 2e-3, "momentum": 0.98, "steps": 1200, "warmup_steps": 100, "eval_every": 400, "checkpoint_every": 400},
+        "quick": {"lr": 2e-3, "momentum": 0.98, "steps": 1200, "warmup_steps": 100, "eval_every": 400,
+                  "checkpoint_every": 400},
         # BYOL's setting (Grill et al., 2020, section 3.2 and appendix J): LARS with lr 0.2 x batch/256, weight
         # decay 1.5e-6, base momentum 0.996, 4096-wide hidden layers and 256-d projections.
         "cuda": {"optimizer": "lars", "lr": BatchScaledLR(0.2), "weight_decay": 1.5e-6, "momentum": 0.996,
@@ -59,14 +59,11 @@ class Config(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if not 0.0 <= self.momentum <= 1.0:
-            raise ConfigError(f"momentum={self.momentum}: the EMA momentum must be in [0, 1] "
-                              "(0.99 to 0.996 is usual; 0 copies the online network every step)")
-        if self.momentum_schedule not in MOMENTUM_SCHEDULES:
-            raise ConfigError(f"momentum_schedule={self.momentum_schedule!r}: choose one of {', '.join(MOMENTUM_SCHEDULES)}")
-        if self.pred_lr_scale <= 0:
-            raise ConfigError(f"pred_lr_scale={self.pred_lr_scale}: the predictor's learning rate multiple must be > 0 "
-                              "(1: the encoder's; SimSiam found 10 or a fixed lr works)")
+        need(0.0 <= self.momentum <= 1.0, f"momentum={self.momentum}: the EMA momentum must be in [0, 1] "
+             "(0.99 to 0.996 is usual; 0 copies the online network every step)")
+        check_momentum_schedule(self.momentum_schedule)
+        need(self.pred_lr_scale > 0, f"pred_lr_scale={self.pred_lr_scale}: the predictor's learning rate multiple must "
+             "be > 0 (1: the encoder's; SimSiam found 10 or a fixed lr works)")
 
 
 def byol_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -118,7 +115,7 @@ class BYOL(TwoViewMethod):
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"momentum": (0.0, 1.0, 0.01), "predictor": bool, "stop_gradient": bool}
 
-build_model, train, main = entry_points(BYOL)
+build_model, train, main = cli.entry_points(BYOL)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -24,10 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import models
+from cookbook import cli, models
 from cookbook.augment import augment
-from cookbook.config import ConfigError, TrainConfig
-from cookbook.method import Method, entry_points
+from cookbook.config import TrainConfig, need
+from cookbook.method import Method
 
 
 @dataclass
@@ -44,9 +44,8 @@ class Config(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ConfigError(f"label_smoothing={self.label_smoothing} must be in [0, 1): at 1 the target "
-                              "is uniform and says nothing about the image (the paper uses 0.8)")
+        need(0.0 <= self.label_smoothing < 1.0, f"label_smoothing={self.label_smoothing} must be in [0, 1): at 1 the "
+             "target is uniform and says nothing about the image (the paper uses 0.8)")
 
 
 def diet_loss(logits: torch.Tensor, index: torch.Tensor, label_smoothing: float = 0.8) -> torch.Tensor:
@@ -97,7 +96,7 @@ class DIET(Method):
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"label_smoothing": (0.0, 0.95, 0.05)}
 
-build_model, train, main = entry_points(DIET)
+build_model, train, main = cli.entry_points(DIET)
 
 if __name__ == "__main__":
     raise SystemExit(main())

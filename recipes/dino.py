@@ -1,16 +1,13 @@
 """DINO: a student network learns to output the same distribution as its own slowly moving teacher.
 
-A student (backbone + head) and a teacher (an exponential moving average of the student, no
-gradients) both turn an image into a probability distribution over ``K`` "prototypes". The
-teacher sees only the two large (global) crops of an image; the student sees those and several
-small (local) crops, and must match the teacher's distribution for a *different* crop of the
-same image, learning "local-to-global" correspondences. Two operations on the teacher's output
-keep it from collapsing: *centering* subtracts a running mean of its logits (no prototype may
-win for every image) and *sharpening* uses a low temperature (the output may not go uniform).
+A student (backbone + head) and its teacher (an exponential moving average, no gradients) turn an
+image into a distribution over ``K`` "prototypes". The teacher sees the two large (global) crops;
+the student sees those and small (local) ones, and matches the teacher on a *different* crop of the
+same image. Against collapse, *centering* subtracts a running mean of the teacher's logits (no
+prototype wins every image) and *sharpening* uses a low temperature (no uniform output).
 
-Caron, Touvron, Misra, Jégou, Mairal, Bojanowski and Joulin, "Emerging Properties in
-Self-Supervised Vision Transformers", ICCV 2021 (arXiv:2104.14294). Cookbook section 2.3
-(self-distillation); multi-crop in section 3.1.
+Caron et al., "Emerging Properties in Self-Supervised Vision Transformers", ICCV 2021
+(arXiv:2104.14294). Cookbook section 2.3 (self-distillation); multi-crop in section 3.1.
 
 With ``g_t`` the teacher's logits for global crop ``t``, ``s_v`` the student's for crop ``v``,
 ``c`` the centre, ``tau_t < tau_s`` the temperatures and ``m`` the momenta::
@@ -29,12 +26,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import distributed, models
+from cookbook import cli, distributed, evaluate, models
 from cookbook.augment import check_multi_crop, multi_crop
-from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
-from cookbook.ema import MOMENTUM_SCHEDULES, ema_update, momentum_at
-from cookbook.method import Method, entry_points
+from cookbook.config import BatchScaledLR, TrainConfig, need
+from cookbook.ema import check_momentum_schedule, ema_update, momentum_at
+from cookbook.method import Method
 from cookbook.models import PrototypeHead
+from cookbook.optim import linear_ramp
 
 
 @dataclass
@@ -47,7 +45,7 @@ class Config(TrainConfig):
     teacher_temp: float = 0.04      # tau_t after the warmup: lower than tau_s, so the teacher's targets are sharper
     warmup_teacher_temp: float = 0.04  # tau_t at step 0, raised linearly to teacher_temp
     warmup_teacher_temp_steps: int = 0  # steps of that linear warmup (0: teacher_temp from the start)
-    centering: bool = True          # subtract a running mean from the teacher's logits (False: one prototype wins, collapse)
+    centering: bool = True          # subtract a running mean of the teacher's logits (False: collapse to one prototype)
     center_momentum: float = 0.9    # m_c: EMA rate of the centre
     momentum: float = 0.996         # teacher EMA momentum at step 0, raised to 1 along a cosine
     momentum_schedule: str = "cosine"  # cosine: from `momentum` to 1 over the run | constant: `momentum` throughout
@@ -57,17 +55,14 @@ class Config(TrainConfig):
     local_min_scale: float = 0.05   # smallest local crop area, as a fraction of the image
     local_max_scale: float = 0.4    # largest local crop area (the global crops use augment.crop_min_scale to 1)
 
-    ZERO_ALLOWED = TrainConfig.ZERO_ALLOWED | {"warmup_teacher_temp_steps", "freeze_prototypes_steps",
-                                               "n_local_crops"}
+    ZERO_ALLOWED = TrainConfig.ZERO_ALLOWED | {"warmup_teacher_temp_steps", "freeze_prototypes_steps", "n_local_crops"}
 
     BUDGETS = {
-        # A faster teacher, a higher lr and a longer run: see benchmarks/results/tuning/dino.md.
-        # Its lr: benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md).
+        # A faster teacher, a higher lr, a longer run: benchmarks/results/tuning/dino.md and quick-own-data.md.
         "quick": {"lr": 1.6e-2, "momentum": 0.98, "steps": 900, "warmup_steps": 75, "eval_every": 300,
                   "checkpoint_every": 300},
-        # The DINO paper trains no CIFAR model; this follows solo-learn's CIFAR-10 DINO (LARS lr 0.3 x batch/256,
-        # weight decay 1e-6, hidden 2048, bottleneck 256, 4096 prototypes, base momentum 0.9995) with the paper's
-        # teacher temperature warmup from 0.04 to 0.07 over its first 30 epochs (~3000 steps at batch 512).
+        # No CIFAR model in the paper: solo-learn's CIFAR-10 DINO (LARS lr 0.3 x batch/256, weight decay 1e-6, hidden
+        # 2048, 4096 prototypes, momentum 0.9995), with the paper's tau_t warmup 0.04 -> 0.07 over ~3000 steps.
         "cuda": {"optimizer": "lars", "lr": BatchScaledLR(0.3), "weight_decay": 1e-6,
                  "proj_hidden_dim": 2048, "proj_dim": 256, "out_dim": 4096, "momentum": 0.9995,
                  "teacher_temp": 0.07, "warmup_teacher_temp_steps": 3000, "n_local_crops": 6},
@@ -78,23 +73,17 @@ class Config(TrainConfig):
     def validate(self) -> None:
         super().validate()
         for name in ("student_temp", "teacher_temp", "warmup_teacher_temp"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name}={getattr(self, name)}: temperatures must be > 0 "
-                                  "(DINO uses 0.1 for the student, 0.04 to 0.07 for the teacher)")
-        if self.warmup_teacher_temp_steps > self.steps:
-            raise ConfigError(f"warmup_teacher_temp_steps={self.warmup_teacher_temp_steps} is longer than the run "
-                              f"(steps={self.steps}): lower it")
+            need(getattr(self, name) > 0, f"{name}={getattr(self, name)}: temperatures must be > 0 "
+                 "(DINO uses 0.1 for the student, 0.04 to 0.07 for the teacher)")
+        need(self.warmup_teacher_temp_steps <= self.steps, f"warmup_teacher_temp_steps="
+             f"{self.warmup_teacher_temp_steps} is longer than the run (steps={self.steps}): lower it")
         for name in ("momentum", "center_momentum"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name}={getattr(self, name)} must be in [0, 1] "
-                                  "(DINO uses 0.996 for the teacher and 0.9 for the centre)")
-        if self.centering and self.center_momentum == 1.0:
-            raise ConfigError("center_momentum=1.0 freezes the centre at 0, which is no centering: "
-                              "use a value below 1 (DINO uses 0.9), or centering=False to switch it off")
-        if self.momentum_schedule not in MOMENTUM_SCHEDULES:
-            raise ConfigError(f"momentum_schedule={self.momentum_schedule!r}: choose one of {', '.join(MOMENTUM_SCHEDULES)}")
-        if self.out_dim < 2:
-            raise ConfigError(f"out_dim={self.out_dim}: the distributions need at least 2 prototypes")
+            need(0.0 <= getattr(self, name) <= 1.0, f"{name}={getattr(self, name)} must be in [0, 1] "
+                 "(DINO uses 0.996 for the teacher and 0.9 for the centre)")
+        need(not (self.centering and self.center_momentum == 1.0), "center_momentum=1.0 freezes the centre at 0, "
+             "which is no centering: use a value below 1 (DINO uses 0.9), or centering=False to switch it off")
+        check_momentum_schedule(self.momentum_schedule)
+        need(self.out_dim >= 2, f"out_dim={self.out_dim}: the distributions need at least 2 prototypes")
         check_multi_crop(self.n_local_crops, self.local_size, (self.local_min_scale, self.local_max_scale))
 
 
@@ -130,15 +119,6 @@ def dino_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, center
     return cross_entropy[other_crop].mean()
 
 
-def teacher_temperature(step: int, config: Config) -> float:
-    """``warmup_teacher_temp`` at step 0, linearly up to ``teacher_temp`` at ``warmup_teacher_temp_steps``
-    (too sharp a teacher early on makes the start unstable, Caron et al., 2021, appendix)."""
-    if step >= config.warmup_teacher_temp_steps:
-        return config.teacher_temp
-    progress = step / config.warmup_teacher_temp_steps
-    return config.warmup_teacher_temp + progress * (config.teacher_temp - config.warmup_teacher_temp)
-
-
 class DINO(Method):
     """Student backbone + prototype head, their EMA teacher, the centre and the step (for the temperature
     warmup). ``embed`` is the student's logits: the cosine similarities to the prototypes."""
@@ -166,24 +146,23 @@ class DINO(Method):
                                                (c.local_min_scale, c.local_max_scale))
         # One backbone pass per resolution, then one head pass over all crops; rows are grouped crop by crop.
         features = [self.backbone(torch.cat(views)) for views in (global_views, local_views) if views]
-        steps_done = int(self.steps_done)
-        student = self.head(torch.cat(features), steps_done < c.freeze_prototypes_steps)
-        student = student.view(-1, len(images), c.out_dim)
+        done = int(self.steps_done)
+        student = self.head(torch.cat(features), done < c.freeze_prototypes_steps).view(-1, len(images), c.out_dim)
         with torch.no_grad():
             teacher = self.teacher(torch.cat(global_views)).view(len(global_views), len(images), c.out_dim)
         # Under torchrun, every process's outputs: the loss and the centre are the global batch's.
         student, teacher = distributed.gather(student, dim=1), distributed.gather(teacher, dim=1)
-        temperature = teacher_temperature(steps_done, c)
+        temperature = linear_ramp(done, c.warmup_teacher_temp_steps, c.warmup_teacher_temp, c.teacher_temp)
         center = self.center if c.centering else torch.zeros_like(self.center)
         loss = dino_loss(student, teacher, center, c.student_temp, temperature)
         with torch.no_grad():
             targets = F.softmax((teacher.float() - center) / temperature, dim=-1)
             if c.centering:
                 self.center.lerp_(teacher.float().mean(dim=(0, 1)).unsqueeze(0), 1 - c.center_momentum)
-        # Two ways to collapse, two entropies (in nats, at most log K): near 0 per image with a uniform batch
-        # average is healthy; both near 0 means one prototype wins everything, both near log K a uniform output.
-        return {"loss": loss, "teacher_entropy": entropy(targets).mean(),
-                "teacher_batch_entropy": entropy(targets.mean(dim=(0, 1))), "teacher_temp": torch.tensor(temperature)}
+        # In nats: near 0 per image with the batch's average near log K is healthy; both near 0 or log K is collapse.
+        batch_average = targets.mean(dim=(0, 1))
+        return {"loss": loss, "teacher_entropy": evaluate.entropy(targets).mean(),
+                "teacher_batch_entropy": evaluate.entropy(batch_average), "teacher_temp": torch.tensor(temperature)}
 
     def after_step(self, step: int, total_steps: int) -> None:
         self.steps_done.fill_(step)
@@ -191,16 +170,11 @@ class DINO(Method):
         ema_update(self.teacher, nn.Sequential(self.backbone, self.head), momentum)
 
 
-def entropy(p: torch.Tensor) -> torch.Tensor:
-    """Entropy in nats of the distributions along the last dimension of ``p``."""
-    return -(p * p.clamp_min(1e-12).log()).sum(dim=-1)
-
-
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"teacher_temp": (0.01, 0.2, 0.01), "center_momentum": (0.0, 0.99, 0.01),
                 "momentum": (0.9, 1.0, 0.001), "n_local_crops": (0, 6, 1), "centering": bool}
 
-build_model, train, main = entry_points(DINO)
+build_model, train, main = cli.entry_points(DINO)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -27,11 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import distributed, models
+from cookbook import cli, distributed, models
 from cookbook.augment import AugmentConfig, crop, recolour
-from cookbook.config import ConfigError, TrainConfig
+from cookbook.config import TrainConfig, need
 from cookbook.ema import cosine_momentum, ema_update
-from cookbook.method import Method, entry_points
+from cookbook.method import Method
 from cookbook.models import sample_blocks
 
 # The only augmentation is a random resized crop (Assran et al., 2023, appendix: crop scale 0.3 to 1, no flips,
@@ -75,13 +75,10 @@ class Config(TrainConfig):
         super().validate()
         models.require_vit(self, "I-JEPA")
         models.check_transformer_sizes(self, "vit", "pred", sincos=("pred_dim",))
-        if not 0 < self.target_min_scale <= self.target_max_scale < 1:
-            raise ConfigError(f"target scales ({self.target_min_scale}, {self.target_max_scale}) must satisfy "
-                              "0 < target_min_scale <= target_max_scale < 1 (the paper: 0.15, 0.2)")
-        if not 0 < self.context_min_scale <= 1:
-            raise ConfigError(f"context_min_scale={self.context_min_scale} must be in (0, 1] (the paper: 0.85)")
-        if not 0.0 <= self.ema_momentum <= 1.0:
-            raise ConfigError(f"ema_momentum={self.ema_momentum} must be in [0, 1] (the paper: 0.996)")
+        need(0 < self.target_min_scale <= self.target_max_scale < 1, f"target scales ({self.target_min_scale}, "
+             f"{self.target_max_scale}) must satisfy 0 < min <= max < 1 (the paper: 0.15, 0.2)")
+        need(0 < self.context_min_scale <= 1, f"context_min_scale={self.context_min_scale} not in (0, 1] (paper: 0.85)")
+        need(0.0 <= self.ema_momentum <= 1.0, f"ema_momentum={self.ema_momentum} must be in [0, 1] (the paper: 0.996)")
 
 
 def ijepa_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -122,10 +119,9 @@ class IJEPA(Method):
     def __init__(self, config: Config, data):
         super().__init__(config, data)
         c = config
-        if data.image_size % c.patch_size or data.image_size // c.patch_size < 2:
-            raise ConfigError(f"patch_size={c.patch_size} does not cut the {data.image_size} px images into a grid "
-                              f"of at least 2x2 whole patches: choose a divisor of {data.image_size} up to "
-                              f"{data.image_size // 2}")
+        need(not (data.image_size % c.patch_size or data.image_size // c.patch_size < 2), f"patch_size={c.patch_size} "
+             f"does not cut the {data.image_size} px images into a grid of at least 2x2 whole patches: choose a "
+             f"divisor of {data.image_size} up to {data.image_size // 2}")
         self.context_encoder = models.TinyViT(data.image_size, c.patch_size, c.vit_dim, c.vit_depth, c.vit_heads,
                                               mean=data.mean, std=data.std, pool="mean")
         self.target_encoder = copy.deepcopy(self.context_encoder).requires_grad_(False)
@@ -166,7 +162,7 @@ class IJEPA(Method):
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"ema_momentum": (0.9, 1.0, 0.001), "num_targets": (1, 8, 1), "target_max_scale": (0.15, 0.5, 0.05)}
 
-build_model, train, main = entry_points(IJEPA)
+build_model, train, main = cli.entry_points(IJEPA)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from cookbook import models
+from cookbook import cli, models
 from cookbook.augment import AugmentConfig, crop, grid_patches, grid_span, recolour
-from cookbook.config import ConfigError, TrainConfig
-from cookbook.method import Method, entry_points
+from cookbook.config import TrainConfig, need
+from cookbook.method import Method
 
 NUM_NEIGHBOURS = 8
 CENTRE = 4                                              # the middle of a 3x3 grid, row by row
@@ -69,12 +69,10 @@ class Config(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.patch_size < 2:
-            raise ConfigError(f"patch_size={self.patch_size}: a patch needs at least 2x2 pixels "
-                              "to show anything (8 on 32 px images)")
-        if self.patch_resize == 1:
-            raise ConfigError(f"patch_resize={self.patch_resize} would shrink every patch to a single pixel: "
-                              "use 0 (keep patch_size) or a side of at least 2 pixels (16 on 32 px images)")
+        need(self.patch_size >= 2, f"patch_size={self.patch_size}: a patch needs at least 2x2 pixels "
+             "to show anything (8 on 32 px images)")
+        need(self.patch_resize != 1, f"patch_resize={self.patch_resize} would shrink every patch to a single pixel: "
+             "use 0 (keep patch_size) or a side of at least 2 pixels (16 on 32 px images)")
 
 
 def neighbour_pairs(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,10 +125,8 @@ class RelativePosition(Method):
     def __init__(self, config: Config, data):
         super().__init__(config, data)
         span = grid_span(config.patch_size, config.gap, config.jitter)
-        if span > data.image_size:
-            raise ConfigError(
-                f"patch_size={config.patch_size}, gap={config.gap}, jitter={config.jitter}: the 3x3 grid needs "
-                f"{span} px but the images have {data.image_size}; lower them (8, 2, 1 fit 32 px images)")
+        need(span <= data.image_size, f"patch_size={config.patch_size}, gap={config.gap}, jitter={config.jitter}: the "
+             f"3x3 grid needs {span} px but the images have {data.image_size}; lower them (8, 2, 1 fit 32 px images)")
         self.backbone = models.build_backbone(config.backbone, image_size=data.image_size, mean=data.mean,
                                               std=data.std, width=config.width)
         self.projector = models.mlp(self.backbone.dim, config.proj_hidden_dim, config.proj_dim, 2)
@@ -159,7 +155,7 @@ class RelativePosition(Method):
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"gap": (0, 4, 1), "jitter": (0, 2, 1)}
 
-build_model, train, main = entry_points(RelativePosition)
+build_model, train, main = cli.entry_points(RelativePosition)
 
 if __name__ == "__main__":
     raise SystemExit(main())

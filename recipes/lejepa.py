@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import torch
 
-from cookbook import distributed
-from cookbook.config import ConfigError, TrainConfig
-from cookbook.method import TwoViewMethod, entry_points
+from cookbook import cli, distributed
+from cookbook.config import TrainConfig, need
+from cookbook.method import TwoViewMethod
 
 T_MAX = 3.0  # the integral stops at t = 3, where the Gaussian weight exp(-t^2/2) is down to 1 %
 
@@ -47,7 +47,6 @@ class Config(TrainConfig):
 
     BUDGETS = {
         # Four views of 64 images cost what two of 128 do and gave a steadier kNN (benchmarks/results/tuning/lejepa.md).
-        # Its lr: benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md).
         "quick": {"lr": 8e-3, "batch_size": 64},
         # Half the shared batch: four views of 128 images are as many as the other recipes' two of 256.
         "cpu": {"batch_size": 128},
@@ -58,11 +57,9 @@ class Config(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if not 0.0 <= self.lambd <= 1.0:
-            raise ConfigError(f"lambd={self.lambd} must be in [0, 1]: it splits the loss between SIGReg "
-                              "(lambd) and the invariance (1 - lambd); the paper uses about 0.05")
-        if self.num_views < 2:
-            raise ConfigError(f"num_views={self.num_views}: the invariance term compares views, so use at least 2")
+        need(0.0 <= self.lambd <= 1.0, f"lambd={self.lambd} must be in [0, 1]: it splits the loss between SIGReg "
+             "(lambd) and the invariance (1 - lambd); the paper uses about 0.05")
+        need(self.num_views >= 2, f"num_views={self.num_views}: the invariance term compares views, so use at least 2")
 
 
 def random_directions(dim: int, num_slices: int, device=None) -> torch.Tensor:
@@ -151,7 +148,7 @@ class LeJEPA(TwoViewMethod):
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"lambd": (0.0, 1.0, 0.01)}
 
-build_model, train, main = entry_points(LeJEPA)
+build_model, train, main = cli.entry_points(LeJEPA)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from cookbook import models
+from cookbook import cli, models
 from cookbook.augment import AugmentConfig, augment
-from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
-from cookbook.method import Method, entry_points
+from cookbook.config import BatchScaledLR, TrainConfig, need
+from cookbook.method import Method
 from cookbook.models import normalize_patches, patchify, random_masking, unpatchify
 
 # MAE's only augmentation is a random resized crop and a flip: the pixels are the target, so
@@ -64,12 +64,10 @@ class Config(TrainConfig):
     def validate(self) -> None:
         super().validate()
         models.require_vit(self, "MAE")
-        if not 0.0 < self.mask_ratio < 1.0:
-            raise ConfigError(f"mask_ratio={self.mask_ratio} must be in (0, 1): some patches must stay "
-                              "visible and some must be predicted (MAE uses 0.75)")
+        need(0.0 < self.mask_ratio < 1.0, f"mask_ratio={self.mask_ratio} must be in (0, 1): some patches must stay "
+             "visible and some must be predicted (MAE uses 0.75)")
         models.check_transformer_sizes(self, "vit", "decoder", sincos=("decoder_dim",))
-        if self.pool not in ("mean", "cls"):
-            raise ConfigError(f"pool={self.pool!r}: choose 'mean' or 'cls'")
+        need(self.pool in ("mean", "cls"), f"pool={self.pool!r}: choose 'mean' or 'cls'")
 
 
 def mae_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -105,16 +103,14 @@ class MAE(Method):
     def __init__(self, config: Config, data):
         super().__init__(config, data)
         c = config
-        if data.image_size % c.patch_size:
-            raise ConfigError(f"patch_size={c.patch_size} does not divide the {data.image_size} px images into "
-                              f"whole patches: choose a divisor of {data.image_size}")
+        need(data.image_size % c.patch_size == 0, f"patch_size={c.patch_size} does not divide the {data.image_size} px "
+             f"images into whole patches: choose a divisor of {data.image_size}")
         self.backbone = models.TinyViT(data.image_size, c.patch_size, c.vit_dim, c.vit_depth, c.vit_heads,
                                        mean=data.mean, std=data.std, pool=c.pool)
         grid = self.backbone.grid_size
-        if not 1 <= int(grid * grid * (1 - c.mask_ratio)) < grid * grid:
-            raise ConfigError(f"mask_ratio={c.mask_ratio} of the {grid * grid} patches of {c.patch_size} px "
-                              f"leaves {int(grid * grid * (1 - c.mask_ratio))} visible: keep at least one "
-                              "patch visible and hide at least one (lower mask_ratio or patch_size)")
+        need(1 <= int(grid * grid * (1 - c.mask_ratio)) < grid * grid, f"mask_ratio={c.mask_ratio} of the "
+             f"{grid * grid} patches of {c.patch_size} px leaves {int(grid * grid * (1 - c.mask_ratio))} visible: keep "
+             "at least one patch visible and hide at least one (lower mask_ratio or patch_size)")
         # Encoded patches and positional mask tokens in, the pixels of every patch out.
         self.decoder = models.TokenPredictor(c.vit_dim, c.decoder_dim, c.decoder_depth, c.decoder_heads, grid,
                                              out_dim=c.patch_size ** 2 * 3)
@@ -167,7 +163,7 @@ class MAE(Method):
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"mask_ratio": (0.1, 0.9, 0.05)}  # 0.9 of the quick budget's 16 patches still leaves one visible
 
-build_model, train, main = entry_points(MAE)
+build_model, train, main = cli.entry_points(MAE)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -31,11 +31,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import distributed, models
+from cookbook import cli, distributed, models
 from cookbook.augment import views
-from cookbook.config import ConfigError, TrainConfig
+from cookbook.config import TrainConfig, need
 from cookbook.ema import ema_update
-from cookbook.method import TwoViewMethod, entry_points
+from cookbook.method import TwoViewMethod
 
 
 @dataclass
@@ -53,7 +53,6 @@ class Config(TrainConfig):
     BUDGETS = {
         # 600 steps are short for a momentum encoder: a faster one and a queue of 8 batches learn faster, and
         # batch 160 is steadier across seeds at 1.1x SimCLR's step (benchmarks/results/tuning/moco.md).
-        # Its lr: benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md).
         "quick": {"lr": 4e-3, "temperature": 0.1, "momentum": 0.98, "queue_size": 1280, "batch_size": 160},
         # Untested at this size; it follows the quick run's lesson (tau 0.1, a queue of 8 batches), with the
         # default m 0.99 for a run 2.5 times longer.
@@ -65,20 +64,16 @@ class Config(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.temperature <= 0:
-            raise ConfigError(f"temperature={self.temperature}: the InfoNCE temperature must be > 0 "
-                              "(MoCo v2 uses 0.2)")
-        if not 0.0 <= self.momentum <= 1.0:
-            raise ConfigError(f"momentum={self.momentum}: the key encoder's EMA momentum must be in [0, 1] "
-                              "(0.99 to 0.999 in the papers)")
-        if 0 < self.queue_size < self.batch_size:
-            raise ConfigError(f"queue_size={self.queue_size}: the queue must hold at least one batch "
-                              f"({self.batch_size} keys), or be 0 for MoCo v3's in-batch negatives")
-        if self.batch_size % self.bn_splits:
-            raise ConfigError(f"bn_splits={self.bn_splits} must divide batch_size={self.batch_size}")
-        if self.batch_size // self.bn_splits < 2:
-            raise ConfigError(f"bn_splits={self.bn_splits} makes BatchNorm groups of 1 image from batch_size="
-                              f"{self.batch_size}; BatchNorm needs 2 or more: use at most {self.batch_size // 2}")
+        need(self.temperature > 0, f"temperature={self.temperature}: the InfoNCE temperature must be > 0 "
+             "(MoCo v2 uses 0.2)")
+        need(0.0 <= self.momentum <= 1.0, f"momentum={self.momentum}: the key encoder's EMA momentum must be in [0, 1] "
+             "(0.99 to 0.999 in the papers)")
+        need(not (0 < self.queue_size < self.batch_size), f"queue_size={self.queue_size}: the queue must hold at least "
+             f"one batch ({self.batch_size} keys), or be 0 for MoCo v3's in-batch negatives")
+        need(self.batch_size % self.bn_splits == 0, f"bn_splits={self.bn_splits} must divide "
+             f"batch_size={self.batch_size}")
+        need(self.batch_size // self.bn_splits >= 2, f"bn_splits={self.bn_splits} makes BatchNorm groups of 1 image "
+             f"from batch_size={self.batch_size}; BatchNorm needs 2 or more: use at most {self.batch_size // 2}")
 
 
 def info_nce_loss(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor | None = None,
@@ -176,7 +171,7 @@ class MoCo(TwoViewMethod):
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"temperature": (0.01, 1.0, 0.01), "momentum": (0.0, 1.0, 0.001)}
 
-build_model, train, main = entry_points(MoCo)
+build_model, train, main = cli.entry_points(MoCo)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import distributed, models
-from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
-from cookbook.method import TwoViewMethod, entry_points
+from cookbook import cli, distributed, models
+from cookbook.config import BatchScaledLR, TrainConfig, need
+from cookbook.method import TwoViewMethod
 
 
 @dataclass
@@ -43,7 +43,6 @@ class Config(TrainConfig):
 
     BUDGETS = {
         # No predictor: it slows a 600-step run on the toy shapes (benchmarks/results/tuning/nnclr.md).
-        # Its lr: benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md).
         "quick": {"lr": 4e-3, "temperature": 0.2, "use_predictor": False},
         "cpu": {"temperature": 0.2, "queue_size": 8192},
         # The paper's setting (ImageNet; there is no CIFAR one): LARS at 0.3 x batch/256, weight decay 1e-6,
@@ -55,12 +54,10 @@ class Config(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.temperature <= 0:
-            raise ConfigError(f"temperature={self.temperature}: the contrastive temperature must be > 0 "
-                              "(the paper uses 0.1)")
-        if self.queue_size < self.batch_size:
-            raise ConfigError(f"queue_size={self.queue_size}: the support set must hold at least one "
-                              f"batch ({self.batch_size} embeddings); the paper keeps 98304")
+        need(self.temperature > 0, f"temperature={self.temperature}: the contrastive temperature must be > 0 "
+             "(the paper uses 0.1)")
+        need(self.queue_size >= self.batch_size, f"queue_size={self.queue_size}: the support set must hold at least "
+             f"one batch ({self.batch_size} embeddings); the paper keeps 98304")
 
 
 def nearest_neighbour(z: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
@@ -150,7 +147,7 @@ class NNCLR(TwoViewMethod):
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"temperature": (0.01, 1.0, 0.01)}
 
-build_model, train, main = entry_points(NNCLR)
+build_model, train, main = cli.entry_points(NNCLR)
 
 if __name__ == "__main__":
     raise SystemExit(main())

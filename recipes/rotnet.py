@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from cookbook import models
+from cookbook import cli, models
 from cookbook.augment import AugmentConfig, augment
 from cookbook.config import TrainConfig
-from cookbook.method import Method, entry_points
+from cookbook.method import Method
 
 NUM_ROTATIONS = 4
 
@@ -44,7 +44,7 @@ ROTNET_AUGMENT = AugmentConfig(crop_min_scale=0.5, jitter_strength=0.0, jitter_p
 
 @dataclass
 class Config(TrainConfig):
-    dataset: str = "toy_upright"    # needs images with an "up": toy_upright, cifar10, stl10... (on toy it learns nothing)
+    dataset: str = "toy_upright"    # needs images with an "up": toy_upright, cifar10, stl10 (on toy it learns nothing)
     head_hidden_dim: int = 256      # width of the rotation classifier's hidden layer
     head_depth: int = 2             # linear layers in the rotation classifier (1: linear)
     all_rotations: bool = True      # each image in all four rotations (paper); False: one random rotation each
@@ -140,7 +140,7 @@ class RotNet(Method):
 # RotNet has no continuous knob of its own: the learning rate, steps and augmentations are always offered.
 LAB_CONTROLS: dict[str, tuple[float, float, float]] = {}
 
-build_model, train, main = entry_points(RotNet)
+build_model, train, main = cli.entry_points(RotNet)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from cookbook import distributed
-from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
-from cookbook.method import TwoViewMethod, entry_points
+from cookbook import cli, distributed
+from cookbook.config import BatchScaledLR, TrainConfig, need
+from cookbook.method import TwoViewMethod
 
 
 @dataclass
@@ -39,7 +39,6 @@ class Config(TrainConfig):
     ZERO_ALLOWED = TrainConfig.ZERO_ALLOWED | {"negatives", "proj_depth"}
 
     BUDGETS = {
-        # lr chosen by benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md)
         "quick": {"lr": 1.6e-2},
         # SimCLR's CIFAR-10 setting: LARS, lr 0.3 x batch/256, tau 0.5 (Chen et al., 2020, appendix B.9).
         "cuda": {"optimizer": "lars", "lr": BatchScaledLR(0.3), "weight_decay": 1e-6, "temperature": 0.5},
@@ -47,13 +46,11 @@ class Config(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.temperature <= 0:
-            raise ConfigError(f"temperature={self.temperature}: the NT-Xent temperature must be > 0 "
-                              "(0.1 to 0.5 is the usual range)")
-        if self.negatives < 0 or (self.negatives and self.negatives > 2 * self.batch_size - 2):
-            raise ConfigError(f"negatives={self.negatives}: a batch of {self.batch_size} images has "
-                              f"{2 * self.batch_size - 2} negatives per positive; give 1 to {2 * self.batch_size - 2}, "
-                              "or 0 for all of them")
+        need(self.temperature > 0, f"temperature={self.temperature}: the NT-Xent temperature must be > 0 "
+             "(0.1 to 0.5 is the usual range)")
+        need(not (self.negatives < 0 or (self.negatives and self.negatives > 2 * self.batch_size - 2)),
+             f"negatives={self.negatives}: a batch of {self.batch_size} images has {2 * self.batch_size - 2} "
+             f"negatives per positive; give 1 to {2 * self.batch_size - 2}, or 0 for all of them")
 
 
 def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, negatives: int = 0) -> torch.Tensor:
@@ -109,7 +106,7 @@ class SimCLR(TwoViewMethod):
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"temperature": (0.01, 2.0, 0.01), "batch_size": (8, 512, 8)}
 
-build_model, train, main = entry_points(SimCLR)
+build_model, train, main = cli.entry_points(SimCLR)
 
 if __name__ == "__main__":
     raise SystemExit(main())

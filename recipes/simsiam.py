@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import distributed, evaluate, models
+from cookbook import cli, distributed, evaluate, models
 from cookbook.config import BatchScaledLR, TrainConfig
-from cookbook.method import TwoViewMethod, entry_points
+from cookbook.method import TwoViewMethod
 
 
 @dataclass
@@ -37,7 +37,6 @@ class Config(TrainConfig):
     stop_gradient: bool = True      # False: gradients flow through the target branch too, and SimSiam collapses
 
     BUDGETS = {
-        # lr chosen by benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md)
         "quick": {"lr": 2e-3},
         # SimSiam's CIFAR-10 setting (Chen & He, 2021, appendix D): SGD, lr 0.03 x batch/256, weight decay
         # 5e-4, a 2-layer 2048-wide projector and a 512-wide predictor bottleneck.
@@ -92,7 +91,7 @@ class SimSiam(TwoViewMethod):
 LAB_CONTROLS = {"pred_hidden_dim": (8, 512, 8), "proj_dim": (32, 1024, 32), "predictor": bool,
                 "stop_gradient": bool}
 
-build_model, train, main = entry_points(SimSiam)
+build_model, train, main = cli.entry_points(SimSiam)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cookbook import cli, distributed
 from cookbook.augment import check_multi_crop, multi_crop
-from cookbook import distributed
-from cookbook.config import BatchScaledLR, ConfigError, TrainConfig
-from cookbook.method import TwoViewMethod, entry_points
+from cookbook.config import BatchScaledLR, TrainConfig, need
+from cookbook.method import TwoViewMethod
 
 
 @dataclass
@@ -65,11 +65,9 @@ class Config(TrainConfig):
     def validate(self) -> None:
         super().validate()
         for name in ("temperature", "epsilon"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name}={getattr(self, name)} must be > 0 (SwAV uses temperature 0.1 "
-                                  "and epsilon 0.05)")
-        if self.n_prototypes < 2:
-            raise ConfigError(f"n_prototypes={self.n_prototypes}: use at least 2 clusters")
+            need(getattr(self, name) > 0, f"{name}={getattr(self, name)} must be > 0 (SwAV uses temperature 0.1 "
+                 "and epsilon 0.05)")
+        need(self.n_prototypes >= 2, f"n_prototypes={self.n_prototypes}: use at least 2 clusters")
         check_multi_crop(self.n_local_crops, self.local_size, (self.local_min_scale, self.local_max_scale))
 
 
@@ -173,7 +171,7 @@ class SwAV(TwoViewMethod):
 LAB_CONTROLS = {"temperature": (0.01, 1.0, 0.01), "epsilon": (0.01, 0.5, 0.01), "sinkhorn_iterations": (1, 10, 1),
                 "n_prototypes": (2, 256, 2), "n_local_crops": (0, 6, 1)}
 
-build_model, train, main = entry_points(SwAV)
+build_model, train, main = cli.entry_points(SwAV)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from cookbook import distributed
-from cookbook.config import ConfigError, TrainConfig
-from cookbook.method import TwoViewMethod, entry_points
+from cookbook import cli, distributed
+from cookbook.config import TrainConfig, need
+from cookbook.method import TwoViewMethod
 
 
 @dataclass
@@ -40,7 +40,6 @@ class Config(TrainConfig):
     ZERO_ALLOWED = TrainConfig.ZERO_ALLOWED | {"proj_depth"}
 
     BUDGETS = {
-        # lr chosen by benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md)
         "quick": {"lr": 8e-3},
         # VICReg's CIFAR-style setting: LARS, wide 3-layer expander (Bardes et al., 2022, appendix).
         "cuda": {"optimizer": "lars", "lr": 0.3, "weight_decay": 1e-4, "proj_hidden_dim": 2048, "proj_dim": 2048},
@@ -49,14 +48,11 @@ class Config(TrainConfig):
     def validate(self) -> None:
         super().validate()
         for name in ("sim_coeff", "std_coeff", "cov_coeff"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name}={getattr(self, name)} must be >= 0 (VICReg uses 25, 25 and 1)")
-        if self.sim_coeff == self.std_coeff == self.cov_coeff == 0:
-            raise ConfigError("sim_coeff, std_coeff and cov_coeff are all 0: the loss is 0 and nothing trains; "
-                              "give at least one a positive weight (VICReg uses 25, 25 and 1)")
-        if self.batch_size < 3:
-            raise ConfigError(f"batch_size={self.batch_size}: VICReg's variance and covariance are "
-                              "estimated over the batch; use at least 3 images (128 or more in practice)")
+            need(getattr(self, name) >= 0, f"{name}={getattr(self, name)} must be >= 0 (VICReg uses 25, 25 and 1)")
+        need(not (self.sim_coeff == self.std_coeff == self.cov_coeff == 0), "sim_coeff, std_coeff and cov_coeff are "
+             "all 0: the loss is 0 and nothing trains; give at least one a positive weight (VICReg uses 25, 25 and 1)")
+        need(self.batch_size >= 3, f"batch_size={self.batch_size}: VICReg's variance and covariance are "
+             "estimated over the batch; use at least 3 images (128 or more in practice)")
 
 
 def vicreg_terms(z1: torch.Tensor, z2: torch.Tensor, eps: float = 1e-4) -> dict[str, torch.Tensor]:
@@ -113,7 +109,7 @@ class VICReg(TwoViewMethod):
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"sim_coeff": (0.0, 50.0, 1.0), "std_coeff": (0.0, 50.0, 1.0), "cov_coeff": (0.0, 10.0, 0.5)}
 
-build_model, train, main = entry_points(VICReg)
+build_model, train, main = cli.entry_points(VICReg)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from cookbook import distributed
-from cookbook.config import ConfigError, TrainConfig
-from cookbook.method import TwoViewMethod, entry_points
+from cookbook import cli, distributed
+from cookbook.config import TrainConfig, need
+from cookbook.method import TwoViewMethod
 
 
 @dataclass
@@ -39,7 +39,6 @@ class Config(TrainConfig):
 
     BUDGETS = {
         # Small embeddings whitened in small sub-batches suit the toy shapes (benchmarks/results/tuning/wmse.md).
-        # Its lr: benchmarks/tune_quick.py (benchmarks/results/tuning/quick-own-data.md).
         "quick": {"lr": 8e-3, "proj_dim": 16, "w_size": 32, "w_iter": 2},
         # W-MSE 2 on CIFAR-10 in the authors' code (github.com/htdt/self-supervised): Adam, lr 3e-3, L2 1e-6,
         # batch 256, 64-d embeddings whitened in sub-batches of 128 behind a 1024-wide projector.
@@ -48,16 +47,12 @@ class Config(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.w_size <= self.proj_dim:
-            raise ConfigError(
-                f"w_size={self.w_size} with proj_dim={self.proj_dim}: whitening needs more samples than dimensions: "
-                "raise batch_size and w_size, or lower proj_dim")
-        if self.batch_size % self.w_size:
-            raise ConfigError(f"batch_size={self.batch_size} is not a multiple of w_size={self.w_size}: "
-                              "the batch is split into whitening sub-batches of w_size images")
-        if not 0.0 <= self.w_eps < 1.0:
-            raise ConfigError(f"w_eps={self.w_eps} must be in [0, 1) (0 whitens exactly; try 1e-4 if the "
-                              "covariance is reported singular)")
+        need(self.w_size > self.proj_dim, f"w_size={self.w_size} with proj_dim={self.proj_dim}: whitening needs more "
+             "samples than dimensions: raise batch_size and w_size, or lower proj_dim")
+        need(self.batch_size % self.w_size == 0, f"batch_size={self.batch_size} is not a multiple of "
+             f"w_size={self.w_size}: the batch is split into whitening sub-batches of w_size images")
+        need(0.0 <= self.w_eps < 1.0, f"w_eps={self.w_eps} must be in [0, 1) (0 whitens exactly; try 1e-4 if the "
+             "covariance is reported singular)")
 
 
 def whiten(z: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
@@ -137,7 +132,7 @@ class WMSE(TwoViewMethod):
 # Hyperparameters the lab offers as sliders: name -> (min, max, step).
 LAB_CONTROLS = {"w_eps": (0.0, 0.5, 0.01)}
 
-build_model, train, main = entry_points(WMSE)
+build_model, train, main = cli.entry_points(WMSE)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -92,7 +92,7 @@ def test_chapters_hold_prose_and_the_librarys_code(chapter: Path):
     lines = own_code_lines(chapter)
     assert len(lines) <= 60, f"{chapter.name}: {len(lines)} lines of its own code before Exercises"
     assert not [line for line in lines if re.search(r"budget\s*==", line)], \
-        f"{chapter.name}: branches on the budget; use cookbook.chapter.train(..., quick=...) or the chapter budget"
+        f"{chapter.name}: branches on the budget; use cookbook.book.chapter.train(..., quick=...) or the chapter budget"
 
 
 def test_exercise_and_section_labels_are_unique_across_the_book():

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from cookbook import evaluate
 from cookbook.augment import views
-from cookbook.collapse import is_collapsed, train_and_probe
+from cookbook.book.collapse import is_collapsed, train_and_probe
 from cookbook.config import ConfigError
 from recipes import byol
 
@@ -116,7 +116,7 @@ def test_the_target_follows_the_online_network_by_ema_not_by_gradients(tiny_toy)
 
 @functools.lru_cache(maxsize=None)
 def probe(**switch) -> dict[str, float]:
-    """One short run of cookbook.collapse (cached: the default run serves every switch)."""
+    """One short run of cookbook.book.collapse (cached: the default run serves every switch)."""
     return train_and_probe(byol, **switch)
 
 

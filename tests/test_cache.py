@@ -1,4 +1,4 @@
-"""cookbook.cache: an identical run is reused; any other config, code or setting never is."""
+"""cookbook.book.cache: an identical run is reused; any other config, code or setting never is."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from cookbook import cache
+from cookbook.book import cache
 from recipes import simclr, vicreg
 
 
@@ -113,7 +113,7 @@ def test_a_committed_run_from_older_code_is_never_served(cache_dir, tiny_config,
 
 
 def test_cached_run_serves_a_committed_run_before_training(cache_dir, tiny_config, tmp_path, monkeypatch):
-    from cookbook import report
+    from cookbook.book import report
 
     monkeypatch.setattr(report, "RESULTS", tmp_path / "results")
     commit(tmp_path / "results", "simclr", tiny_config(), cache.training_digest(simclr))
@@ -138,9 +138,10 @@ def test_presentation_modules_are_out_of_the_digest_and_training_code_in(monkeyp
 
 
 def test_the_books_committed_quick_runs_were_trained_by_the_current_code():
-    """Chapters show these runs (cookbook.chapter.train): a change to the code that trains a recipe
+    """Chapters show these runs (cookbook.book.chapter.train): a change to the code that trains a recipe
     must come with its run trained again, or the book would print numbers the code no longer makes."""
-    from cookbook import registry, report
+    from cookbook import registry
+    from cookbook.book import report
 
     stale = []
     for run in sorted((report.RESULTS / "quick").glob("*/timing.json")):

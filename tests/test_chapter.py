@@ -1,8 +1,8 @@
-"""cookbook.chapter: the helpers the chapters share."""
+"""cookbook.book.chapter: the helpers the chapters share."""
 import pytest
 import torch
 
-from cookbook import chapter
+from cookbook.book import chapter
 from cookbook import data as data_module
 
 

@@ -2,7 +2,7 @@
 import torch
 import torch.nn.functional as F
 
-from cookbook import checks
+from cookbook.book import checks
 from recipes import barlow_twins, vicreg
 
 
@@ -131,7 +131,7 @@ def test_barlow_twins_checker_explains_an_unfinished_answer():
 # ----------------------------------------------------------------------------- the chapter's spectrum
 
 def test_absolute_spectrum_shows_complete_collapse_that_the_relative_one_hides():
-    from cookbook import plots
+    from cookbook.book import plots
 
     torch.manual_seed(0)
     healthy = torch.randn(64, 8)

@@ -5,7 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cookbook import checks, ema
+from cookbook import ema
+from cookbook.book import checks
 
 
 # ----------------------------------------------------------------------------- the EMA update

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook import checks
+from cookbook.book import checks
 from cookbook.ema import momentum_at
 
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from cookbook import checks
+from cookbook.book import checks
 from recipes import mae
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cookbook import checks
+from cookbook.book import checks
 from recipes import moco, nnclr
 
 

@@ -1,8 +1,8 @@
-"""cookbook.checks.pretext: the chapter 2 checkers accept the recipes' own answers and name the usual mistakes."""
+"""cookbook.book.checks.pretext: the chapter 2 checkers accept the recipes' own answers and name the usual mistakes."""
 import pytest
 import torch
 
-from cookbook import checks
+from cookbook.book import checks
 from recipes import jigsaw, rotnet
 
 

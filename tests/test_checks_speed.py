@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cookbook import checks
+from cookbook.book import checks
 
 
 def test_rank_slice_accepts_contiguous_parts_and_names_each_mistake():

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from cookbook import checks
+from cookbook.book import checks
 
 
 def not_written(*args):
@@ -57,8 +57,8 @@ def test_selection_regret_accepts_the_regret_and_reports_bad_code():
 
 
 def test_selection_regret_cases_include_a_perfect_pick_and_imperfect_ones():
-    from cookbook.checks.tuning import _SELECTION_CASES
-    from cookbook.selection import regret as reference
+    from cookbook.book.checks.tuning import _SELECTION_CASES
+    from cookbook.book.selection import regret as reference
 
     values = [reference(r, a) for r, a in _SELECTION_CASES]
     assert 0 in values and sum(v > 0 for v in values) >= 2

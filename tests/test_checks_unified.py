@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cookbook import checks, spectral
+from cookbook.book import checks, spectral
 
 
 def assert_named(checker, cases):

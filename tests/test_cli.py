@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cookbook import cli
+from cookbook import cli, registry
 from cookbook.train import CHECKPOINT_NAME
 from recipes import __main__ as recipes_main
 from recipes import simclr
@@ -36,8 +36,11 @@ def python_m(args, cwd, quick: bool | None = None, timeout: int = 180) -> subpro
 def test_list_describes_the_recipes(repo_root):
     result = python_m(["recipes", "--list"], repo_root)
     assert result.returncode == 0, result.stderr
-    line = next(line for line in result.stdout.splitlines() if line.startswith("simclr"))
-    assert "NT-Xent" in line and "SimCLR" in line
+    lines = result.stdout.splitlines()
+    # every recipe, family by family, each with the first line of its docstring
+    assert [line.split()[0] for line in lines] == registry.names() and len(lines) == 16
+    line = next(line for line in lines if line.startswith("simclr "))
+    assert line.split(None, 1)[1] == registry.get("simclr").__doc__.splitlines()[0]
 
 
 def test_an_unknown_recipe_exits_2(repo_root):

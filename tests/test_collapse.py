@@ -1,6 +1,6 @@
 """Collapse on demand: switch a safeguard off and the embeddings collapse; leave it on and they do not.
 
-Each case trains the same short probe run (cookbook.collapse) twice, with the recipe's
+Each case trains the same short probe run (cookbook.book.collapse) twice, with the recipe's
 defaults and with one switch flipped, and compares the projector outputs on the test images.
 The recipes of the other families keep their own collapse tests next to their loss tests.
 """
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from cookbook import registry
-from cookbook.collapse import is_collapsed, train_and_probe
+from cookbook.book.collapse import is_collapsed, train_and_probe
 
 
 @functools.lru_cache(maxsize=None)
@@ -51,7 +51,7 @@ def test_vicreg_without_invariance_spreads_instead_of_collapsing():
 
 
 def test_compare_probes_every_variant_and_tabulates_them():
-    from cookbook.collapse import compare, markdown_table
+    from cookbook.book.collapse import compare, markdown_table
 
     rows = compare("simclr", {"default": {}, "hot": {"temperature": 1000.0}}, steps=4, warmup_steps=1,
                    n_train=128, n_test=64)
@@ -63,7 +63,7 @@ def test_compare_probes_every_variant_and_tabulates_them():
 
 
 def test_the_probe_gives_the_same_numbers_whatever_the_callers_thread_count():
-    from cookbook.collapse import probe_embeddings
+    from cookbook.book.collapse import probe_embeddings
 
     torch.set_num_threads(2)
     try:
@@ -78,7 +78,7 @@ def test_the_probe_gives_the_same_numbers_whatever_the_callers_thread_count():
 @pytest.fixture
 def probe_workers_setting(monkeypatch):
     """Set COOKBOOK_PROBE_WORKERS for one test; the pool it makes is not kept for the next test."""
-    from cookbook import collapse
+    from cookbook.book import collapse
 
     def use(value: str):
         monkeypatch.setenv("COOKBOOK_PROBE_WORKERS", value)
@@ -93,7 +93,7 @@ def probe_workers_setting(monkeypatch):
 
 
 def test_probes_in_worker_processes_give_the_numbers_of_probes_in_this_process(probe_workers_setting):
-    from cookbook.collapse import compare_embeddings
+    from cookbook.book.collapse import compare_embeddings
 
     variants = {"default": {}, "hot": {"temperature": 1000.0}}
     settings = dict(steps=6, warmup_steps=1, n_train=128, n_test=64)
@@ -106,7 +106,7 @@ def test_probes_in_worker_processes_give_the_numbers_of_probes_in_this_process(p
 
 
 def test_a_probe_worker_count_that_is_not_a_number_is_refused(probe_workers_setting):
-    from cookbook.collapse import probe_workers
+    from cookbook.book.collapse import probe_workers
 
     probe_workers_setting("two")
     with pytest.raises(ValueError, match="whole number"):

@@ -7,9 +7,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from cookbook import evaluate
 from cookbook.augment import multi_crop
-from cookbook.collapse import is_collapsed, train_and_probe
+from cookbook.book.collapse import is_collapsed, train_and_probe
 from cookbook.config import ConfigError
+from cookbook.optim import linear_ramp
 from recipes import dino
 
 
@@ -52,7 +54,7 @@ def test_the_loss_is_smallest_when_the_student_matches_a_sharp_teacher():
     loss_matching = dino.dino_loss(torch.log(target.flip(0)) * 0.1, teacher, torch.zeros(10), 0.1, 0.04)
     loss_random = dino.dino_loss(torch.randn(2, 16, 10), teacher, torch.zeros(10), 0.1, 0.04)
     # Matching: the cross-entropy equals the teacher's entropy, its minimum.
-    entropy = dino.entropy(target).mean()
+    entropy = evaluate.entropy(target).mean()
     assert loss_matching.item() == pytest.approx(entropy.item(), abs=1e-3)
     assert loss_random.item() > loss_matching.item() + 1.0
 
@@ -72,12 +74,16 @@ def test_the_centre_shifts_the_teacher_and_the_teacher_gets_no_gradient():
     assert teacher.grad is None and student2.grad is not None
 
 
-def test_teacher_temperature_warms_up_linearly():
-    config = tiny_config(steps=100, warmup_teacher_temp=0.04, teacher_temp=0.07, warmup_teacher_temp_steps=30)
-    assert dino.teacher_temperature(0, config) == pytest.approx(0.04)
-    assert dino.teacher_temperature(15, config) == pytest.approx(0.055)
-    assert dino.teacher_temperature(30, config) == pytest.approx(0.07)
-    assert dino.teacher_temperature(99, config) == pytest.approx(0.07)
+def test_teacher_temperature_warms_up_linearly(tiny_toy):
+    assert [linear_ramp(step, 30, 0.04, 0.07) for step in (0, 15, 30, 99)] == pytest.approx([0.04, 0.055, 0.07, 0.07])
+    # The model reports the temperature of the step it is at, its teacher's targets sharpened by it.
+    model = dino.build_model(tiny_config(steps=100, warmup_teacher_temp=0.04, teacher_temp=0.07,
+                                         warmup_teacher_temp_steps=30), tiny_toy)
+    temperatures = []
+    for step in (0, 15, 30, 99):
+        model.steps_done.fill_(step)
+        temperatures.append(model(tiny_toy.pretrain_x[:8])["teacher_temp"].item())
+    assert temperatures == pytest.approx([0.04, 0.055, 0.07, 0.07])
 
 
 def test_bad_inputs_are_refused():
@@ -111,9 +117,10 @@ def test_settings_that_cannot_work_are_refused(setting, value, words):
         tiny_config(**{setting: value})
 
 
-def test_zero_means_none_for_the_warmups_and_the_local_crops():
+def test_zero_means_none_for_the_warmups_and_the_local_crops(tiny_toy):
     config = tiny_config(warmup_teacher_temp_steps=0, freeze_prototypes_steps=0, n_local_crops=0)
-    assert dino.teacher_temperature(0, config) == config.teacher_temp
+    assert dino.build_model(config, tiny_toy)(tiny_toy.pretrain_x[:8])["teacher_temp"].item() == pytest.approx(
+        config.teacher_temp)
     # centre_momentum 1 is harmless when centering is off.
     assert not tiny_config(centering=False, center_momentum=1.0).centering
 
@@ -151,7 +158,7 @@ def test_forward_is_dino_loss_and_training_moves_the_centre_and_the_teacher(tiny
 
 @functools.lru_cache(maxsize=None)
 def probe(**switch) -> dict[str, float]:
-    """One run of cookbook.collapse (cached). At 100 steps the uncentred teacher is only starting to
+    """One run of cookbook.book.collapse (cached). At 100 steps the uncentred teacher is only starting to
     collapse; at 300 the spread of its head's output is 50 times below the default's (measured)."""
     return train_and_probe(dino, steps=300, **switch)
 

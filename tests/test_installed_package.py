@@ -59,7 +59,7 @@ def test_the_wheel_ships_the_benchmark_runs_and_nothing_else_of_them(installed):
 
 def test_an_empty_folder_imports_the_installed_package_not_the_repository(installed, tmp_path):
     site = installed["site"]
-    probe = ("import json, cookbook, recipes\nfrom cookbook import report\n"
+    probe = ("import json, cookbook, recipes\nfrom cookbook.book import report\n"
              "print(json.dumps({'cookbook': cookbook.__file__, 'recipes': recipes.__file__, "
              "'results': str(report.RESULTS), 'runs': sorted(str(p) for p in report.RESULTS.rglob('metrics.json')), "
              "'quick_rows': len(report.load_results('quick')), "

@@ -7,9 +7,10 @@ import time
 import pytest
 import torch
 
-from cookbook import checks, evaluate
+from cookbook import evaluate
+from cookbook.book import checks
 from cookbook.config import ConfigError
-from cookbook.lab import Lab
+from cookbook.book.lab import Lab
 from recipes import simclr
 
 TINY = dict(budget="quick", n_train=64, n_test=32, batch_size=16, width=4, proj_hidden_dim=32, proj_dim=16)
@@ -299,7 +300,7 @@ def test_the_lab_reads_rankme_against_knn_over_the_run():
     lab.start()
     agreement = lab.rankme_vs_knn()
     assert agreement["steps"] == [0, 2, 4, 6, 8] and len(agreement["rankme"]) == len(agreement["knn"]) == 5
-    from cookbook.selection import spearman
+    from cookbook.book.selection import spearman
 
     try:
         expected = spearman(agreement["rankme"], agreement["knn"])

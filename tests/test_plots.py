@@ -1,7 +1,7 @@
-"""cookbook.plots: figures the chapters draw."""
+"""cookbook.book.plots: figures the chapters draw."""
 import torch
 
-from cookbook import plots
+from cookbook.book import plots
 from recipes import jigsaw, rotnet
 
 
@@ -46,7 +46,7 @@ def test_spectrum_panels_draw_one_panel_per_title_and_one_curve_per_run():
 
 
 def test_linear_regime_panels_show_four_scatters_and_the_training_of_a_linear_regime():
-    from cookbook import spectral
+    from cookbook.book import spectral
 
     fit = spectral.linear_regime(spectral.make_problem(n=60, seed=1), steps=20, log_every=10)
     fig = plots.linear_regime_panels(fit)

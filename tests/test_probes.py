@@ -1,11 +1,12 @@
-"""cookbook.probes: features and probes at every layer of a model's head (Guillotine Regularization)."""
+"""cookbook.book.probes: features and probes at every layer of a model's head (Guillotine Regularization)."""
 from __future__ import annotations
 
 import pytest
 import torch
 from torch import nn
 
-from cookbook import evaluate, probes, registry
+from cookbook import evaluate, registry
+from cookbook.book import probes
 from cookbook.run import prepare
 
 TINY = dict(n_train=96, n_test=48, batch_size=16, width=4, proj_hidden_dim=24, proj_dim=8, steps=2)

@@ -1,9 +1,9 @@
-"""cookbook.report: tables and figures built from the runs' own metrics.json files."""
+"""cookbook.book.report: tables and figures built from the runs' own metrics.json files."""
 import json
 
 import pytest
 
-from cookbook import report
+from cookbook.book import report
 
 
 def write_run(folder, method, knn, process_s=None):

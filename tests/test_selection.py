@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from cookbook import selection
-from cookbook.selection import alpha_req, regret, select, selection_rows, spearman
+from cookbook.book import selection
+from cookbook.book.selection import alpha_req, regret, select, selection_rows, spearman
 
 
 # ----------------------------------------------------------------------------- regret and select

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cookbook.augment import views
-from cookbook.collapse import is_collapsed, train_and_probe
+from cookbook.book.collapse import is_collapsed, train_and_probe
 from cookbook.config import ConfigError
 from recipes import simsiam
 
@@ -109,7 +109,7 @@ def test_the_stop_gradient_changes_the_gradient_and_not_the_loss(tiny_toy):
 
 @functools.lru_cache(maxsize=None)
 def probe(**switch) -> dict[str, float]:
-    """One run of cookbook.collapse (cached: the default run serves every switch). SimSiam's projector
+    """One run of cookbook.book.collapse (cached: the default run serves every switch). SimSiam's projector
     ends in BatchNorm, which holds the collapse off for a while: 100 steps leave RankMe near 3 with either
     switch, 300 steps bring it under 2 while the default stays above 9."""
     return train_and_probe(simsiam, steps=300, **switch)

@@ -1,10 +1,10 @@
-"""The linear-regime theory of cookbook.spectral: closed forms, the loss, and a trained encoder that finds them."""
+"""The linear-regime theory of cookbook.book.spectral: closed forms, the loss, and a trained encoder that finds them."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from cookbook import spectral
+from cookbook.book import spectral
 
 
 @pytest.fixture(scope="module")

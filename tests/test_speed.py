@@ -1,4 +1,4 @@
-"""cookbook.speed: the benchmark records the speed chapter reads, their tables and figures, the live
+"""cookbook.book.speed: the benchmark records the speed chapter reads, their tables and figures, the live
 step profile, and the scripts that write the records (run small here)."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cookbook import chapter, speed
+from cookbook.book import chapter, speed
 
 
 @pytest.fixture

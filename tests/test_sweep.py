@@ -1,4 +1,4 @@
-"""benchmarks/sweep.py, cookbook.report.load_sweep and cookbook.sweep_viewer: a declared sweep is
+"""benchmarks/sweep.py, cookbook.book.report.load_sweep and cookbook.book.sweep_viewer: a declared sweep is
 trained into one folder per run, kept, loaded, resumed after an interruption, refused when it
 cannot be run, and drawn by a viewer that needs no kernel."""
 from __future__ import annotations
@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from cookbook import cache, guide, imbalance, registry, report, sweep_viewer
+from cookbook import imbalance, registry
+from cookbook.book import cache, guide, report, sweep_viewer
 
 TINY = {"steps": 3, "n_train": 128, "n_test": 64, "eval_bank": 128, "warmup_steps": 1, "eval_every": 1}
 
@@ -45,7 +46,7 @@ def test_a_declared_sweep_is_trained_and_kept_one_folder_per_run(sweep_module, m
 def test_an_interrupted_sweep_goes_on_where_it_stopped(sweep_module, monkeypatch, tmp_path, capsys):
     declare(sweep_module, monkeypatch, points={"a": {"temperature": 1.0}, "b": {"temperature": 0.1}})
     out = tmp_path / "tiny"
-    real_short_run = __import__("cookbook.chapter", fromlist=["short_run"]).short_run
+    real_short_run = __import__("cookbook.book.chapter", fromlist=["short_run"]).short_run
     calls = []
 
     def interrupted(recipe, data=None, **settings):
@@ -54,12 +55,12 @@ def test_an_interrupted_sweep_goes_on_where_it_stopped(sweep_module, monkeypatch
         calls.append(settings)
         return real_short_run(recipe, data=data, **settings)
 
-    monkeypatch.setattr("cookbook.chapter.short_run", interrupted)
+    monkeypatch.setattr("cookbook.book.chapter.short_run", interrupted)
     with pytest.raises(KeyboardInterrupt):
         sweep_module.main(["tiny", "--threads", "1", "--out", str(out)])
     with pytest.raises(FileNotFoundError, match="interrupted .*1 runs"):
         report.load_sweep("tiny", tmp_path)
-    monkeypatch.setattr("cookbook.chapter.short_run", real_short_run)
+    monkeypatch.setattr("cookbook.book.chapter.short_run", real_short_run)
     capsys.readouterr()
     assert sweep_module.main(["tiny", "--threads", "1", "--out", str(out)]) == 0
     assert "a: kept from an earlier run" in capsys.readouterr().out
@@ -74,8 +75,8 @@ def test_augmentation_settings_change_the_recipes_own_views_and_layers_are_probe
     overrides = guide.config_overrides(simclr, {"steps": 3, "augment.jitter_strength": 0.0})
     assert overrides["augment"] == simclr.Config.for_budget("quick").augment.replace(jitter_strength=0.0)
     seen = []
-    real_short_run = __import__("cookbook.chapter", fromlist=["short_run"]).short_run
-    monkeypatch.setattr("cookbook.chapter.short_run",
+    real_short_run = __import__("cookbook.book.chapter", fromlist=["short_run"]).short_run
+    monkeypatch.setattr("cookbook.book.chapter.short_run",
                         lambda recipe, data=None, **kw: seen.append(kw) or real_short_run(recipe, data=data, **kw))
     assert sweep_module.main(["tiny", "--threads", "1", "--out", str(tmp_path / "tiny")]) == 0
     assert seen[0]["augment"].jitter_strength == 0.0 and seen[0]["augment"].crop_min_scale == 1.0

@@ -25,10 +25,10 @@ import pytest
 STEP = re.compile(r"step (\d+)/(\d+)")
 # Short chunks so the panel redraws about once a second on two cores; 2000 steps: never finished.
 STEPS_PER_CHUNK = 10
-NOTEBOOK_CODE = ('from cookbook.lab import Lab\n\n'
+NOTEBOOK_CODE = ('from cookbook.book.lab import Lab\n\n'
                  f'lab = Lab("simclr", budget="quick", steps=2000, chunk={STEPS_PER_CHUNK}, autorun=False)\n'
                  'lab')
-VIEWER_CODE = ('from cookbook import report, sweep_viewer\n\n'
+VIEWER_CODE = ('from cookbook.book import report, sweep_viewer\n\n'
                'sweep_viewer.show(report.load_sweep("simclr-temperature-batch"))')
 
 

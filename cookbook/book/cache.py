@@ -6,9 +6,9 @@ again only when everything that decides its result is the same:
 
 - the recipe's name and every setting of its config (:meth:`TrainConfig.to_dict`), except the ones
   that only change how the run is watched (the progress bar, logging cadence, output folder);
-- the source code that trains and measures a run (:func:`training_digest`: the ``cookbook``
-  modules a run executes, and the recipe module), so that editing the loop,
-  a loss or an augmentation never serves a stale number;
+- the code that trains and measures a run (:func:`cookbook.book.digest.training_digest`: the engine's
+  modules and the recipe's, comments and docstrings left out), so that editing the loop, a loss or
+  an augmentation never serves a stale number;
 - the torch version, the device type and the number of torch threads, which change the
   floating-point sums.
 
@@ -16,7 +16,7 @@ The key is the SHA-256 of all of that; a hit loads ``<key>.json``, written atomi
 ``COOKBOOK_CACHE`` to a folder to move the cache, or to ``off`` to turn it off (and train every run).
 
 Before the local cache comes the book's own: the runs ``benchmarks/recipes_table.py`` keeps in the
-package (:data:`cookbook.report.RESULTS`, with the :func:`training_digest` they were trained with).
+package (:data:`RESULTS`, with the :func:`~cookbook.book.digest.training_digest` they were trained with).
 :func:`committed_run` serves one only for the same recipe, every same setting and the same training
 code, on a CPU; it says where it came from, so a chapter can print that it shows the benchmark's run
 rather than one trained in front of the reader. A committed run whose code has changed since is
@@ -33,6 +33,12 @@ from typing import Any, Callable
 
 import torch
 
+from cookbook.book.digest import training_digest
+
+# The runs the book keeps in the package, one ``<label>/<recipe>/`` folder per benchmark
+# (benchmarks/recipes_table.py writes them; the chapters read them through cookbook.book.report).
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "runs"
+
 # Settings that change how a run is watched or where it writes, never its numbers.
 NOT_IN_KEY = frozenset({"progress", "out", "resume", "log_every", "checkpoint_every", "download", "data_root",
                         "backend"})
@@ -46,48 +52,18 @@ def folder() -> Path | None:
     return Path(setting).expanduser() if setting else Path.home() / ".cache" / "ssl-cookbook" / "runs"
 
 
-# Modules a recipe's run never executes: they present or look up runs (tables, figures, widgets, the
-# chapters' helpers, the command line's parsing into a config, this file) or train runs of their own
-# (the collapse probes). Editing them changes no number a run produces, so they stay out of the
-# digest, and a chapter or a probe can change without the book's committed runs going stale. Every
-# other module of the package is in it, new ones included.
-OUTSIDE_A_RUN = frozenset({"cache.py", "chapter.py", "cli.py", "collapse.py", "lab.py", "plots.py", "report.py",
-                           "probes.py", "sweep_viewer.py", "guide.py", "selection.py", "speed.py"})
-# Modules only some runs execute: a sweep that changes its training set with them (the long tail of
-# chapter 11) names them in ``also``, and only its digest covers them.
-ONLY_WHERE_USED = frozenset({"imbalance.py"})
-
-
-def training_digest(recipe: ModuleType, also: tuple[str, ...] | list[str] = ()) -> str:
-    """SHA-256 of the code that decides ``recipe``'s numbers: the recipe module, every module of
-    the ``cookbook`` package outside :data:`OUTSIDE_A_RUN` and :data:`ONLY_WHERE_USED`, and the
-    modules of :data:`ONLY_WHERE_USED` named in ``also`` (those a run used)."""
-    unknown = sorted(set(also) - ONLY_WHERE_USED)
-    if unknown:
-        raise ValueError(f"also={unknown}: only {sorted(ONLY_WHERE_USED)} are left out of the digest unless named")
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    sources = [p for p in sorted(package.glob("*.py"))
-               if p.name not in OUTSIDE_A_RUN and (p.name not in ONLY_WHERE_USED or p.name in also)]
-    for path in sources + [Path(recipe.__file__).resolve()]:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def _settings(config_dict: dict[str, Any]) -> dict[str, Any]:
     # through JSON, so that a tuple in a live config equals the list a metrics.json holds
     return json.loads(json.dumps({k: v for k, v in config_dict.items() if k not in NOT_IN_KEY}, default=repr))
 
 
-def committed_run(recipe: ModuleType, config, device: torch.device, results: Path | None = None) -> dict[str, Any] | None:
+def committed_run(recipe: ModuleType, config, device: torch.device,
+                  results: Path | None = None) -> dict[str, Any] | None:
     """The metrics of the run of ``recipe`` with ``config`` that the book keeps in the package
-    (``results``, default :data:`cookbook.report.RESULTS`, one ``<label>/<recipe>/`` folder per
+    (``results``, default :data:`RESULTS`, one ``<label>/<recipe>/`` folder per
     benchmark), or None when there is none with the same settings (all but the watch-only ones),
     the same :func:`training_digest`, trained on the same kind of device. A served run carries
     ``"committed"``: the benchmark's folder, machine, date and wall time of the whole command."""
-    from .report import RESULTS
-
     if folder() is None or config.out:
         return None
     name = recipe.__name__.rsplit(".", 1)[-1]

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import ema, registry
-from .core import Feedback
+from cookbook import ema, registry
+from cookbook.book.checks.core import Feedback
 
 __all__ = ["check_ema_update", "check_dino_targets"]
 

@@ -6,8 +6,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .. import evaluate, registry
-from .core import Feedback, _close, _first_matching, _value
+from cookbook import evaluate, registry
+from cookbook.book.checks.core import Feedback, _close, _first_matching, _value
 
 __all__ = ["check_nt_xent", "check_rankme"]
 

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import registry
+from cookbook import registry
+from cookbook.book.cache import RESULTS
 
 # The toy shapes' discrete nuisance factors (cookbook.data.make_toy), by the name a reader knows them by,
 # with their number of values (a kNN probe's chance level is one over it).
@@ -38,7 +39,7 @@ def row(metrics: dict[str, Any], process_s: float | None = None) -> dict[str, An
     name = metrics["method"]
     return {
         "method": name,
-        "family": registry.family(name) if name in registry.RECIPES else "",
+        "family": registry.family(name) if name in registry.names() else "",
         "dataset": metrics["dataset"],
         "backbone": metrics["backbone"],
         "knn_acc": metrics["knn_acc"],
@@ -75,7 +76,6 @@ def load_runs(paths: Iterable[Path]) -> list[dict[str, Any]]:
 # Package data (pyproject.toml): each benchmark run's metrics.json and timing.json, in
 # <label>/<recipe>/, shipped with the package so that a chapter opened alone, on a
 # non-editable install (Colab), still finds them.
-RESULTS = Path(__file__).resolve().parent / "results" / "runs"
 
 
 def load_results(label: str, results: Path = RESULTS) -> list[dict[str, Any]]:
@@ -91,13 +91,13 @@ def load_results(label: str, results: Path = RESULTS) -> list[dict[str, Any]]:
 
 
 # Package data too: the sweeps benchmarks/sweep.py ran, one NAME.json each.
-SWEEPS = Path(__file__).resolve().parent / "results" / "sweeps"
+SWEEPS = RESULTS.parent / "sweeps"
 
 
 def load_sweep(name: str, results: Path = SWEEPS) -> dict[str, Any]:
     """A sweep ``benchmarks/sweep.py`` ran and kept in the package (``results/NAME/``): its recipe,
     the settings its points share, and ``points``, each ``{"label", "settings", "seed", "before",
-    "after", "history", "spectrum", "seconds"}`` (:func:`cookbook.chapter.short_run`'s measures),
+    "after", "history", "spectrum", "seconds"}`` (:func:`cookbook.book.chapter.short_run`'s measures),
     plus the ``machine``, ``date``, ``threads`` and ``command`` it ran with. ``by_label(sweep)``
     indexes the points."""
     folder = Path(results) / name
@@ -134,7 +134,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 def comparison_figure(rows: list[dict[str, Any]], title: str | None = None):
     """kNN and linear-probe accuracy per method, with the random-init kNN as a tick, and RankMe."""
-    from .plots import new_figure
+    from cookbook.book.plots import new_figure
 
     fig = new_figure(max(8.0, 0.6 * len(rows) + 3), 4.2)
     acc_ax, rank_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.4]})
@@ -160,7 +160,7 @@ def comparison_figure(rows: list[dict[str, Any]], title: str | None = None):
 def gain_figure(rows_by_dataset: dict[str, list[dict[str, Any]]], title: str | None = None):
     """kNN accuracy gained over the same network at random initialisation, per method, one bar per
     dataset: the one number that says what training added, whatever the dataset's baseline."""
-    from .plots import new_figure
+    from cookbook.book.plots import new_figure
 
     names = [r["method"] for r in next(iter(rows_by_dataset.values()))]
     fig = new_figure(max(8.0, 0.6 * len(names) + 3), 3.6)

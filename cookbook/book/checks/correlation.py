@@ -7,8 +7,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .. import registry
-from .core import Feedback, _close, _first_matching, _value
+from cookbook import registry
+from cookbook.book.checks.core import Feedback, _close, _first_matching, _value
 
 __all__ = ["check_vicreg_variance", "check_vicreg_covariance", "check_barlow_twins"]
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import torch
 
-from . import __version__, cache, collapse, current_budget, evaluate, pick_device, plots, report
-from .run import prepare, recipe_module, run_recipe
-from .train import Trainer
+from cookbook import __version__, current_budget, evaluate, pick_device
+from cookbook.book import cache, collapse, plots, report
+from cookbook.run import prepare, recipe_module, run_recipe
+from cookbook.train import Trainer
 
 
 def budget() -> str:
@@ -68,7 +69,7 @@ def config(recipe: ModuleType | str, quick: dict[str, Any] | None = None, **over
 def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, **overrides) -> dict[str, Any] | None:
     """Train ``recipe`` on the chapter's budget (see :func:`config`) and return its metrics,
     after one line that says what is being trained. An identical run that finished before (same
-    settings, same code, :mod:`cookbook.cache`) is reused instead of trained again: the book's
+    settings, same code, :mod:`cookbook.book.cache`) is reused instead of trained again: the book's
     own benchmark run when the settings are the recipe's quick defaults, which is why chapters
     train those and not shortened variants. ``quick=False``
     skips the run on the quick budget (it returns None and says so): for a method whose quick run
@@ -108,11 +109,11 @@ def short_run(recipe: ModuleType | str, data=None, probe_layers: bool = False, p
     ``history`` the training records (loss every ``log_every`` steps, kNN and RankMe every
     ``eval_every``); ``spectrum`` the singular values of the final test features over the largest
     (what the lab's spectrum panel draws). ``data`` reuses already loaded data across a sweep.
-    ``probe_layers=True`` adds ``layers``: :func:`cookbook.probes.layer_probes` of the trained model,
+    ``probe_layers=True`` adds ``layers``: :func:`cookbook.book.probes.layer_probes` of the trained model,
     kNN, linear probe and RankMe at the backbone and after each projector layer. ``per_class=True`` adds
-    ``per_class``: :func:`cookbook.probes.per_class_scores`, each class's training images and its kNN
+    ``per_class``: :func:`cookbook.book.probes.per_class_scores`, each class's training images and its kNN
     and linear-probe accuracy; with ``balanced`` (a long-tailed ``data``'s balanced twin,
-    :func:`cookbook.guide.point_data`) also ``per_class_balanced``, the same probes with balanced labels,
+    :func:`cookbook.book.guide.point_data`) also ``per_class_balanced``, the same probes with balanced labels,
     which measure the features alone. ``keep_model=True`` adds the trained ``model`` and its ``data``, for a
     chapter to ask more of them than the measures (chapter 13 fine-tunes the backbone)."""
     recipe = recipe_module(recipe)
@@ -133,12 +134,12 @@ def short_run(recipe: ModuleType | str, data=None, probe_layers: bool = False, p
     result = {"before": before, "after": {**last, **after}, "history": [dict(r) for r in trainer.history],
               "spectrum": [round(float(v), 6) for v in sigma / sigma[0]]}
     if probe_layers:
-        from . import probes
+        from cookbook.book import probes
 
         result["layers"] = probes.layer_probes(model, data, bank=run_config.eval_bank, k=run_config.knn_k,
                                                temperature=run_config.knn_temperature, seed=run_config.seed)
     if per_class:
-        from . import probes
+        from cookbook.book import probes
 
         for key, labelled in (("per_class", data), ("per_class_balanced", balanced)):
             if labelled is not None:
@@ -185,7 +186,7 @@ def knn_table(runs: dict[str, dict], factor: str = "fg_hue_bin", factor_name: st
 
 
 def collapse_table(rows: list[dict], title: str | None = None) -> None:
-    """The collapse probes' table (:func:`cookbook.collapse.markdown_table`), then one line per
+    """The collapse probes' table (:func:`cookbook.book.collapse.markdown_table`), then one line per
     variant that says how far it moved from the first row (the default) and whether it collapsed."""
     markdown((f"**{title}**\n\n" if title else "") + collapse.markdown_table(rows))
     default = rows[0]
@@ -223,7 +224,7 @@ def short_run_table(runs: dict[str, dict], accuracy_key: str, n_classes: int) ->
     ``n_classes``: how many answers the pretext question has. Each row shows the final pretext
     loss and accuracy against chance (``ln n_classes`` and ``1 / n_classes``: a network that
     cannot answer the question), then the backbone's kNN accuracy, RankMe and normalised std
-    (:func:`cookbook.collapse.normalised_std`, 1 is the healthy ``1/sqrt(D)``) before -> after.
+    (:func:`cookbook.book.collapse.normalised_std`, 1 is the healthy ``1/sqrt(D)``) before -> after.
     Each line says where the loss ended against chance and whether kNN accuracy and RankMe rose:
     a pretext loss stuck at chance means the question has no answer in the data."""
     import math
@@ -257,8 +258,8 @@ def model_from_checkpoint(recipe: ModuleType | str, run_config) -> tuple[Any, to
     """
     from pathlib import Path
 
-    from .checkpoint import CHECKPOINT_NAME, load_checkpoint
-    from .config import ConfigError
+    from cookbook.checkpoint import CHECKPOINT_NAME, load_checkpoint
+    from cookbook.config import ConfigError
 
     if not run_config.out or not (Path(run_config.out) / CHECKPOINT_NAME).exists():
         raise ConfigError(f"out={run_config.out!r} holds no {CHECKPOINT_NAME}: train with this config and out set "

@@ -1,6 +1,6 @@
 """The cook's guide's toolkit: what chapters 8 to 10 do with a sweep that ``benchmarks/sweep.py`` kept.
 
-A chapter loads a sweep with :func:`cookbook.report.load_sweep`, then
+A chapter loads a sweep with :func:`cookbook.book.report.load_sweep`, then
 
 - :func:`introduce` says what was trained, on which machine, in how many wall and CPU seconds, with
   which seeds, and the one command that trains it again;
@@ -20,9 +20,9 @@ import statistics
 from types import ModuleType
 from typing import Any, Callable, Iterable
 
-from . import report
-from .imbalance import DATA
-from .selection import alpha_req
+from cookbook.book import report
+from cookbook.imbalance import DATA
+from cookbook.book.selection import alpha_req
 
 LAST_RECORDS = 5  # a run's final training loss: the mean of its last records (every log_every steps)
 
@@ -55,8 +55,8 @@ def point_data(recipe: ModuleType, settings: dict[str, Any], seed: int, loaded: 
     scarcity of labels. ``loaded`` caches datasets between the points of one sweep."""
     import dataclasses
 
-    from .imbalance import apply
-    from .run import load_data
+    from cookbook.imbalance import apply
+    from cookbook.run import load_data
 
     config = recipe.Config.for_budget("quick", **config_overrides(recipe, settings))
     key = tuple(getattr(config, name) for name in DATA_FIELDS)
@@ -153,7 +153,7 @@ NOT_BY_DEFAULT = ("label", "settings", "seeds", "seconds", "CPU seconds", "kNN g
 def table(sweep: dict[str, Any], rows: list[dict[str, Any]] | None = None, columns: Iterable[str] | None = None) -> None:
     """:func:`summary` as a Markdown table, in percent; with several seeds, the mean and (the range).
     ``columns``: the :func:`summary` keys to show (default: the accuracies and RankMe)."""
-    from .chapter import markdown
+    from cookbook.book.chapter import markdown
 
     rows = rows or summary(sweep)
     keys = list(columns) if columns else [k for k in rows[0] if k not in NOT_BY_DEFAULT]
@@ -167,7 +167,7 @@ def table(sweep: dict[str, Any], rows: list[dict[str, Any]] | None = None, colum
 def class_and_nuisances(sweep: dict[str, Any], title: str | None = None, rows: list[dict[str, Any]] | None = None):
     """Bars of kNN accuracy per setting: the class, then each nuisance factor, with the range over
     seeds as an error bar and each probe's chance level (one over its number of values) dashed."""
-    from .plots import new_figure
+    from cookbook.book.plots import new_figure
 
     rows = rows or summary(sweep)
     keys = ["kNN"] + [k for k in report.FACTOR_NAMES.values() if k in rows[0]]
@@ -199,7 +199,7 @@ def heatmap(sweep: dict[str, Any], x: str, y: str, metric: str = "kNN", title: s
     the grid's other settings."""
     import seaborn as sns
 
-    from .plots import new_figure
+    from cookbook.book.plots import new_figure
 
     rows = [r for r in summary(sweep) if all(r["settings"].get(k) == v for k, v in (where or {}).items())]
     xs = sorted({r["settings"][x] for r in rows})
@@ -225,7 +225,7 @@ def lines(panels: dict[str, tuple[dict[str, Any], str]], metrics: Iterable[str] 
           title: str | None = None):
     """One panel per sweep: ``panels`` maps a panel title to ``(sweep, setting)``; each draws
     ``metrics`` (:func:`summary` keys; accuracies in %) against that setting, with the seeds' range."""
-    from .plots import new_figure
+    from cookbook.book.plots import new_figure
 
     metrics = list(metrics)
     fig = new_figure(4.2 * len(panels), 3.2)
@@ -258,7 +258,7 @@ def lines(panels: dict[str, tuple[dict[str, Any], str]], metrics: Iterable[str] 
 def layer_figure(runs: dict[str, dict[str, Any]], title: str | None = None):
     """kNN (left) and linear-probe (right) accuracy at every probed layer, one line per run:
     ``runs`` maps a label to a sweep point with ``layers`` (a sweep declared with ``probe_layers``)."""
-    from .plots import new_figure
+    from cookbook.book.plots import new_figure
 
     fig = new_figure(9, 3.2)
     axes = fig.subplots(1, 2, sharey=True)
@@ -281,7 +281,7 @@ def layer_figure(runs: dict[str, dict[str, Any]], title: str | None = None):
 
 def layer_table(runs: dict[str, dict[str, Any]]) -> None:
     """The layer probes of each run as a Markdown table: layer, its width, kNN, linear probe, RankMe."""
-    from .chapter import markdown
+    from cookbook.book.chapter import markdown
 
     lines = ["| run | probed after | width | kNN | linear probe | RankMe |", "|---|---|---:|---:|---:|---:|"]
     for label, point in runs.items():
@@ -295,7 +295,7 @@ def spectra(panels: dict[str, dict[str, dict[str, Any]]], title: str | None = No
     """The singular-value spectra of the runs' backbone features (largest = 1, log scale), one panel
     per entry of ``panels`` (panel title -> {label -> a sweep point}): a spectrum that falls off a
     cliff is a dimensional collapse."""
-    from .plots import new_figure
+    from cookbook.book.plots import new_figure
 
     fig = new_figure(4.5 * len(panels), 3.2)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
@@ -318,7 +318,7 @@ def breaks(sweeps: dict[str, dict[str, Any]], min_gain: float = 0.0, min_std: fl
     """Print and return, for each sweep (``{method: sweep}``), the settings that broke training: a
     class kNN no more than ``min_gain`` above the untrained network's (default: no better than it),
     or a normalised std of the features under ``min_std`` (1 is spread evenly, 0 a single point:
-    :mod:`cookbook.collapse`)."""
+    :mod:`cookbook.book.collapse`)."""
     broken = []
     for method, sweep in sweeps.items():
         for row in summary(sweep):
@@ -332,11 +332,11 @@ def breaks(sweeps: dict[str, dict[str, Any]], min_gain: float = 0.0, min_std: fl
 
 
 def again(sweep: dict[str, Any], label: str, keep_model: bool = False) -> dict[str, Any]:
-    """Train the point ``label`` of ``sweep`` once more with :func:`cookbook.chapter.short_run`
+    """Train the point ``label`` of ``sweep`` once more with :func:`cookbook.book.chapter.short_run`
     (its settings, its seed) and print its kNN accuracy and RankMe here next to the kept ones.
     ``keep_model=True``: the result holds the trained ``model`` and its ``data`` too."""
-    from .chapter import short_run
-    from .registry import get
+    from cookbook.book.chapter import short_run
+    from cookbook.registry import get
 
     points = report.by_label(sweep)
     if label not in points:
@@ -359,7 +359,7 @@ def series(sweep: dict[str, Any], x: str, by: Callable[[dict[str, Any]], Any], m
     ``by(row)`` names the group of each :func:`summary` row, or a tuple of names for a row that
     belongs to several (the shared default point of two scaling rules). ``log_x`` for settings
     that span decades (learning rates)."""
-    from .plots import new_figure
+    from cookbook.book.plots import new_figure
 
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in summary(sweep):
@@ -429,7 +429,7 @@ def per_class_rows(sweeps: dict[str, dict[str, Any]], labels: str = "long-tailed
 def per_class_table(sweeps: dict[str, dict[str, Any]], labels: str = "long-tailed") -> list[dict[str, Any]]:
     """:func:`per_class_rows` as a Markdown table, each accuracy with its change from the method's
     balanced run (ratio 1); returns the rows."""
-    from .chapter import markdown
+    from cookbook.book.chapter import markdown
 
     rows = per_class_rows(sweeps, labels)
     keys = ["kNN", "kNN head", "kNN tail", "linear", "linear head", "linear tail"]
@@ -449,7 +449,7 @@ def per_class_figure(sweeps: dict[str, dict[str, Any]], probe: str = "knn_acc", 
     """One panel per method: each class's test accuracy (``probe``: ``"knn_acc"`` or ``"linear_acc"``,
     with ``labels`` as in :func:`per_class_rows`) against its number of training images, one line per
     class ratio, on a log axis."""
-    from .plots import new_figure
+    from cookbook.book.plots import new_figure
 
     fig = new_figure(3.3 * len(sweeps), 3.2)
     axes = fig.subplots(1, len(sweeps), squeeze=False, sharey=True)[0]
@@ -480,8 +480,8 @@ def projections(embeddings: dict[str, Any], slices: int = 3, seed: int = 0, bins
 
     import torch
 
-    from .plots import new_figure
-    from .registry import get
+    from cookbook.book.plots import new_figure
+    from cookbook.registry import get
 
     sigreg = get("lejepa").sigreg
     fig = new_figure(2.6 * slices, 2.2 * len(embeddings))

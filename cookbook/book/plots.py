@@ -6,42 +6,14 @@ for an ``ipywidgets.Image``.
 """
 from __future__ import annotations
 
-import io
-from pathlib import Path
 from typing import Sequence
 
 import torch
 from matplotlib.figure import Figure
 
-from . import augment as augment_module
-from . import evaluate
-
-
-class NotebookFigure(Figure):
-    """A matplotlib figure that shows itself as a PNG in any notebook.
-
-    Figures made without pyplot are not picked up by the inline backend's display hook, so a
-    notebook (and the executed book) would show only ``<Figure size ...>``; ``_repr_png_``
-    makes ``display(fig)`` draw the picture whatever the backend.
-    """
-
-    def _repr_png_(self) -> bytes:
-        return to_png(self)
-
-
-def new_figure(width: float = 8, height: float = 3) -> Figure:
-    """A figure on the Agg canvas: safe in threads, headless kernels and the book build."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    fig = NotebookFigure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def to_png(fig: Figure, dpi: int = 90) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+from cookbook import augment as augment_module
+from cookbook import evaluate
+from cookbook.curves import new_figure, plot_metric, to_png  # noqa: F401  (to_png: the chapters' plots.to_png)
 
 
 def as_image(x: torch.Tensor):
@@ -80,37 +52,6 @@ def augmentation_gallery(images: torch.Tensor, config: augment_module.AugmentCon
     grid = torch.stack([x] + [v.to(x.dtype) for v in views], dim=1).flatten(0, 1)
     return image_grid(grid, len(x), n_views + 1, row_labels=labels,
                       col_labels=["original"] + [f"view {i + 1}" for i in range(n_views)])
-
-
-def _plot_metric(ax, history, key, label, color, baselines=None):
-    points = [(r["step"], r[key]) for r in history if key in r]
-    if points:
-        steps, values = zip(*points)
-        ax.plot(steps, values, marker="o" if len(points) < 20 else None, ms=3, color=color, label=label)
-    for (name, value), style in zip((baselines or {}).items(), ("--", ":", "-.")):
-        if value is not None:
-            ax.axhline(value, color="gray", ls=style, lw=1, label=name)
-    ax.set_xlabel("step")
-    ax.set_title(label, fontsize=10)
-    ax.grid(alpha=0.3)
-
-
-def training_curves(history: list[dict], *, title: str | None = None, baselines: dict | None = None) -> Figure:
-    """Loss, kNN accuracy (with baselines as dashed lines) and RankMe against the step."""
-    fig = new_figure(11, 3)
-    axes = fig.subplots(1, 3)
-    _plot_metric(axes[0], history, "loss", "training loss", "C0")
-    _plot_metric(axes[1], history, "knn_acc", "kNN accuracy", "C1", baselines)
-    if baselines:
-        axes[1].legend(fontsize=8)
-    _plot_metric(axes[2], history, "rankme", "RankMe (effective rank)", "C2")
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
-def save_training_curves(history: list[dict], path: Path, **kwargs) -> None:
-    training_curves(history, **kwargs).savefig(path, dpi=100)
 
 
 def spectrum(ax, z: torch.Tensor, label: str | None = None, *, absolute: bool = False) -> None:
@@ -174,7 +115,7 @@ def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Ten
             if points:
                 ax.plot(*zip(*points), color=colour, alpha=0.45, lw=1.2, ls="--", label=label)
     for ax, key, label, colour in curves:
-        _plot_metric(ax, history, key, label, colour)
+        plot_metric(ax, history, key, label, colour)
     if (previous or nuisance or probe) and any("knn_acc" in r for r in history):
         axes[0, 1].get_lines()[-1].set_label("this run: the class" if previous else "the class")
         for label, points in (probe or {}).items():
@@ -286,7 +227,7 @@ def relative_position_patches(image: torch.Tensor, config, recipe: str = "jigsaw
     The recipe (looked up in :mod:`cookbook.registry`) cuts the patches (``grid_patches``: ``(1, C, H, W)``
     -> ``(1, 9, C, p, p)``, row by row) and numbers the neighbours (``CENTRE``, ``NEIGHBOURS``).
     """
-    from . import registry
+    from cookbook import registry
 
     jigsaw = registry.get(recipe)
     patches = jigsaw.grid_patches(image[None], config.patch_size, config.gap, config.jitter)[0]
@@ -316,7 +257,7 @@ def overlaid_training_curves(histories: dict[str, list[dict]], *, baselines: dic
     axes = fig.subplots(1, 3)
     for i, (label, history) in enumerate(histories.items()):
         for ax, key in zip(axes, ("loss", "knn_acc", "rankme")):
-            _plot_metric(ax, history, key, label, f"C{i}", baselines if key == "knn_acc" and i == 0 else None)
+            plot_metric(ax, history, key, label, f"C{i}", baselines if key == "knn_acc" and i == 0 else None)
     for ax, name in zip(axes, ("training loss", "kNN accuracy", "RankMe (effective rank)")):
         ax.set_title(name, fontsize=10)
     if log_loss:
@@ -362,7 +303,7 @@ def cluster_scatter(ax, xy: torch.Tensor, labels: torch.Tensor, title: str | Non
 
 
 def linear_regime_panels(fit) -> Figure:
-    """Chapter 7's linear-regime figure from a :class:`cookbook.spectral.LinearRegime` ``fit``: four
+    """Chapter 7's linear-regime figure from a :class:`cookbook.book.spectral.LinearRegime` ``fit``: four
     scatters of the samples coloured by cluster (their content, PCA of the raw data, the closed
     form, the trained encoder rotated onto the closed form: ``fit.embeddings()``), then the trained
     encoder's population loss against the closed form's (left axis) and its largest principal
@@ -392,7 +333,7 @@ def knn_rankme_sweeps(sweeps: dict[str, dict[float, dict[str, float]]], *, title
     against the setting's value on a log axis, to read a hyperparameter's effect at a glance.
 
     ``sweeps``: setting name (the x label) -> {value -> a run's results with ``knn_acc`` and
-    ``rankme``, such as ``cookbook.chapter.short_run(...)["after"]``}, drawn in order of value;
+    ``rankme``, such as ``cookbook.book.chapter.short_run(...)["after"]``}, drawn in order of value;
     ``titles``: setting name -> the panel's title (what was held fixed); ``stars``: setting name ->
     ``(value, results, label)``, one more run drawn as a star at its kNN accuracy (a run that
     differs in something else, e.g. as many images in more, smaller batches)."""

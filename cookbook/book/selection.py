@@ -9,7 +9,7 @@ RankMe, in points (0 when both pick the same run). Across methods, RankMe is not
 the runs: a method whose loss spreads the embeddings more has a higher rank without being better.
 
 :func:`regret` and :func:`spearman` are the arithmetic; :func:`selection_rows` applies them to the
-sweeps a chapter loaded (:func:`cookbook.report.load_sweep`), one row per method, and
+sweeps a chapter loaded (:func:`cookbook.book.report.load_sweep`), one row per method, and
 :func:`alpha_req` is the other label-free measure the Cookbook names (section 3.7), the decay of the
 eigenvalue spectrum (Agrawal et al., NeurIPS 2022).
 """
@@ -83,13 +83,13 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
 
 def selection_rows(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN",
                    pooled: str = "all methods") -> list[dict[str, Any]]:
-    """For each method's sweep (``{method: sweep}``), its settings' :func:`cookbook.guide.summary`
+    """For each method's sweep (``{method: sweep}``), its settings' :func:`cookbook.book.guide.summary`
     (seeds averaged), the setting ``selector`` picks, the one ``target`` picks, the regret in points
     (``target`` is an accuracy), the spread of ``target`` over the seeds (the largest high-low
     range of a setting: a regret below it is within noise; None with one seed) and Spearman's
     correlation of the two over the method's settings. The last row, named ``pooled``, correlates
     every setting of every sweep: its pick and regret are those of choosing across them too."""
-    from .guide import summary
+    from cookbook.book.guide import summary
 
     rows, every_setting = [], {}
     for method, sweep in sweeps.items():
@@ -121,7 +121,7 @@ def selection_rows(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe
 def selection_table(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN",
                     pooled: str = "all methods") -> list[dict[str, Any]]:
     """:func:`selection_rows` as a Markdown table; returns the rows."""
-    from .chapter import markdown
+    from cookbook.book.chapter import markdown
 
     rows = selection_rows(sweeps, selector, target, pooled)
     lines = [f"| method | settings x seeds | picked by {selector} | picked by {target} | regret (points of {target}) "
@@ -158,8 +158,8 @@ def alpha_req(spectrum: Sequence[float], floor: float = 1e-4) -> float:
 def scatter(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN", title: str | None = None):
     """``target`` against ``selector`` for every setting of every method's sweep (seeds averaged),
     one colour per method, the setting each one picks circled: what :func:`selection_rows` reads."""
-    from .guide import _scale, summary
-    from .plots import new_figure
+    from cookbook.book.guide import _scale, summary
+    from cookbook.book.plots import new_figure
 
     fig = new_figure(5.8, 3.8)
     ax = fig.subplots()
@@ -187,7 +187,7 @@ def loss_tracking_rows(sweeps: Mapping[str, dict[str, Any]], coefficient: Mappin
     and the same within each value of ``coefficient[method]``, the setting that changes what the loss
     measures (its temperature, a term's weight), whose values make losses of different scales: the
     mean of those within-group correlations is the fair one."""
-    from .guide import _measures
+    from cookbook.book.guide import _measures
 
     rows = []
     for method, sweep in sweeps.items():
@@ -209,7 +209,7 @@ def loss_tracking_rows(sweeps: Mapping[str, dict[str, Any]], coefficient: Mappin
 
 def loss_tracking_table(sweeps: Mapping[str, dict[str, Any]], coefficient: Mapping[str, str], target: str = "kNN") -> list[dict[str, Any]]:
     """:func:`loss_tracking_rows` as a Markdown table; returns the rows."""
-    from .chapter import markdown
+    from cookbook.book.chapter import markdown
 
     rows = loss_tracking_rows(sweeps, coefficient, target)
     lines = [f"| method | runs | Spearman(final loss, {target}), all runs | mean Spearman at a fixed "
@@ -225,8 +225,8 @@ def loss_tracking_table(sweeps: Mapping[str, dict[str, Any]], coefficient: Mappi
 def loss_figure(sweeps: Mapping[str, dict[str, Any]], coefficient: Mapping[str, str], target: str = "kNN"):
     """One panel per method: ``target`` against the final training loss of each run, coloured by
     the value of ``coefficient[method]`` (the setting that changes what the loss measures)."""
-    from .guide import _measures, _scale
-    from .plots import new_figure
+    from cookbook.book.guide import _measures, _scale
+    from cookbook.book.plots import new_figure
 
     fig = new_figure(3.6 * len(sweeps), 3.2)
     axes = fig.subplots(1, len(sweeps), squeeze=False)[0]

@@ -7,7 +7,7 @@ from typing import Callable
 
 import torch
 
-from .core import Feedback, _first_matching, _returned, _value
+from cookbook.book.checks.core import Feedback, _first_matching, _returned, _value
 
 __all__ = ["check_rank_slice", "check_epoch_seconds"]
 

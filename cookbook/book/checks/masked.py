@@ -5,8 +5,8 @@ from typing import Callable
 
 import torch
 
-from .. import registry
-from .core import Feedback, _close, _first_matching, _returned, _value
+from cookbook import registry
+from cookbook.book.checks.core import Feedback, _close, _first_matching, _returned, _value
 
 __all__ = ["check_mae_loss", "check_random_masking"]
 

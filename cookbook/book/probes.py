@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import evaluate
+from cookbook import evaluate
 
 
 def cut_points(head: nn.Sequential) -> list[int]:

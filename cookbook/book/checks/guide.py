@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Feedback, _first_matching, _value
+from cookbook.book.checks.core import Feedback, _first_matching, _value
 
 __all__ = ["check_one_negative_loss", "check_guillotine", "check_momentum_schedule"]
 
@@ -71,16 +71,16 @@ def check_one_negative_loss(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tens
 # ----------------------------------------------------------------------------- chapter 9: the guillotine
 
 def _projector(depth: int) -> nn.Sequential:
-    from ..models import mlp
+    from cookbook.models import mlp
 
     torch.manual_seed(depth)
     return mlp(6, 8, 4, depth).eval()
 
 
 def _blocks_after(head: nn.Sequential, k: int, at_linear: bool = False) -> nn.Sequential:
-    """The first ``k`` blocks of ``head`` (:func:`cookbook.probes.cut_points`), or cut right after
+    """The first ``k`` blocks of ``head`` (:func:`cookbook.book.probes.cut_points`), or cut right after
     the k-th Linear with ``at_linear``."""
-    from ..probes import cut_points
+    from cookbook.book.probes import cut_points
 
     if k == 0:
         return nn.Sequential()
@@ -135,7 +135,7 @@ def check_guillotine(fn: Callable[[nn.Sequential, int], nn.Module]) -> Feedback:
 def check_momentum_schedule(fn: Callable[[int, int, float, str], float]) -> Feedback:
     """``fn(step, total_steps, base, schedule)``: ``base`` throughout for ``"constant"``; for
     ``"cosine"``, ``1 - (1 - base) (cos(pi step / total) + 1) / 2``, from ``base`` to 1."""
-    from ..ema import momentum_at
+    from cookbook.ema import momentum_at
 
     cases = [(s, 100, b, sched) for sched in ("constant", "cosine") for b in (0.9, 0.99) for s in (0, 25, 50, 100)]
     for step, total, base, schedule in cases:

@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import html
 import math
 import time
 
-import html
-
-from . import collapse, evaluate, is_quick, plots, probes, registry, report
-from .config import ConfigError
-from .run import load_data, prepare
-from .train import Trainer, TrainingDiverged
+from cookbook import evaluate, is_quick, registry
+from cookbook.book import collapse, plots, probes, report
+from cookbook.config import ConfigError
+from cookbook.run import load_data, prepare
+from cookbook.train import Trainer, TrainingDiverged
 
 # Nuisance factors a dataset records, by the name a reader knows them by (others keep their own).
 
@@ -71,7 +71,7 @@ class Lab:
         self.autorun = is_quick() if autorun is None else autorun
         self.data = load_data(self.base_config)
         # The layer whose features the nuisance probes (and a second kNN line) measure: the backbone, or the
-        # output of a projector layer (cookbook.probes, Guillotine Regularization). A dropdown changes it live.
+        # output of a projector layer (cookbook.book.probes, Guillotine Regularization). A dropdown changes it live.
         try:
             self.layers = probes.layer_names(prepare(self.recipe, self.base_config, self.data)[1])
         except TypeError:  # no MLP projector to cut (MAE, I-JEPA, the pretext tasks)
@@ -378,7 +378,7 @@ class Lab:
         """Does the label-free RankMe move with the labelled kNN accuracy during this run (chapter 13)?
         ``{"steps", "rankme", "knn", "spearman"}`` over the run's evaluations; ``spearman`` is None
         before three evaluations or while either one has not moved at all."""
-        from .selection import spearman
+        from cookbook.book.selection import spearman
 
         records = [r for r in self.history if "knn_acc" in r and "rankme" in r]
         pairs = {"steps": [r["step"] for r in records], "rankme": [r["rankme"] for r in records],

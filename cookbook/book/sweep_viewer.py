@@ -1,6 +1,6 @@
 """A sweep a reader can scrub without a kernel: sliders over the swept settings, and that run's curves.
 
-``show(sweep)`` displays, for a sweep loaded with :func:`cookbook.report.load_sweep`, one slider
+``show(sweep)`` displays, for a sweep loaded with :func:`cookbook.book.report.load_sweep`, one slider
 per swept setting (or one over the runs, when the points are not a full grid) and, for the run the
 sliders select, its training loss, kNN accuracy and RankMe against the step and the
 singular-value spectrum of its final features, every other run of the sweep drawn in light grey
@@ -15,7 +15,7 @@ import itertools
 import json
 from typing import Any
 
-from . import report
+from cookbook.book import report
 
 # Curves the viewer draws: (the key in a run's history, the panel's title).
 CURVES = (("loss", "training loss"), ("knn_acc", "kNN accuracy"), ("rankme", "RankMe"))

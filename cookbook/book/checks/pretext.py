@@ -5,8 +5,8 @@ from typing import Callable
 
 import torch
 
-from .. import registry
-from .core import Feedback, _returned, _value
+from cookbook import registry
+from cookbook.book.checks.core import Feedback, _returned, _value
 
 __all__ = ["check_rotate_batch", "check_neighbour_label"]
 

@@ -6,8 +6,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .. import spectral
-from .core import Feedback, _close, _first_matching, _returned, _value
+from cookbook.book import spectral
+from cookbook.book.checks.core import Feedback, _close, _first_matching, _returned, _value
 
 __all__ = ["check_spectral_contrastive_loss", "check_spectral_embedding"]
 
@@ -41,7 +41,7 @@ def _spectral_loss_variants(z1: torch.Tensor, z2: torch.Tensor) -> tuple[float, 
 
 
 def check_spectral_contrastive_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Feedback:
-    """Check ``loss(z1, z2)`` against :func:`cookbook.spectral.spectral_contrastive_loss`."""
+    """Check ``loss(z1, z2)`` against :func:`cookbook.book.spectral.spectral_contrastive_loss`."""
     generator = torch.Generator().manual_seed(11)
     for n, d in ((5, 3), (8, 6), (4, 10)):
         z1 = torch.randn(n, d, generator=generator) * 0.7
@@ -54,7 +54,7 @@ def check_spectral_contrastive_loss(fn: Callable[[torch.Tensor, torch.Tensor], t
             why = _first_matching(got, mistakes)
             detail = f" (on N={n} pairs of dimension {d}: expected {expected:.4f}, got {got:.4f})"
             return Feedback(False, (why or "the value differs from the spectral contrastive loss") + detail)
-    return Feedback(True, "your loss matches `cookbook.spectral.spectral_contrastive_loss` on three random batches.")
+    return Feedback(True, "your loss matches `cookbook.book.spectral.spectral_contrastive_loss` on three random batches.")
 
 
 # ------------------------------------------------------------------------- closed-form spectral embedding

@@ -16,9 +16,9 @@ from types import ModuleType
 
 import torch
 
-from . import evaluate
-from .run import prepare, recipe_module
-from .train import Trainer
+from cookbook import evaluate
+from cookbook.run import prepare, recipe_module
+from cookbook.train import Trainer
 
 # Small enough for a few seconds on one CPU thread, long enough for a collapse to show.
 PROBE = dict(steps=100, batch_size=64, n_train=1024, n_test=256, width=8, warmup_steps=10,

@@ -247,7 +247,7 @@ def spread_and_squeezed(n: int = 64, d: int = 16, squeezed_dims: int = 2,
     ``L_nc (columns standardised)`` (:func:`dimension_contrastive` of the columns centred and
     scaled to unit length). The squeezed embedding has the larger ``sum sigma^4``, and both
     criteria grow with it. ``generator`` draws the embeddings (default: seeded 0)."""
-    from . import evaluate
+    from cookbook import evaluate
 
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
 

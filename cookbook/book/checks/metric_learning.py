@@ -7,8 +7,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .. import registry
-from .core import Feedback, _close, _first_matching, _returned, _value
+from cookbook import registry
+from cookbook.book.checks.core import Feedback, _close, _first_matching, _returned, _value
 
 __all__ = ["check_info_nce_queue", "check_nearest_neighbour"]
 
