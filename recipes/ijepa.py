@@ -76,8 +76,10 @@ class Config(TrainConfig):
         models.require_vit(self, "I-JEPA")
         models.check_transformer_sizes(self, "vit", "pred", sincos=("pred_dim",))
         need(0 < self.target_min_scale <= self.target_max_scale < 1, f"target scales ({self.target_min_scale}, "
-             f"{self.target_max_scale}) must satisfy 0 < min <= max < 1 (the paper: 0.15, 0.2)")
-        need(0 < self.context_min_scale <= 1, f"context_min_scale={self.context_min_scale} not in (0, 1] (paper: 0.85)")
+             f"{self.target_max_scale}) must satisfy 0 < target_min_scale <= target_max_scale < 1 "
+             "(the paper: 0.15, 0.2)")
+        need(0 < self.context_min_scale <= 1,
+             f"context_min_scale={self.context_min_scale} must be in (0, 1] (the paper: 0.85)")
         need(0.0 <= self.ema_momentum <= 1.0, f"ema_momentum={self.ema_momentum} must be in [0, 1] (the paper: 0.996)")
 
 

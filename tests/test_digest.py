@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cookbook import digest
+from cookbook.book import digest
 from recipes import simclr
 
 
