@@ -1,5 +1,5 @@
 # `make book`: build the HTML book into _build/html, executing every chapter (quick budget).
-# `make test`: unit tests (jupytext pairs in sync among them), then every chapter notebook executed
+# `make test`: ruff and the import contracts, unit tests (jupytext pairs in sync among them), then every chapter notebook executed
 #              once on Colab's stack (.venv-colab: ipywidgets 7.7.1, ipykernel 6.17.1, IPython 7.34,
 #              the package installed from a wheel, each notebook alone in an empty folder), the -W
 #              build of the book from those outputs, and the browser tests of that HTML.
@@ -14,7 +14,7 @@ COLAB_VENV  ?= .venv-colab
 COLAB_STAMP := $(COLAB_VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 
-.PHONY: install book test unit notebooks build-book executed-book sync student clean
+.PHONY: install book test lint unit notebooks build-book executed-book sync student clean
 
 install: $(STAMP)
 
@@ -44,7 +44,13 @@ build-book:
 	rm -rf _build
 	COOKBOOK_QUICK=1 $(BIN)/jupyter-book build . -W --keep-going
 
-test: install colab-stack unit lab-on-colab-stack executed-book browser
+test: install colab-stack lint unit lab-on-colab-stack executed-book browser
+
+# ruff (pyproject.toml's [tool.ruff]) and the floor plan's import contracts ([tool.importlinter]: the
+# engine below the book's tools below the recipes, no cycles).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Each chapter executes once, alone, on Colab's stack, and the -W build renders those outputs
 # into _build/html (see tools/executed_book.py). A failing chapter fails it, and no HTML is built.

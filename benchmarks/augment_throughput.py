@@ -60,8 +60,8 @@ def lightly_transform(size: int, config: augment.AugmentConfig):
     except ImportError:
         return None
     return SimCLRTransform(input_size=size, cj_prob=config.jitter_p, cj_strength=config.jitter_strength,
-                           min_scale=config.crop_min_scale, random_gray_scale=config.gray_p, gaussian_blur=config.blur_p,
-                           hf_prob=config.flip_p, normalize=None)
+                           min_scale=config.crop_min_scale, random_gray_scale=config.gray_p,
+                           gaussian_blur=config.blur_p, hf_prob=config.flip_p, normalize=None)
 
 
 def loader_views(images: torch.Tensor, batch: int, two_views, workers: int) -> int:

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cookbook import registry  # noqa: E402
-from cookbook.book import speed
+from cookbook.book import speed  # noqa: E402
 
 
 def parse_launch(text: str) -> tuple[int, int]:

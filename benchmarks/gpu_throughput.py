@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from cookbook import registry  # noqa: E402
-from cookbook.book import speed
+from cookbook.book import speed  # noqa: E402
 from cookbook.data import ImageData  # noqa: E402
 from cookbook.train import Trainer  # noqa: E402
 
@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=512, help="images per step (default 512)")
     parser.add_argument("--steps", type=int, default=30, help="timed steps per variant (default 30)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first (default 10)")
-    parser.add_argument("--images", type=int, default=EPOCH_IMAGES, help="synthetic images on the device (default 50000)")
+    parser.add_argument("--images", type=int, default=EPOCH_IMAGES,
+                        help="synthetic images on the device (default 50000)")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {', '.join(VARIANTS)}")
     parser.add_argument("--device", default="cuda", help="cuda (default), cuda:N, or cpu for a smoke test")
     parser.add_argument("--out", help="also write the table as JSON to this file")
@@ -139,13 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     data = synthetic_cifar(args.images, device)
     peak = peak_tflops(device)
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.machine()}, {os.cpu_count()} cores)"
+    where = (torch.cuda.get_device_name(device) if device.type == "cuda"
+             else f"CPU ({platform.machine()}, {os.cpu_count()} cores)")
     print(f"SimCLR ResNet-18 (CIFAR stem), batch {args.batch} x 2 views, {args.steps} timed steps after "
           f"{args.warmup + 1} of warm-up, on {where}; torch {torch.__version__}\n", flush=True)
     started, rows = time.perf_counter(), {}
     for name in variants:
         rows[name] = measure(data, args.batch, args.steps, args.warmup, **VARIANTS[name])
-        print(f"{name}: {rows[name]['ms_per_step']:.1f} ms/step ({time.perf_counter() - started:.0f} s so far)", flush=True)
+        print(f"{name}: {rows[name]['ms_per_step']:.1f} ms/step ({time.perf_counter() - started:.0f} s so far)",
+              flush=True)
     record = {"command": speed.command_line("gpu_throughput.py", argv), "device": where, "batch": args.batch,
               "steps": args.steps, "warmup": args.warmup, "peak_bf16_tflops": peak, "variants": rows}
     print("\n" + speed.gpu_markdown(record))

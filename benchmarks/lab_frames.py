@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         evaluated = [r for r in lab.history if "knn_acc" in r]
         first, last = evaluated[0]["knn_acc"], evaluated[-1]["knn_acc"]
         extra = "".join(f", {k}={v}" for k, v in settings.items())
-        print(f"| {chapter} | {recipe}, {steps} steps{extra} | {first:.1%} | {last:.1%} | {100 * (last - first):+.1f} | "
-              f"{time.perf_counter() - started:.0f} |", flush=True)
+        print(f"| {chapter} | {recipe}, {steps} steps{extra} | {first:.1%} | {last:.1%} | "
+              f"{100 * (last - first):+.1f} | {time.perf_counter() - started:.0f} |", flush=True)
     return 0
 
 

@@ -32,8 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cookbook import registry  # noqa: E402
-from cookbook.book import cache, report
-
+from cookbook.book import cache, report  # noqa: E402
 
 # What a quick run must achieve (issue 3): a chapter's run fits a classroom minute and a half, and the
 # features it learns beat the untrained network's by a clear margin.

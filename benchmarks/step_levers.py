@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from cookbook import registry  # noqa: E402
-from cookbook.book import speed
+from cookbook.book import speed  # noqa: E402
 
 VARIANTS = {
     "as configured": {},

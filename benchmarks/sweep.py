@@ -17,10 +17,10 @@ one point again in front of the reader to show that it reproduces.
 
 Each sweep is declared below: the recipe, the settings every point shares (on top of the recipe's
 quick budget), and either ``points`` (a label and the settings that differ) or a ``grid`` (setting
--> values, every combination), optionally for several ``seeds``. Two settings are not the recipe's: ``data.class_ratio`` and
-``data.train_images`` make the training set long-tailed (:mod:`cookbook.imbalance`). ``probe_layers`` and ``per_class`` add layer-by-layer
-and class-by-class probes to every point. An unknown recipe or setting, an
-empty grid, and a folder that another sweep wrote are refused with a message.
+-> values, every combination), optionally for several ``seeds``. Two settings are not the recipe's:
+``data.class_ratio`` and ``data.train_images`` make the training set long-tailed (:mod:`cookbook.imbalance`).
+``probe_layers`` and ``per_class`` add layer-by-layer and class-by-class probes to every point. An unknown
+recipe or setting, an empty grid, and a folder that another sweep wrote are refused with a message.
 """
 from __future__ import annotations
 
@@ -37,16 +37,17 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
-
-from cookbook import imbalance, registry  # noqa: E402
-from cookbook.book import cache, report
-from cookbook.book.guide import AUGMENT, config_overrides, point_data  # noqa: E402
 from recipes_table import machine  # noqa: E402
 
+from cookbook import imbalance, registry  # noqa: E402
+from cookbook.book import cache, report  # noqa: E402
+from cookbook.book.sweeps import AUGMENT, config_overrides, point_data  # noqa: E402
+
 # The toy views without each of their augmentations, one at a time.
-ABLATIONS = {"all augmentations": {}, "no crop": {"augment.crop_min_scale": 1.0}, "no colour jitter": {"augment.jitter_p": 0.0},
-             "no grayscale": {"augment.gray_p": 0.0}, "no flip": {"augment.flip_p": 0.0},
-             "no rotation": {"augment.rotate_degrees": 0.0}, "with blur": {"augment.blur_p": 0.5}}
+ABLATIONS = {"all augmentations": {}, "no crop": {"augment.crop_min_scale": 1.0},
+             "no colour jitter": {"augment.jitter_p": 0.0}, "no grayscale": {"augment.gray_p": 0.0},
+             "no flip": {"augment.flip_p": 0.0}, "no rotation": {"augment.rotate_degrees": 0.0},
+             "with blur": {"augment.blur_p": 0.5}}
 # Views that differ by nothing the pipeline does (the democratizing sweeps add noise to them).
 NO_VIEWS = {AUGMENT + k: v for k, v in dict(crop_min_scale=1.0, flip_p=0.0, rotate_degrees=0.0, jitter_strength=0.0,
                                                jitter_p=0.0, gray_p=0.0, blur_p=0.0, solarize_p=0.0).items()}
@@ -97,7 +98,8 @@ SWEEPS = {
     "ema-byol": dict(recipe="byol", shared={"steps": 400, "eval_every": 100}, probe_layers=True,
                      grid={"momentum": [0.9, 0.98, 0.996], "momentum_schedule": ["constant", "cosine"]}),
     "ema-dino": dict(recipe="dino", shared={"steps": 300, "eval_every": 100, "n_local_crops": 0}, points={
-        **{f"momentum {m}, {s}": {"momentum": m, "momentum_schedule": s} for m in (0.98, 0.996) for s in ("constant", "cosine")},
+        **{f"momentum {m}, {s}": {"momentum": m, "momentum_schedule": s}
+           for m in (0.98, 0.996) for s in ("constant", "cosine")},
         **{f"teacher temperature {t}": {"teacher_temp": t, "warmup_teacher_temp": t} for t in (0.02, 0.07, 0.1)},
         **{f"centre momentum {c}": {"center_momentum": c} for c in (0.0, 0.99)},
         "no centring": {"centering": False}}),
@@ -121,7 +123,8 @@ SWEEPS = {
         for name, lrs in (("adamw", (0.004, 0.016, 0.064)), ("lars", (0.1, 0.4, 1.6)), ("sgd", (0.03, 0.1, 0.3)))
         for lr in lrs}),
     "weight-decay-simclr": dict(recipe="simclr", shared={"steps": 300},
-                                points={f"weight decay {wd:g}": {"weight_decay": wd} for wd in (0.0, 1e-4, 1e-2, 0.1, 0.5)}),
+                                points={f"weight decay {wd:g}": {"weight_decay": wd}
+                                        for wd in (0.0, 1e-4, 1e-2, 0.1, 0.5)}),
     "warmup-simclr": dict(recipe="simclr", shared={"steps": 300},
                           grid={"lr": [0.016, 0.064], "warmup_steps": [0, 50, 150]}),
 
@@ -138,8 +141,9 @@ SWEEPS = {
 
     # Chapter 11 (the uniform prior): the same 2000 training images per run, their classes balanced or falling
     # geometrically from the first class to the last by 10 or 100 (a pool of 10000 to draw them from), each
-    # class's test accuracy probed with the run's long-tailed labels and with a balanced set of as many. BYOL, with no term that spreads the batch, is the
-    # control; it keeps its quick run's 1200 steps (it is slow to start).
+    # class's test accuracy probed with the run's long-tailed labels and with a balanced set of as many. BYOL,
+    # with no term that spreads the batch, is the control; it keeps its quick run's 1200 steps (it is slow to
+    # start).
     **{f"longtail-{recipe}": dict(recipe=recipe, shared={"n_train": 10000, "data.train_images": 2000}, per_class=True,
                                   points={f"ratio {r}": {"data.class_ratio": r} for r in (1, 10, 100)})
        for recipe in ("simclr", "swav", "vicreg", "byol")},
@@ -152,7 +156,8 @@ SWEEPS = {
     "diet-size": dict(recipe="diet", shared={}, points={
         **{f"{n} images": {"n_train": n} for n in (500, 1000, 2000, 4000, 8000)},
         "8000 images, 2400 steps": {"n_train": 8000, "steps": 2400, "warmup_steps": 200}}),
-    "diet-size-simclr": dict(recipe="simclr", shared={}, points={f"{n} images": {"n_train": n} for n in (500, 2000, 8000)}),
+    "diet-size-simclr": dict(recipe="simclr", shared={},
+                             points={f"{n} images": {"n_train": n} for n in (500, 2000, 8000)}),
 }
 
 
@@ -186,7 +191,8 @@ def declared_points(name: str, declared: dict) -> list[dict]:
         points = [{"label": ", ".join(f"{k} {v}" for k, v in zip(grid, values)), "settings": dict(zip(grid, values))}
                   for values in itertools.product(*grid.values())]
     else:
-        points = [{"label": label, "settings": dict(settings)} for label, settings in declared.get("points", {}).items()]
+        points = [{"label": label, "settings": dict(settings)}
+                  for label, settings in declared.get("points", {}).items()]
     if not points:
         raise SweepError(f"sweep {name!r} declares no points: give it `points` or a non-empty `grid`")
     for where, settings in [("shared", declared.get("shared", {}))] + [(p["label"], p["settings"]) for p in points]:
@@ -204,7 +210,8 @@ def declared_points(name: str, declared: dict) -> list[dict]:
     seeds = declared.get("seeds") or [None]
     if len(seeds) != len(set(seeds)):
         raise SweepError(f"sweep {name!r}: the seeds {seeds} repeat one")
-    return [{"label": p["label"] + (f", seed {seed}" if len(seeds) > 1 else ""), "settings": p["settings"], "seed": seed}
+    return [{"label": p["label"] + (f", seed {seed}" if len(seeds) > 1 else ""), "settings": p["settings"],
+             "seed": seed}
             for p in points for seed in seeds]
 
 
@@ -259,13 +266,15 @@ def run_sweep(name: str, out: Path) -> dict:
     base = recipe.Config.for_budget("quick", **config_overrides(recipe, declared["shared"]))
     loaded = {}  # the points that share a dataset share its images, loaded once with the base's data seed
     manifest = {"sweep": name, "recipe": declared["recipe"], "shared": declared["shared"], "declaration": declaration,
-                "base_config": base.to_dict(), "points": [], "complete": False, "command": f"python benchmarks/sweep.py {name}"}
+                "base_config": base.to_dict(), "points": [], "complete": False,
+                "command": f"python benchmarks/sweep.py {name}"}
     write_json(out / "sweep.json", manifest)  # first: an interrupted sweep's folder is known as this sweep's
     entries = []
     for number, point in enumerate(points, 1):
         folder = run_folder(point)
         path = out / folder / "metrics.json"
-        settings = {**declared["shared"], **point["settings"], **({"seed": point["seed"]} if point["seed"] is not None else {})}
+        settings = {**declared["shared"], **point["settings"],
+                    **({"seed": point["seed"]} if point["seed"] is not None else {})}
         if path.exists():
             kept = json.loads(path.read_text())
             if kept.get("training_digest") == digest and kept.get("run_settings") == settings:

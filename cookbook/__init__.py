@@ -1,14 +1,21 @@
-"""The shared kitchen of the SSL Cookbook.
+"""The SSL Cookbook's package, in two layers.
 
-Data flows one way. A ``config`` (settings and budgets) names the data; ``data`` loads it as
-uint8 tensors on the device; the recipe's model (a ``method.Method``) draws its own views of
-each batch with ``augment`` and computes its loss; ``train`` steps the optimizer (``optim``,
-``ema``, ``checkpoint``) and yields metric records; ``evaluate`` measures the backbone (kNN,
-linear probe, RankMe, spectrum); ``run`` ties these together for one run and writes its files,
-which ``report``, ``plots``, ``lab`` and the chapters' ``chapter`` toolkit show.
+The engine is this package's top level: what a training run from the command line needs. Data
+flows one way: ``config`` (settings and budgets) names the data; ``data`` loads it as uint8
+tensors on the device; the recipe's model (a ``method.Method``) draws its views with ``augment``
+and computes its loss; ``train`` steps the optimizer (``optim``, ``ema``, ``checkpoint``,
+``distributed``) and yields metric records; ``evaluate`` measures the backbone (kNN, linear
+probe, RankMe, spectrum); ``run`` ties these together and writes a run's files (``curves``);
+``cli`` and ``registry`` put the command line in front. A run's training digest is the code of
+this layer and of its recipe (:mod:`cookbook.book.digest`).
+
+The book's tools, :mod:`cookbook.book`, build on the engine for the chapters: the lab, figures,
+sweeps, probes, the runs' cache and the exercises' checks. The engine never imports them, and
+the recipes (the ``recipes`` package) sit above both; ``lint-imports`` checks it.
 
 Two switches live here because every module needs them: how much work a run does
-(the *budget*) and which device it runs on.
+(the *budget*) and which device it runs on; and :class:`ConfigError`, which every layer raises
+for a setting that cannot work.
 """
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ def test_the_command_line_refuses_tpu_in_one_line(tmp_path, capsys):
     assert not out.exists()  # refused before anything was written
 
 
-# ----------------------------------------------------------------------------- settings that silently meant something else
+# ----------------------------------------------------------------------- settings that silently meant something else
 
 QUICK = ("--quick", "--no-progress", "--steps", "2")
 

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from cookbook.book import chapter
 from cookbook import data as data_module
+from cookbook.book import chapter
 
 
 def test_first_image_of_each_takes_the_first_training_image_of_each_class_in_order():

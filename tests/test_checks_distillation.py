@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from cookbook import ema
 from cookbook.book import checks
 
-
 # ----------------------------------------------------------------------------- the EMA update
 
 def ema_reference(target, online, momentum):

@@ -1,7 +1,6 @@
 """The cook's guide's checkers accept the right answer and name each usual mistake."""
 import math
 
-import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,12 +23,14 @@ def one_negative(z1, z2, negative, t, normalise=True, temperature=True, with_pos
 
 def test_one_negative_accepts_the_loss_and_names_each_mistake():
     assert checks.check_one_negative_loss(one_negative)
-    for wrong, message in [(dict(normalise=False), "not normalised"), (dict(temperature=False), "temperature is missing"),
+    for wrong, message in [(dict(normalise=False), "not normalised"),
+                           (dict(temperature=False), "temperature is missing"),
                            (dict(with_positive=False), "positive is missing"), (dict(reduce="sum"), "summed"),
                            (dict(half=True), "first view")]:
         feedback = checks.check_one_negative_loss(lambda *a, w=wrong: one_negative(*a, **w))
         assert not feedback and message in feedback.message, (wrong, feedback.message)
-    assert "NotImplementedError" in checks.check_one_negative_loss(lambda *a: (_ for _ in ()).throw(NotImplementedError)).message
+    assert "NotImplementedError" in checks.check_one_negative_loss(
+        lambda *a: (_ for _ in ()).throw(NotImplementedError)).message
 
 
 def guillotine(head, k, mode="right"):
@@ -55,7 +56,7 @@ def test_momentum_schedule_accepts_both_schedules_and_names_each_mistake():
     linear = lambda s, t, b, sched: b if sched == "constant" else b + (1 - b) * s / t  # noqa: E731
     online_weight = lambda s, t, b, sched: 1 - b if sched == "constant" else momentum_at(s, t, b)  # noqa: E731
     always_cosine = lambda s, t, b, sched: momentum_at(s, t, b)  # noqa: E731
-    for fn, message in [(backwards, "runs backwards"), (linear, "straight line"), (online_weight, "weight of the online"),
-                        (always_cosine, "'constant' keeps base")]:
+    for fn, message in [(backwards, "runs backwards"), (linear, "straight line"),
+                        (online_weight, "weight of the online"), (always_cosine, "'constant' keeps base")]:
         feedback = checks.check_momentum_schedule(fn)
         assert not feedback and message in feedback.message, feedback.message

@@ -5,7 +5,6 @@ import torch
 from cookbook.book import checks
 from recipes import mae
 
-
 # ----------------------------------------------------------------------------- the MAE loss
 
 def reference_loss(images, pred, mask, patch_size):

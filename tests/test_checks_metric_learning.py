@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from cookbook.book import checks
 from recipes import moco, nnclr
 
-
 # ----------------------------------------------------------------------------- InfoNCE with a queue
 
 def info_nce_reference(q, k, queue, t):

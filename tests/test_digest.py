@@ -42,7 +42,7 @@ def test_the_engine_is_the_packages_top_level_and_not_the_books_tools():
 def test_prose_keeps_the_digest(engine):
     recipe = engine.parent / "simclr.py"
     base = digest.training_digest(recipe, engine)
-    edit(engine / "augment.py", '"""', '"""Reworded: the module docstring of the augmentations.\n\n')  # module docstring
+    edit(engine / "augment.py", '"""', '"""Reworded: the docstring of the augmentations\' module.\n\n')
     edit(engine / "train.py", "from __future__ import annotations\n",
          "from __future__ import annotations\n# a new comment line\n\n\n")
     edit(engine / "__init__.py", "def is_quick() -> bool:\n    \"\"\"", "def is_quick() -> bool:\n    \"\"\"Edited. ")

@@ -33,7 +33,8 @@ def test_the_cpu_smoke_run_prints_and_writes_a_consistent_table(throughput, tmp_
 
 
 def test_the_datasheet_peak_matches_the_specific_name_first(throughput):
-    names = {"NVIDIA H100 PCIe": 756.0, "NVIDIA H100 80GB HBM3": 989.4, "NVIDIA H200": 989.4, "NVIDIA A100-SXM4-80GB": 312.0}
+    names = {"NVIDIA H100 PCIe": 756.0, "NVIDIA H100 80GB HBM3": 989.4, "NVIDIA H200": 989.4,
+             "NVIDIA A100-SXM4-80GB": 312.0}
     for name, peak in names.items():
         assert next(p for key, p in throughput.PEAK_BF16_TFLOPS.items() if key in name) == peak
 

@@ -25,7 +25,8 @@ SWEEP = {"sweep": "fake", "recipe": "simclr", "shared": {"steps": 3, "n_train": 
 def test_summary_merges_the_seeds_of_a_setting_into_mean_and_range():
     rows = guide.summary(SWEEP)
     assert [r["label"] for r in rows] == ["a", "b"] and rows[0]["seeds"] == [0, 1]
-    assert rows[0]["kNN"] == pytest.approx((0.5, 0.4, 0.6)) and rows[0]["shape colour"] == pytest.approx((0.4, 0.3, 0.5))
+    assert rows[0]["kNN"] == pytest.approx((0.5, 0.4, 0.6))
+    assert rows[0]["shape colour"] == pytest.approx((0.4, 0.3, 0.5))
     assert rows[1]["position"] == pytest.approx((0.2, 0.2, 0.2)) and rows[1]["seconds"] == (2.0, 2.0, 2.0)
 
 
@@ -47,7 +48,8 @@ def test_figures_draw_bars_heatmaps_lines_and_layers():
     assert [t.get_text() for t in heat.axes[0].texts] == ["50.0", "60.0"]
     lines = guide.lines({"p": (SWEEP, "augment.jitter_p")})
     assert lines.axes[0].get_xlabel() == "jitter_p"
-    layers = [{"layer": "backbone", "knn_acc": 0.5, "linear_acc": 0.6}, {"layer": "projector 1", "knn_acc": 0.4, "linear_acc": 0.5}]
+    layers = [{"layer": "backbone", "knn_acc": 0.5, "linear_acc": 0.6},
+              {"layer": "projector 1", "knn_acc": 0.4, "linear_acc": 0.5}]
     fig = guide.layer_figure({"x": point("x", {}, None, 0.5, 0.2, layers=layers)})
     assert [round(y) for y in fig.axes[1].get_lines()[0].get_ydata()] == [60, 50]
 

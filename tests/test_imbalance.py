@@ -7,7 +7,6 @@ from cookbook import imbalance
 from cookbook.data import ImageData
 from cookbook.imbalance import apply, class_counts, data_settings, long_tailed
 
-
 # ----------------------------------------------------------------------------- class_counts
 
 @pytest.mark.parametrize("n_classes, total, ratio", [(10, 2000, 10), (10, 5000, 100), (4, 103, 7), (2, 11, 3)])

@@ -68,7 +68,8 @@ def test_relative_position_loss_by_hand():
     # Score 3 on the right neighbour and 0 on the seven others: -log(e^3 / (e^3 + 7)) = log(1 + 7 e^-3) = 0.2988.
     logits = torch.zeros(1, 8)
     logits[0, 2] = 3.0
-    assert jigsaw.relative_position_loss(logits, torch.tensor([2])).item() == pytest.approx(math.log(1 + 7 * math.exp(-3)))
+    assert jigsaw.relative_position_loss(logits, torch.tensor([2])).item() == pytest.approx(
+        math.log(1 + 7 * math.exp(-3)))
     # The same scores with the wrong label: -log(1 / (e^3 + 7)) = log(e^3 + 7) = 3.2988.
     assert jigsaw.relative_position_loss(logits, torch.tensor([5])).item() == pytest.approx(math.log(math.exp(3) + 7))
 

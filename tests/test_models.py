@@ -45,7 +45,7 @@ def test_vit_tokens_and_a_subset_of_patches():
 def test_mlp_depth_width_and_output_batch_norm():
     head = models.mlp(8, 32, 4, depth=3, last_batch_norm=True)
     linears = [m for m in head if isinstance(m, nn.Linear)]
-    assert [(l.in_features, l.out_features) for l in linears] == [(8, 32), (32, 32), (32, 4)]
+    assert [(linear.in_features, linear.out_features) for linear in linears] == [(8, 32), (32, 32), (32, 4)]
     assert isinstance(head[-1], nn.BatchNorm1d) and not head[-1].affine
     assert len([m for m in models.mlp(8, 32, 4, depth=1) if isinstance(m, nn.Linear)]) == 1
     with pytest.raises(ValueError, match="depth"):
@@ -73,7 +73,8 @@ def test_sincos_positions_are_distinct_bounded_and_row_major():
     assert pos.shape == (16, 8) and pos.abs().max() <= 1
     assert len({tuple(row) for row in pos.round(decimals=4).tolist()}) == 16
     # The first quarter of the channels is sin(row * f): constant along a row of the grid, zero on row 0.
-    assert torch.allclose(pos[:4, :2], torch.zeros(4, 2)) and torch.allclose(pos[4:8, 0], torch.full((4,), torch.sin(torch.tensor(1.0)).item()))
+    assert torch.allclose(pos[:4, :2], torch.zeros(4, 2))
+    assert torch.allclose(pos[4:8, 0], torch.full((4,), torch.sin(torch.tensor(1.0)).item()))
     with pytest.raises(ValueError, match="multiple of 4"):
         models.sincos_pos_embed(4, 6)
 

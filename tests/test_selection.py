@@ -5,8 +5,8 @@ import math
 import pytest
 
 from cookbook.book import selection
-from cookbook.book.selection import alpha_req, regret, select, selection_rows, spearman
-
+from cookbook.book.selection import regret, select, selection_rows, spearman
+from cookbook.book.spectral import alpha_req
 
 # ----------------------------------------------------------------------------- regret and select
 

@@ -56,7 +56,8 @@ def test_principal_angles():
 
 def test_closed_form_reaches_minus_the_sum_of_squared_eigenvalues_and_finds_the_content(problem):
     weight, values = spectral.linear_closed_form(problem.x, problem.adjacency, 2)
-    assert spectral.population_loss(problem.x, problem.adjacency, weight) == pytest.approx(-(values[:2] ** 2).sum().item())
+    assert spectral.population_loss(problem.x, problem.adjacency, weight) == pytest.approx(
+        -(values[:2] ** 2).sum().item())
     # a small perturbation only raises the loss (a minimum, not a saddle)
     nudged = weight + 1e-3 * torch.randn(weight.shape, generator=torch.Generator().manual_seed(1), dtype=weight.dtype)
     assert spectral.population_loss(problem.x, problem.adjacency, nudged) > spectral.population_loss(

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from cookbook import checkpoint, evaluate, optim, run as runs, train
+from cookbook import checkpoint, evaluate, optim
+from cookbook import run as runs
 from cookbook.config import BASE_BUDGETS, ConfigError, TrainConfig
 from cookbook.method import Method
 from cookbook.train import Trainer, TrainingDiverged
@@ -194,7 +195,8 @@ def test_the_trainer_puts_convolutions_in_channels_last_on_the_cpu(tiny_toy, tin
     trainer = Trainer(simclr.build_model(config, tiny_toy), tiny_toy, config)
     kernel = next(p for p in trainer.model.parameters() if p.ndim == 4)
     assert kernel.is_contiguous(memory_format=torch.channels_last)
-    kernel = next(p for p in Trainer(simclr.build_model(off, tiny_toy), tiny_toy, off).model.parameters() if p.ndim == 4)
+    kernel = next(p for p in Trainer(simclr.build_model(off, tiny_toy), tiny_toy, off).model.parameters()
+                  if p.ndim == 4)
     assert not kernel.is_contiguous(memory_format=torch.channels_last)
 
 
@@ -352,7 +354,8 @@ def test_the_nan_guard_stops_with_a_diagnosis(tiny_toy, tmp_path):
         drain(trainer.run())
     message = str(info.value)
     assert "nan" in message and "between steps 3 and 4" in message and "learning rate" in message
-    assert checkpoint.load_checkpoint(tmp_path / checkpoint.CHECKPOINT_NAME)["step"] == 2  # the last good state is intact
+    # the last good state is intact
+    assert checkpoint.load_checkpoint(tmp_path / checkpoint.CHECKPOINT_NAME)["step"] == 2
 
 
 def test_a_huge_learning_rate_diverges_with_a_diagnosis(tiny_toy, tiny_config):

@@ -38,7 +38,8 @@ def current_lr():
 def test_a_clear_winner_replaces_the_current_rate(tune_quick, monkeypatch):
     monkeypatch.setattr(tune_quick, "measure", fake_measure({0.5: 0.50, 1.0: 0.52, 2.0: 0.60}))
     result = tune_quick.tune("simclr", [0.5, 1.0, 2.0], None)
-    assert result["current_lr"] == pytest.approx(current_lr()) and result["chosen_lr"] == pytest.approx(2 * current_lr())
+    assert result["current_lr"] == pytest.approx(current_lr())
+    assert result["chosen_lr"] == pytest.approx(2 * current_lr())
     assert [row["factor"] for row in result["grid"]] == [0.5, 1.0, 2.0]
 
 

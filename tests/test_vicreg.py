@@ -50,7 +50,8 @@ def test_coefficients_weight_the_terms():
     z1, z2 = torch.randn(16, 4), torch.randn(16, 4)
     t = vicreg.vicreg_terms(z1, z2)
     got = vicreg.vicreg_loss(z1, z2, sim_coeff=2.0, std_coeff=3.0, cov_coeff=5.0)
-    assert got.item() == pytest.approx(2 * t["invariance"].item() + 3 * t["variance"].item() + 5 * t["covariance"].item())
+    assert got.item() == pytest.approx(2 * t["invariance"].item() + 3 * t["variance"].item()
+                                       + 5 * t["covariance"].item())
     assert vicreg.vicreg_loss(z1, z2, 0.0, 0.0, 0.0).item() == 0.0
 
 

@@ -17,7 +17,9 @@ from typing import Any
 import torch
 
 from cookbook import __version__, current_budget, evaluate, pick_device
-from cookbook.book import cache, collapse, plots, report
+from cookbook.book import cache, collapse, plots, probes, report
+from cookbook.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from cookbook.config import ConfigError
 from cookbook.run import prepare, recipe_module, run_recipe
 from cookbook.train import Trainer
 
@@ -84,8 +86,10 @@ def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, 
             return None
         quick = None
     run_config = config(recipe, quick, **overrides)
-    print(f"{name}: {run_config.dataset} | {run_config.backbone} | {run_config.steps} steps of {run_config.batch_size} images")
-    metrics = cache.cached_run(recipe, run_config, pick_device(run_config.device), lambda: run_recipe(recipe, run_config))
+    print(f"{name}: {run_config.dataset} | {run_config.backbone} | {run_config.steps} steps of "
+          f"{run_config.batch_size} images")
+    metrics = cache.cached_run(recipe, run_config, pick_device(run_config.device),
+                               lambda: run_recipe(recipe, run_config))
     if "committed" in metrics:
         made = metrics["committed"]
         print(f"{name}: this exact run (same settings, same training code) ships with the book: "
@@ -134,13 +138,9 @@ def short_run(recipe: ModuleType | str, data=None, probe_layers: bool = False, p
     result = {"before": before, "after": {**last, **after}, "history": [dict(r) for r in trainer.history],
               "spectrum": [round(float(v), 6) for v in sigma / sigma[0]]}
     if probe_layers:
-        from cookbook.book import probes
-
         result["layers"] = probes.layer_probes(model, data, bank=run_config.eval_bank, k=run_config.knn_k,
                                                temperature=run_config.knn_temperature, seed=run_config.seed)
     if per_class:
-        from cookbook.book import probes
-
         for key, labelled in (("per_class", data), ("per_class_balanced", balanced)):
             if labelled is not None:
                 result[key] = probes.per_class_scores(model.backbone, labelled, bank=run_config.eval_bank,
@@ -243,7 +243,8 @@ def short_run_table(runs: dict[str, dict], accuracy_key: str, n_classes: int) ->
         b, a = run["before"], run["after"]
         points = 100 * (a["knn_acc"] - b["knn_acc"])  # a change of a few tenths is noise, so say how large it is
         print(f"{label}: the final loss is {a['loss'] / chance_loss:.1%} of ln {n_classes}; kNN accuracy "
-              f"{'rose' if points > 0 else 'fell'} by {abs(points):.1f} points ({b['knn_acc']:.1%} -> {a['knn_acc']:.1%}); "
+              f"{'rose' if points > 0 else 'fell'} by {abs(points):.1f} points "
+              f"({b['knn_acc']:.1%} -> {a['knn_acc']:.1%}); "
               f"RankMe {'rose' if a['rankme'] > b['rankme'] else 'fell'} ({b['rankme']:.1f} -> {a['rankme']:.1f})")
 
 
@@ -257,9 +258,6 @@ def model_from_checkpoint(recipe: ModuleType | str, run_config) -> tuple[Any, to
     something the metrics do not hold (MAE's reconstructions). Returns ``(data, model)``.
     """
     from pathlib import Path
-
-    from cookbook.checkpoint import CHECKPOINT_NAME, load_checkpoint
-    from cookbook.config import ConfigError
 
     if not run_config.out or not (Path(run_config.out) / CHECKPOINT_NAME).exists():
         raise ConfigError(f"out={run_config.out!r} holds no {CHECKPOINT_NAME}: train with this config and out set "

@@ -17,55 +17,13 @@ A sweep's settings are the recipe's config fields, and ``augment.<field>`` for a
 from __future__ import annotations
 
 import statistics
-from types import ModuleType
 from typing import Any, Callable, Iterable
 
 from cookbook.book import report
-from cookbook.imbalance import DATA
-from cookbook.book.selection import alpha_req
-
-LAST_RECORDS = 5  # a run's final training loss: the mean of its last records (every log_every steps)
-
-AUGMENT = "augment."  # a setting of the view pipeline: "augment.jitter_strength" is Config.augment.jitter_strength
-
-
-def config_overrides(recipe: ModuleType, settings: dict[str, Any]) -> dict[str, Any]:
-    """A sweep point's settings -> keyword arguments of ``recipe.Config.for_budget``: the
-    ``augment.<field>`` settings change those fields of the recipe's own quick-budget views; the
-    ``data.<name>`` settings are the training set's (:func:`cookbook.imbalance.apply`), not the config's."""
-    plain = {k: v for k, v in settings.items() if not k.startswith((AUGMENT, DATA))}
-    changes = {k[len(AUGMENT):]: tuple(v) if isinstance(v, list) else v
-               for k, v in settings.items() if k.startswith(AUGMENT)}
-    if changes:
-        plain["augment"] = recipe.Config.for_budget("quick", **plain).augment.replace(**changes)
-    return plain
-
-
-# The settings that decide which images a run loads (the rest decide what it does with them).
-DATA_FIELDS = ("dataset", "n_train", "n_test", "image_size", "data_root", "download")
-
-
-def point_data(recipe: ModuleType, settings: dict[str, Any], seed: int, loaded: dict | None = None):
-    """The images a sweep point trains on, and the balanced labels its classes are probed with:
-    ``(data, balanced)``. ``data`` is the dataset its settings name, made with the sweep's data seed
-    ``seed`` (its base config's: a point's own seed changes the initialisation, the batches and the
-    views, never the images), then its ``data.<name>`` settings applied (:func:`cookbook.imbalance.apply`).
-    ``balanced`` is None unless those settings made a long tail: then it is the same number of
-    training images with every class equal, whose labels probe the features without the tail's
-    scarcity of labels. ``loaded`` caches datasets between the points of one sweep."""
-    import dataclasses
-
-    from cookbook.imbalance import apply
-    from cookbook.run import load_data
-
-    config = recipe.Config.for_budget("quick", **config_overrides(recipe, settings))
-    key = tuple(getattr(config, name) for name in DATA_FIELDS)
-    cache = loaded if loaded is not None else {}
-    if key not in cache:
-        cache[key] = load_data(dataclasses.replace(config, seed=seed))
-    data = apply(cache[key], settings)
-    balanced = apply(cache[key], {**settings, DATA + "class_ratio": 1}) if data is not cache[key] else None
-    return data, balanced
+from cookbook.book.chapter import markdown, short_run
+from cookbook.book.plots import new_figure
+from cookbook.book.sweeps import AUGMENT, PLAIN, config_overrides, display_scale, point_data, summary
+from cookbook.registry import get
 
 
 def introduce(sweep: dict[str, Any]) -> None:
@@ -78,59 +36,6 @@ def introduce(sweep: dict[str, Any]) -> None:
           f"of wall time{f', {cpu:.0f} s of CPU time' if cpu else ''} | "
           f"seeds: {', '.join(map(str, seeds)) if seeds else 'the recipe default (0)'}\n"
           f"  to train it again: {sweep['command']}")
-
-
-def _setting_label(point: dict[str, Any]) -> str:
-    label = point["label"]
-    return label.rsplit(", seed ", 1)[0] if point.get("seed") is not None and ", seed " in label else label
-
-
-def _measures(point: dict[str, Any]) -> dict[str, float]:
-    after = point["after"]
-    values = {"kNN": after["knn_acc"], **report.nuisance_scores(after), "RankMe": after["rankme"],
-              "seconds": point.get("seconds"), "CPU seconds": point.get("cpu_seconds"),
-              "kNN gain": after["knn_acc"] - point["before"]["knn_acc"],
-              "normalised std": after["mean_std"] / after["std_if_uniform"] if "mean_std" in after else None}
-    backbone = next((row for row in point.get("layers", []) if row["layer"] == "backbone"), None)
-    if backbone and "linear_acc" in backbone:
-        values["linear probe"] = backbone["linear_acc"]
-    if len(point.get("layers", [])) > 1:  # the loss's own embedding, after the projector's last layer
-        values["embedding RankMe"] = point["layers"][-1]["rankme"]
-    losses = [r["loss"] for r in point.get("history", []) if "loss" in r]
-    if losses:  # the training loss at the end, averaged over the last few records: one step's loss is noisy
-        values["loss"] = statistics.fmean(losses[-LAST_RECORDS:])
-    try:
-        values["alpha-ReQ"] = alpha_req(point["spectrum"]) if point.get("spectrum") else None
-    except ValueError:  # a spectrum collapsed to fewer than 3 directions has no slope
-        values["alpha-ReQ"] = None
-    return {k: v for k, v in values.items() if v is not None}
-
-
-def summary(sweep: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per setting (the seeds of a setting merged): ``{"label", "settings", "seeds", measure:
-    (mean, low, high)}`` for kNN (the class), each nuisance's kNN, RankMe, the linear probe when the
-    sweep probed layers, and the seconds one run took."""
-    groups: dict[str, list[dict]] = {}
-    for point in sweep["points"]:
-        groups.setdefault(_setting_label(point), []).append(point)
-    rows = []
-    for label, points in groups.items():
-        measures = [_measures(p) for p in points]
-        row = {"label": label, "settings": points[0]["settings"], "seeds": [p.get("seed") for p in points]}
-        for key in measures[0]:
-            values = [m[key] for m in measures if key in m]
-            row[key] = (statistics.fmean(values), min(values), max(values))
-        rows.append(row)
-    return rows
-
-
-# Measures that are not accuracies: shown as they are, never in percent.
-PLAIN = ("RankMe", "embedding RankMe", "seconds", "CPU seconds", "normalised std", "loss", "alpha-ReQ")
-
-
-def _scale(measure: str) -> int:
-    """Accuracies are drawn in percent; RankMe, seconds and the rest as they are."""
-    return 1 if measure in PLAIN else 100
 
 
 def _cell(key: str, value: tuple[float, float, float]) -> str:
@@ -150,11 +55,10 @@ NOT_BY_DEFAULT = ("label", "settings", "seeds", "seconds", "CPU seconds", "kNN g
                   "alpha-ReQ", "embedding RankMe")
 
 
-def table(sweep: dict[str, Any], rows: list[dict[str, Any]] | None = None, columns: Iterable[str] | None = None) -> None:
+def table(sweep: dict[str, Any], rows: list[dict[str, Any]] | None = None,
+          columns: Iterable[str] | None = None) -> None:
     """:func:`summary` as a Markdown table, in percent; with several seeds, the mean and (the range).
     ``columns``: the :func:`summary` keys to show (default: the accuracies and RankMe)."""
-    from cookbook.book.chapter import markdown
-
     rows = rows or summary(sweep)
     keys = list(columns) if columns else [k for k in rows[0] if k not in NOT_BY_DEFAULT]
     names = {"kNN": "kNN: the class", **{k: f"kNN: {k}" for k in report.FACTOR_NAMES.values()}}
@@ -167,8 +71,6 @@ def table(sweep: dict[str, Any], rows: list[dict[str, Any]] | None = None, colum
 def class_and_nuisances(sweep: dict[str, Any], title: str | None = None, rows: list[dict[str, Any]] | None = None):
     """Bars of kNN accuracy per setting: the class, then each nuisance factor, with the range over
     seeds as an error bar and each probe's chance level (one over its number of values) dashed."""
-    from cookbook.book.plots import new_figure
-
     rows = rows or summary(sweep)
     keys = ["kNN"] + [k for k in report.FACTOR_NAMES.values() if k in rows[0]]
     chance = {"kNN": None, **{report.FACTOR_NAMES[f]: 1 / n for f, n in report.FACTOR_VALUES.items()}}
@@ -199,12 +101,10 @@ def heatmap(sweep: dict[str, Any], x: str, y: str, metric: str = "kNN", title: s
     the grid's other settings."""
     import seaborn as sns
 
-    from cookbook.book.plots import new_figure
-
     rows = [r for r in summary(sweep) if all(r["settings"].get(k) == v for k, v in (where or {}).items())]
     xs = sorted({r["settings"][x] for r in rows})
     ys = sorted({r["settings"][y] for r in rows})
-    scale = _scale(metric)
+    scale = display_scale(metric)
     grid = [[next((scale * r[metric][0] for r in rows if r["settings"][x] == vx and r["settings"][y] == vy),
                   float("nan")) for vx in xs] for vy in ys]
     fig = new_figure(1.2 * len(xs) + 2.5, 0.7 * len(ys) + 1.6)
@@ -225,8 +125,6 @@ def lines(panels: dict[str, tuple[dict[str, Any], str]], metrics: Iterable[str] 
           title: str | None = None):
     """One panel per sweep: ``panels`` maps a panel title to ``(sweep, setting)``; each draws
     ``metrics`` (:func:`summary` keys; accuracies in %) against that setting, with the seeds' range."""
-    from cookbook.book.plots import new_figure
-
     metrics = list(metrics)
     fig = new_figure(4.2 * len(panels), 3.2)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
@@ -236,7 +134,7 @@ def lines(panels: dict[str, tuple[dict[str, Any], str]], metrics: Iterable[str] 
         categorical = not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
         xs = list(range(len(values))) if categorical else values
         for i, metric in enumerate(metrics):
-            scale = _scale(metric)
+            scale = display_scale(metric)
             target = ax if i == 0 else ax.twinx() if i == 1 else ax
             mean = [scale * r[metric][0] for r in rows]
             low = [scale * r[metric][1] for r in rows]
@@ -258,8 +156,6 @@ def lines(panels: dict[str, tuple[dict[str, Any], str]], metrics: Iterable[str] 
 def layer_figure(runs: dict[str, dict[str, Any]], title: str | None = None):
     """kNN (left) and linear-probe (right) accuracy at every probed layer, one line per run:
     ``runs`` maps a label to a sweep point with ``layers`` (a sweep declared with ``probe_layers``)."""
-    from cookbook.book.plots import new_figure
-
     fig = new_figure(9, 3.2)
     axes = fig.subplots(1, 2, sharey=True)
     longest = max((p["layers"] for p in runs.values()), key=len)
@@ -281,8 +177,6 @@ def layer_figure(runs: dict[str, dict[str, Any]], title: str | None = None):
 
 def layer_table(runs: dict[str, dict[str, Any]]) -> None:
     """The layer probes of each run as a Markdown table: layer, its width, kNN, linear probe, RankMe."""
-    from cookbook.book.chapter import markdown
-
     lines = ["| run | probed after | width | kNN | linear probe | RankMe |", "|---|---|---:|---:|---:|---:|"]
     for label, point in runs.items():
         for row in point["layers"]:
@@ -295,8 +189,6 @@ def spectra(panels: dict[str, dict[str, dict[str, Any]]], title: str | None = No
     """The singular-value spectra of the runs' backbone features (largest = 1, log scale), one panel
     per entry of ``panels`` (panel title -> {label -> a sweep point}): a spectrum that falls off a
     cliff is a dimensional collapse."""
-    from cookbook.book.plots import new_figure
-
     fig = new_figure(4.5 * len(panels), 3.2)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (name, runs) in zip(axes, panels.items()):
@@ -335,15 +227,13 @@ def again(sweep: dict[str, Any], label: str, keep_model: bool = False) -> dict[s
     """Train the point ``label`` of ``sweep`` once more with :func:`cookbook.book.chapter.short_run`
     (its settings, its seed) and print its kNN accuracy and RankMe here next to the kept ones.
     ``keep_model=True``: the result holds the trained ``model`` and its ``data`` too."""
-    from cookbook.book.chapter import short_run
-    from cookbook.registry import get
-
     points = report.by_label(sweep)
     if label not in points:
         raise KeyError(f"the sweep {sweep['sweep']!r} has no point {label!r}; its points: {', '.join(points)}")
     kept = points[label]
     recipe = get(sweep["recipe"])
-    settings = {**sweep["shared"], **kept["settings"], **({"seed": kept["seed"]} if kept.get("seed") is not None else {})}
+    settings = {**sweep["shared"], **kept["settings"],
+                **({"seed": kept["seed"]} if kept.get("seed") is not None else {})}
     data, balanced = point_data(recipe, settings, sweep["base_config"]["seed"])  # the images the sweep used
     result = short_run(recipe, data=data, per_class=sweep.get("per_class", False), balanced=balanced,
                        keep_model=keep_model, **config_overrides(recipe, settings))
@@ -359,14 +249,12 @@ def series(sweep: dict[str, Any], x: str, by: Callable[[dict[str, Any]], Any], m
     ``by(row)`` names the group of each :func:`summary` row, or a tuple of names for a row that
     belongs to several (the shared default point of two scaling rules). ``log_x`` for settings
     that span decades (learning rates)."""
-    from cookbook.book.plots import new_figure
-
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in summary(sweep):
         names = by(row)
         for name in (names if isinstance(names, tuple) else (names,)):
             groups.setdefault(str(name), []).append(row)
-    scale = _scale(metric)
+    scale = display_scale(metric)
     default = sweep.get("base_config", {}).get(x)  # a row that does not set x has the sweep's value
     fig = new_figure(5.6, 3.4)
     ax = fig.subplots()
@@ -429,8 +317,6 @@ def per_class_rows(sweeps: dict[str, dict[str, Any]], labels: str = "long-tailed
 def per_class_table(sweeps: dict[str, dict[str, Any]], labels: str = "long-tailed") -> list[dict[str, Any]]:
     """:func:`per_class_rows` as a Markdown table, each accuracy with its change from the method's
     balanced run (ratio 1); returns the rows."""
-    from cookbook.book.chapter import markdown
-
     rows = per_class_rows(sweeps, labels)
     keys = ["kNN", "kNN head", "kNN tail", "linear", "linear head", "linear tail"]
     balanced = {r["method"]: r for r in rows if r["ratio"] == 1}
@@ -449,8 +335,6 @@ def per_class_figure(sweeps: dict[str, dict[str, Any]], probe: str = "knn_acc", 
     """One panel per method: each class's test accuracy (``probe``: ``"knn_acc"`` or ``"linear_acc"``,
     with ``labels`` as in :func:`per_class_rows`) against its number of training images, one line per
     class ratio, on a log axis."""
-    from cookbook.book.plots import new_figure
-
     fig = new_figure(3.3 * len(sweeps), 3.2)
     axes = fig.subplots(1, len(sweeps), squeeze=False, sharey=True)[0]
     for ax, (method, sweep) in zip(axes, sweeps.items()):
@@ -479,9 +363,6 @@ def projections(embeddings: dict[str, Any], slices: int = 3, seed: int = 0, bins
     import math
 
     import torch
-
-    from cookbook.book.plots import new_figure
-    from cookbook.registry import get
 
     sigreg = get("lejepa").sigreg
     fig = new_figure(2.6 * slices, 2.2 * len(embeddings))

@@ -2,8 +2,8 @@
 
 ``Lab(recipe="simclr")`` builds an ipywidgets panel: sliders for the augmentation
 strengths and the recipe's main hyperparameters (checkboxes for its on/off safeguards:
-a recipe's ``LAB_CONTROLS`` maps a field to ``(min, max, step)`` or to ``bool``), Start / Stop / Reset, and a dashboard of
-the loss, kNN accuracy, RankMe, the singular-value spectrum and a 2-D PCA of the
+a recipe's ``LAB_CONTROLS`` maps a field to ``(min, max, step)`` or to ``bool``), Start / Stop / Reset, and a
+dashboard of the loss, kNN accuracy, RankMe, the singular-value spectrum and a 2-D PCA of the
 embeddings, redrawn after every chunk of training.
 
 How it stays responsive: Start schedules an asyncio task on the kernel's own event loop.
@@ -34,6 +34,7 @@ import time
 
 from cookbook import evaluate, is_quick, registry
 from cookbook.book import collapse, plots, probes, report
+from cookbook.book.selection import spearman
 from cookbook.config import ConfigError
 from cookbook.run import load_data, prepare
 from cookbook.train import Trainer, TrainingDiverged
@@ -343,7 +344,8 @@ class Lab:
         z = self._embeddings()
         last = self.nuisance[-1] if self.nuisance else {}
         where = f" at {last['layer']}" if "layer" in last else ""
-        nuisance = {name + where: [(r["step"], r[key]) for r in self.nuisance if key in r and r.get("layer") == last.get("layer")]
+        nuisance = {name + where: [(r["step"], r[key]) for r in self.nuisance
+                                   if key in r and r.get("layer") == last.get("layer")]
                     for key, name in ((k, report.FACTOR_NAMES.get(k[:-len("_knn_acc")], k[:-len("_knn_acc")]))
                                       for k in last if k.endswith("_knn_acc"))}
         return plots.lab_dashboard(self.history, z, self.data.test_y[:1000] if z is not None else None,
@@ -371,15 +373,14 @@ class Lab:
             parts.append(f"kNN {last['knn_acc']:.3f}{nuisance}, RankMe {last['rankme']:.1f}")
         agreement = self.rankme_vs_knn()
         if agreement["spearman"] is not None:
-            parts.append(f"RankMe vs kNN over {len(agreement['steps'])} evaluations: Spearman {agreement['spearman']:+.2f}")
+            parts.append(f"RankMe vs kNN over {len(agreement['steps'])} evaluations: "
+                         f"Spearman {agreement['spearman']:+.2f}")
         return " | ".join(parts)
 
     def rankme_vs_knn(self) -> dict:
         """Does the label-free RankMe move with the labelled kNN accuracy during this run (chapter 13)?
         ``{"steps", "rankme", "knn", "spearman"}`` over the run's evaluations; ``spearman`` is None
         before three evaluations or while either one has not moved at all."""
-        from cookbook.book.selection import spearman
-
         records = [r for r in self.history if "knn_acc" in r and "rankme" in r]
         pairs = {"steps": [r["step"] for r in records], "rankme": [r["rankme"] for r in records],
                  "knn": [r["knn_acc"] for r in records], "spearman": None}
@@ -438,8 +439,8 @@ class Lab:
                     w.VBox([w.HTML(f"<b>{self.recipe_name}</b>"), *recipe.values()])]),
             w.HBox([start, stop, reset, clear]), *([layer] if len(self.layers) > 1 else []), note, status, image, runs])
         panel.add_class("cookbook-lab")  # the static book's script finds the panel by it (book/_widgets/lab-static.js)
-        self._widgets = dict(panel=panel, augment=augment, recipe=recipe, start=start, stop=stop, reset=reset, layer=layer,
-                             clear=clear, status=status, image=image, runs=runs, note=note)
+        self._widgets = dict(panel=panel, augment=augment, recipe=recipe, start=start, stop=stop, reset=reset,
+                             layer=layer, clear=clear, status=status, image=image, runs=runs, note=note)
         return panel
 
     def _on_main_loop(self, action):

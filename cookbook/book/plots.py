@@ -12,7 +12,7 @@ import torch
 from matplotlib.figure import Figure
 
 from cookbook import augment as augment_module
-from cookbook import evaluate
+from cookbook import evaluate, registry
 from cookbook.curves import new_figure, plot_metric, to_png  # noqa: F401  (to_png: the chapters' plots.to_png)
 
 
@@ -74,7 +74,8 @@ def spectrum(ax, z: torch.Tensor, label: str | None = None, *, absolute: bool = 
     ax.grid(alpha=0.3)
 
 
-def pca_scatter(ax, z: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str] = (), max_points: int = 1000) -> None:
+def pca_scatter(ax, z: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str] = (),
+                max_points: int = 1000) -> None:
     """The embeddings projected on their first two principal components, coloured by class."""
     z, labels = z[:max_points].detach().float().cpu(), labels[:max_points].cpu()
     z = z - z.mean(dim=0)
@@ -227,8 +228,6 @@ def relative_position_patches(image: torch.Tensor, config, recipe: str = "jigsaw
     The recipe (looked up in :mod:`cookbook.registry`) cuts the patches (``grid_patches``: ``(1, C, H, W)``
     -> ``(1, 9, C, p, p)``, row by row) and numbers the neighbours (``CENTRE``, ``NEIGHBOURS``).
     """
-    from cookbook import registry
-
     jigsaw = registry.get(recipe)
     patches = jigsaw.grid_patches(image[None], config.patch_size, config.gap, config.jitter)[0]
     fig = new_figure(6.5, 3)

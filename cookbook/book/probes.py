@@ -73,7 +73,8 @@ def layer_probes(model: nn.Module, data, *, bank: int | None = None, linear: boo
     rows = []
     for name in train:
         row = {"layer": name, "dim": train[name].shape[1],
-               "knn_acc": evaluate.knn_accuracy(train[name], data.train_y[:bank], test[name], data.test_y, k, temperature),
+               "knn_acc": evaluate.knn_accuracy(train[name], data.train_y[:bank], test[name], data.test_y, k,
+                                                temperature),
                "rankme": evaluate.rankme(test[name])}
         if linear:
             row["linear_acc"] = evaluate.linear_probe_accuracy(train[name], data.train_y[:bank], test[name],
@@ -102,7 +103,8 @@ def per_class_scores(backbone: nn.Module, data, *, bank: int | None = None, k: i
     test_y = test_y.cpu()
     linear = [float((probed[test_y == c] == c).float().mean()) if (test_y == c).any() else None
               for c in range(n_classes)]
-    return {"classes": list(data.classes), "train_counts": torch.bincount(data.train_y.cpu(), minlength=n_classes).tolist(),
+    return {"classes": list(data.classes),
+            "train_counts": torch.bincount(data.train_y.cpu(), minlength=n_classes).tolist(),
             "knn_acc": knn, "linear_acc": linear}
 
 
@@ -188,12 +190,14 @@ def evaluation_ladder(backbone: nn.Module, data, *, bank: int | None = None, k: 
     return [
         {"evaluation": "kNN, frozen features", "trains": "nothing",
          "accuracy": evaluate.knn_accuracy(train_z[:bank], data.train_y[:bank], test_z, data.test_y, k, temperature)},
-        {"evaluation": "linear probe, frozen features", "trains": f"a linear layer ({backbone.dim} x {len(data.classes)})",
+        {"evaluation": "linear probe, frozen features",
+         "trains": f"a linear layer ({backbone.dim} x {len(data.classes)})",
          "accuracy": evaluate.linear_probe_accuracy(train_z, data.train_y, test_z, data.test_y, seed=seed)},
         {"evaluation": f"fine-tune the last block, {steps} steps", "trains": "the last block and a linear layer",
          "accuracy": fine_tune_accuracy(backbone, data, blocks=1, **tune)},
         {"evaluation": f"fine-tune every block, {steps} steps", "trains": "the whole network",
          "accuracy": fine_tune_accuracy(backbone, data, blocks=None, **tune)},
-        {"evaluation": f"from scratch, {steps} steps (no pretraining)", "trains": "the whole network, from random weights",
+        {"evaluation": f"from scratch, {steps} steps (no pretraining)",
+         "trains": "the whole network, from random weights",
          "accuracy": fine_tune_accuracy(backbone, data, blocks=None, pretrained=False, **tune)},
     ]

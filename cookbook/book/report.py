@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from cookbook import registry
 from cookbook.book.cache import RESULTS
+from cookbook.book.plots import new_figure
 
 # The toy shapes' discrete nuisance factors (cookbook.data.make_toy), by the name a reader knows them by,
 # with their number of values (a kNN probe's chance level is one over it).
@@ -134,8 +135,6 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 def comparison_figure(rows: list[dict[str, Any]], title: str | None = None):
     """kNN and linear-probe accuracy per method, with the random-init kNN as a tick, and RankMe."""
-    from cookbook.book.plots import new_figure
-
     fig = new_figure(max(8.0, 0.6 * len(rows) + 3), 4.2)
     acc_ax, rank_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.4]})
     names = [r["method"] for r in rows]
@@ -160,8 +159,6 @@ def comparison_figure(rows: list[dict[str, Any]], title: str | None = None):
 def gain_figure(rows_by_dataset: dict[str, list[dict[str, Any]]], title: str | None = None):
     """kNN accuracy gained over the same network at random initialisation, per method, one bar per
     dataset: the one number that says what training added, whatever the dataset's baseline."""
-    from cookbook.book.plots import new_figure
-
     names = [r["method"] for r in next(iter(rows_by_dataset.values()))]
     fig = new_figure(max(8.0, 0.6 * len(names) + 3), 3.6)
     ax = fig.subplots()

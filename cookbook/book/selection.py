@@ -18,6 +18,10 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
+from cookbook.book.chapter import markdown
+from cookbook.book.plots import new_figure
+from cookbook.book.sweeps import display_scale, measures, summary
+
 
 def _finite(values: Mapping[str, float], name: str) -> None:
     if len(values) < 2:
@@ -41,7 +45,8 @@ def regret(selector: Mapping[str, float], target: Mapping[str, float]) -> float:
     same setting labels to a value; higher is better for both. Never negative."""
     if set(selector) != set(target):
         raise ValueError(f"the selector and the target score different settings: only the selector has "
-                         f"{sorted(set(selector) - set(target))}, only the target {sorted(set(target) - set(selector))}")
+                         f"{sorted(set(selector) - set(target))}, only the target "
+                         f"{sorted(set(target) - set(selector))}")
     _finite(selector, "the selector")
     _finite(target, "the target")
     return max(target.values()) - target[select(selector)]
@@ -89,7 +94,6 @@ def selection_rows(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe
     range of a setting: a regret below it is within noise; None with one seed) and Spearman's
     correlation of the two over the method's settings. The last row, named ``pooled``, correlates
     every setting of every sweep: its pick and regret are those of choosing across them too."""
-    from cookbook.book.guide import summary
 
     rows, every_setting = [], {}
     for method, sweep in sweeps.items():
@@ -121,8 +125,6 @@ def selection_rows(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe
 def selection_table(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN",
                     pooled: str = "all methods") -> list[dict[str, Any]]:
     """:func:`selection_rows` as a Markdown table; returns the rows."""
-    from cookbook.book.chapter import markdown
-
     rows = selection_rows(sweeps, selector, target, pooled)
     lines = [f"| method | settings x seeds | picked by {selector} | picked by {target} | regret (points of {target}) "
              f"| largest seed spread | Spearman({selector}, {target}) |", "|---|---:|---|---|---:|---:|---:|"]
@@ -135,44 +137,22 @@ def selection_table(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankM
     return rows
 
 
-def alpha_req(spectrum: Sequence[float], floor: float = 1e-4) -> float:
-    """alpha-ReQ (Agrawal et al., 2022): the power-law decay ``lambda_k ~ k^-alpha`` of the
-    eigenvalues ``lambda_k = sigma_k^2`` of the features' covariance, from ``spectrum``, the singular
-    values largest first (any scale; a sweep point's ``spectrum``). ``alpha`` is minus the slope of
-    the least-squares line of ``log lambda_k`` against ``log k``, over the eigenvalues above
-    ``floor`` times the largest (the rest is numerical noise). Small: a flat, high-rank spectrum;
-    large: a few directions dominate. The paper finds the best features near ``alpha = 1``."""
-    sigma = [float(s) for s in spectrum]
-    if len(sigma) < 3 or not sigma[0] > 0:
-        raise ValueError(f"alpha_req needs at least 3 singular values, the first positive; got {sigma[:5]}")
-    eigen = [s * s for s in sigma if s * s > floor * sigma[0] ** 2]
-    if len(eigen) < 3:
-        raise ValueError(f"only {len(eigen)} eigenvalues above {floor:g} of the largest: the spectrum has collapsed "
-                         f"to fewer than 3 directions, and a slope over them says nothing")
-    xs, ys = [math.log(k) for k in range(1, len(eigen) + 1)], [math.log(e) for e in eigen]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    slope = sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / sum((a - mx) ** 2 for a in xs)
-    return -slope
-
-
-def scatter(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN", title: str | None = None):
+def scatter(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", target: str = "kNN",
+            title: str | None = None):
     """``target`` against ``selector`` for every setting of every method's sweep (seeds averaged),
     one colour per method, the setting each one picks circled: what :func:`selection_rows` reads."""
-    from cookbook.book.guide import _scale, summary
-    from cookbook.book.plots import new_figure
-
     fig = new_figure(5.8, 3.8)
     ax = fig.subplots()
     for i, (method, sweep) in enumerate(sweeps.items()):
         rows = summary(sweep)
-        xs = [_scale(selector) * r[selector][0] for r in rows]
-        ys = [_scale(target) * r[target][0] for r in rows]
+        xs = [display_scale(selector) * r[selector][0] for r in rows]
+        ys = [display_scale(target) * r[target][0] for r in rows]
         ax.scatter(xs, ys, color=f"C{i}", label=method, s=22)
         labels = [r["label"] for r in rows]
         pick = labels.index(select({r["label"]: r[selector][0] for r in rows}))  # the setting selection_rows picks
         ax.scatter([xs[pick]], [ys[pick]], s=140, facecolors="none", edgecolors=f"C{i}", lw=1.5)
-    ax.set_xlabel(selector + ("" if _scale(selector) == 1 else " (%)"))
-    ax.set_ylabel(target + ("" if _scale(target) == 1 else " (%)"))
+    ax.set_xlabel(selector + ("" if display_scale(selector) == 1 else " (%)"))
+    ax.set_ylabel(target + ("" if display_scale(target) == 1 else " (%)"))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     ax.set_title(title or f"{target} against {selector}: each point a setting, circled the one {selector} picks",
@@ -180,23 +160,23 @@ def scatter(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", targ
     return fig
 
 
-def loss_tracking_rows(sweeps: Mapping[str, dict[str, Any]], coefficient: Mapping[str, str], target: str = "kNN") -> list[dict[str, Any]]:
+def loss_tracking_rows(sweeps: Mapping[str, dict[str, Any]], coefficient: Mapping[str, str],
+                       target: str = "kNN") -> list[dict[str, Any]]:
     """Does a method's final training loss say which of its runs is better downstream (LeJEPA's claim,
     Balestriero and LeCun, 2025)? For each method's sweep, Spearman's correlation between the final
     training loss and ``target`` over all its settings (-1: the lower the loss, the better, always),
     and the same within each value of ``coefficient[method]``, the setting that changes what the loss
     measures (its temperature, a term's weight), whose values make losses of different scales: the
     mean of those within-group correlations is the fair one."""
-    from cookbook.book.guide import _measures
 
     rows = []
     for method, sweep in sweeps.items():
         points = sweep["points"]  # every run, seeds apart: a seed's loss goes with that seed's accuracy
-        measures = [_measures(p) for p in points]
-        missing = [p["label"] for p, m in zip(points, measures) if "loss" not in m]
+        measured = [measures(p) for p in points]
+        missing = [p["label"] for p, m in zip(points, measured) if "loss" not in m]
         if missing:
             raise KeyError(f"{method}: no training loss recorded for {', '.join(missing)}")
-        losses, targets = [m["loss"] for m in measures], [m[target] for m in measures]
+        losses, targets = [m["loss"] for m in measured], [m[target] for m in measured]
         groups: dict[Any, list[int]] = {}
         for i, p in enumerate(points):
             groups.setdefault(p["settings"].get(coefficient[method]), []).append(i)
@@ -207,10 +187,9 @@ def loss_tracking_rows(sweeps: Mapping[str, dict[str, Any]], coefficient: Mappin
     return rows
 
 
-def loss_tracking_table(sweeps: Mapping[str, dict[str, Any]], coefficient: Mapping[str, str], target: str = "kNN") -> list[dict[str, Any]]:
+def loss_tracking_table(sweeps: Mapping[str, dict[str, Any]], coefficient: Mapping[str, str],
+                        target: str = "kNN") -> list[dict[str, Any]]:
     """:func:`loss_tracking_rows` as a Markdown table; returns the rows."""
-    from cookbook.book.chapter import markdown
-
     rows = loss_tracking_rows(sweeps, coefficient, target)
     lines = [f"| method | runs | Spearman(final loss, {target}), all runs | mean Spearman at a fixed "
              f"loss coefficient | the coefficient (groups) |", "|---|---:|---:|---:|---|"]
@@ -225,20 +204,17 @@ def loss_tracking_table(sweeps: Mapping[str, dict[str, Any]], coefficient: Mappi
 def loss_figure(sweeps: Mapping[str, dict[str, Any]], coefficient: Mapping[str, str], target: str = "kNN"):
     """One panel per method: ``target`` against the final training loss of each run, coloured by
     the value of ``coefficient[method]`` (the setting that changes what the loss measures)."""
-    from cookbook.book.guide import _measures, _scale
-    from cookbook.book.plots import new_figure
-
     fig = new_figure(3.6 * len(sweeps), 3.2)
     axes = fig.subplots(1, len(sweeps), squeeze=False)[0]
     for ax, (method, sweep) in zip(axes, sweeps.items()):
         values = sorted({p["settings"].get(coefficient[method]) for p in sweep["points"]}, key=str)
         for i, value in enumerate(values):
-            chosen = [_measures(p) for p in sweep["points"] if p["settings"].get(coefficient[method]) == value]
-            ax.scatter([m["loss"] for m in chosen], [_scale(target) * m[target] for m in chosen], color=f"C{i}",
+            chosen = [measures(p) for p in sweep["points"] if p["settings"].get(coefficient[method]) == value]
+            ax.scatter([m["loss"] for m in chosen], [display_scale(target) * m[target] for m in chosen], color=f"C{i}",
                        s=18, label=f"{coefficient[method]} {value}")
         ax.set_xlabel("final training loss")
         ax.set_title(method, fontsize=10)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(target + ("" if _scale(target) == 1 else " (%)"))
+    axes[0].set_ylabel(target + ("" if display_scale(target) == 1 else " (%)"))
     return fig

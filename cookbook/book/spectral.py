@@ -32,9 +32,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
+
+from cookbook import evaluate
 
 # --------------------------------------------------------------------------- the two criteria
 
@@ -145,7 +148,8 @@ def make_problem(n: int = 400, clusters: int = 4, nuisance_dims: int = 8, nuisan
     return Problem(x=x, adjacency=adjacency, labels=labels, content=content, content_basis=rotation[:, :2])
 
 
-def sample_pairs(adjacency: torch.Tensor, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_pairs(adjacency: torch.Tensor, batch_size: int,
+                 generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """``batch_size`` positive pairs ``(i, j)`` drawn with probability ``w_ij`` (the edges of the graph)."""
     flat = torch.multinomial(adjacency.flatten(), batch_size, replacement=True, generator=generator)
     return flat // adjacency.shape[1], flat % adjacency.shape[1]
@@ -185,8 +189,8 @@ def linear_closed_form(x: torch.Tensor, adjacency: torch.Tensor, k: int) -> tupl
 def train_linear(problem: Problem, k: int = 2, steps: int = 600, batch_size: int = 128, lr: float = 0.02,
                  seed: int = 0, log_every: int = 25) -> tuple[torch.Tensor, list[dict]]:
     """Train ``z = x @ W`` from a small random start with Adam (learning rate decaying along a cosine)
-    on :func:`spectral_contrastive_loss` of sampled positive pairs. Returns ``W`` and a history of the population loss and of the largest
-    principal angle to the closed form, every ``log_every`` steps."""
+    on :func:`spectral_contrastive_loss` of sampled positive pairs. Returns ``W`` and a history of the
+    population loss and of the largest principal angle to the closed form, every ``log_every`` steps."""
     g = torch.Generator().manual_seed(seed)
     x = problem.x.float()
     target, _ = linear_closed_form(problem.x, problem.adjacency, k)
@@ -247,8 +251,6 @@ def spread_and_squeezed(n: int = 64, d: int = 16, squeezed_dims: int = 2,
     ``L_nc (columns standardised)`` (:func:`dimension_contrastive` of the columns centred and
     scaled to unit length). The squeezed embedding has the larger ``sum sigma^4``, and both
     criteria grow with it. ``generator`` draws the embeddings (default: seeded 0)."""
-    from cookbook import evaluate
-
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
 
     def gaussian(*shape):
@@ -319,3 +321,23 @@ def linear_regime(problem: Problem, k: int = 2, **train_settings) -> LinearRegim
     return LinearRegime(problem=problem, closed_form=closed_form, eigenvalues=eigenvalues,
                         optimum=population_loss(problem.x, problem.adjacency, closed_form),
                         trained=trained, history=history, pca=pca)
+
+
+def alpha_req(spectrum: Sequence[float], floor: float = 1e-4) -> float:
+    """alpha-ReQ (Agrawal et al., 2022): the power-law decay ``lambda_k ~ k^-alpha`` of the
+    eigenvalues ``lambda_k = sigma_k^2`` of the features' covariance, from ``spectrum``, the singular
+    values largest first (any scale; a sweep point's ``spectrum``). ``alpha`` is minus the slope of
+    the least-squares line of ``log lambda_k`` against ``log k``, over the eigenvalues above
+    ``floor`` times the largest (the rest is numerical noise). Small: a flat, high-rank spectrum;
+    large: a few directions dominate. The paper finds the best features near ``alpha = 1``."""
+    sigma = [float(s) for s in spectrum]
+    if len(sigma) < 3 or not sigma[0] > 0:
+        raise ValueError(f"alpha_req needs at least 3 singular values, the first positive; got {sigma[:5]}")
+    eigen = [s * s for s in sigma if s * s > floor * sigma[0] ** 2]
+    if len(eigen) < 3:
+        raise ValueError(f"only {len(eigen)} eigenvalues above {floor:g} of the largest: the spectrum has collapsed "
+                         f"to fewer than 3 directions, and a slope over them says nothing")
+    xs, ys = [math.log(k) for k in range(1, len(eigen) + 1)], [math.log(e) for e in eigen]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / sum((a - mx) ** 2 for a in xs)
+    return -slope

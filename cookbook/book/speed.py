@@ -19,6 +19,13 @@ from typing import Any
 
 import torch
 
+from cookbook import registry
+from cookbook.augment import views
+from cookbook.book.chapter import markdown
+from cookbook.book.plots import new_figure
+from cookbook.run import prepare
+from cookbook.train import Trainer
+
 RESULTS = Path(__file__).resolve().parent / "results" / "benchmarks"
 # The records the chapter reads, and the script that writes each.
 BENCHMARKS = {"augment-throughput": "benchmarks/augment_throughput.py",
@@ -73,11 +80,6 @@ def step_profile(recipe_name: str = "simclr", steps: int = 20, warmup: int = 5, 
     ``steps`` steps after ``warmup`` (the first steps pay for oneDNN's choice of kernels).
     ``settings`` override the quick config (``channels_last``, ``image_size``...); ``fused`` uses
     AdamW's fused kernel, ``bf16`` CPU autocast to bfloat16."""
-    from cookbook import registry
-    from cookbook.augment import views
-    from cookbook.run import prepare
-    from cookbook.train import Trainer
-
     if steps < 1 or warmup < 0:
         raise ValueError(f"steps={steps}, warmup={warmup}: time at least one step, after 0 or more warm-up steps")
     recipe = registry.get(recipe_name)
@@ -125,8 +127,6 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _show(text: str) -> None:
-    from cookbook.book.chapter import markdown
-
     markdown(text)
 
 
@@ -147,8 +147,6 @@ def augment_table(record: dict[str, Any]) -> None:
 
 def augment_figure(record: dict[str, Any]):
     """Horizontal bars of views per second, on a log axis (the batched pipeline is an order faster)."""
-    from cookbook.book.plots import new_figure
-
     rows = record["rows"]
     fig = new_figure(7.5, 0.45 * len(rows) + 1.0)
     ax = fig.subplots()
@@ -174,8 +172,6 @@ def step_table(record: dict[str, Any]) -> None:
 
 def step_figure(rows: list[dict[str, Any]], title: str = "Where a quick SimCLR step goes"):
     """Stacked horizontal bars: each variant's milliseconds per phase."""
-    from cookbook.book.plots import new_figure
-
     fig = new_figure(7.5, 0.45 * len(rows) + 1.0)
     ax = fig.subplots()
     left = [0.0] * len(rows)

@@ -27,7 +27,8 @@ def controls_of(sweep: dict[str, Any]) -> tuple[list[dict], list[list[int]]]:
     every combination of those values once; otherwise one slider over the points themselves."""
     points, base = sweep["points"], sweep.get("base_config", {})
     names = sorted({name for p in points for name in p["settings"]})
-    full = [{**{n: base.get(n) for n in names}, **p["settings"], **({"seed": p["seed"]} if p.get("seed") is not None else {})}
+    full = [{**{n: base.get(n) for n in names}, **p["settings"],
+             **({"seed": p["seed"]} if p.get("seed") is not None else {})}
             for p in points]
     varying = [n for n in (names + ["seed"]) if len({json.dumps(f.get(n)) for f in full}) > 1]
     values = {n: sorted({f.get(n) for f in full}, key=lambda v: (v is None, v)) for n in varying}

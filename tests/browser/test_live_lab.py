@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -78,7 +77,8 @@ def jupyterlab(tmp_path_factory):
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not answer within 90 s:\n{(folder / 'server.log').read_text()[-3000:]}")
+                    pytest.fail(f"JupyterLab did not answer within 90 s:\n"
+                                f"{(folder / 'server.log').read_text()[-3000:]}")
                 time.sleep(0.5)
         yield url
     finally:
@@ -139,16 +139,19 @@ def test_the_sweep_viewer_runs_in_jupyterlab(browser, jupyterlab, screenshots, l
         run_all_cells(page, f"{jupyterlab}/lab/workspaces/viewer/tree/sweep.ipynb?reset")
         viewer = page.locator(".cookbook-sweep-viewer")
         viewer.wait_for(timeout=120_000)
-        figure, readout, slider = viewer.locator("svg.sv-figure"), viewer.locator(".sv-readout"), viewer.locator("input[type=range]")
+        figure, readout = viewer.locator("svg.sv-figure"), viewer.locator(".sv-readout")
+        slider = viewer.locator("input[type=range]")
         wait_for(lambda: figure.locator("polyline").count() >= 4, 20, "the viewer drawing its curves in JupyterLab")
         before = (figure.inner_html(), readout.inner_text())
         # A click near the slider's right end, as a person drags it (JupyterLab keeps the arrow keys for itself).
         box = slider.first.bounding_box()
         page.mouse.click(box["x"] + 0.95 * box["width"], box["y"] + box["height"] / 2)
-        wait_for(lambda: (figure.inner_html(), readout.inner_text()) != before, 5, "the figure changing with the slider")
+        wait_for(lambda: (figure.inner_html(), readout.inner_text()) != before, 5,
+                 "the figure changing with the slider")
         screenshots.mkdir(parents=True, exist_ok=True)
         viewer.screenshot(path=str(screenshots / "jupyterlab-sweep-viewer.png"))
-        live_results.append(f"sweep viewer in JupyterLab: drawn, slider moved, readout now {readout.inner_text()[:60]!r}")
+        live_results.append(f"sweep viewer in JupyterLab: drawn, slider moved, readout now "
+                            f"{readout.inner_text()[:60]!r}")
         assert not outside, f"the page asked for other origins: {outside}"
     finally:
         context.close()
@@ -169,7 +172,8 @@ def test_a_person_drives_the_lab_in_jupyterlab(browser, jupyterlab, screenshots,
         button["Start"].click()
         steps, pictures = [], []
         started = time.monotonic()
-        while time.monotonic() - started < 20 and (len(set(steps) - {-1, 0}) < 3 or len(set(pictures) - {None, ""}) < 4):
+        while time.monotonic() - started < 20 and (len(set(steps) - {-1, 0}) < 3
+                                                   or len(set(pictures) - {None, ""}) < 4):
             steps.append(step_of(panel))
             if image.count():
                 pictures.append(image.first.get_attribute("src"))

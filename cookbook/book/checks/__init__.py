@@ -10,14 +10,15 @@ The checkers live in one module per chapter topic and are all importable from he
 module and that module's ``__all__``; shared machinery (``Feedback``, ``_value``, ``_close``,
 ``_first_matching``) is in :mod:`cookbook.book.checks.core`.
 """
-from cookbook.book.checks.core import Feedback, check_choice
 from cookbook.book.checks.basics import *  # noqa: F401,F403  chapter 1: NT-Xent, RankMe
-from cookbook.book.checks.pretext import *  # noqa: F401,F403  chapter 2: pretext tasks
-from cookbook.book.checks.metric_learning import *  # noqa: F401,F403  chapter 3: SimCLR, NNCLR, MoCo
-from cookbook.book.checks.distillation import *  # noqa: F401,F403  chapter 4: BYOL, SimSiam, DINO
+from cookbook.book.checks.core import Feedback as Feedback
+from cookbook.book.checks.core import check_choice as check_choice
 from cookbook.book.checks.correlation import *  # noqa: F401,F403  chapter 5: VICReg, Barlow Twins, SwAV, W-MSE
-from cookbook.book.checks.masked import *  # noqa: F401,F403  chapter 6: MAE, I-JEPA
-from cookbook.book.checks.unified import *  # noqa: F401,F403  chapter 7: the unified view
+from cookbook.book.checks.distillation import *  # noqa: F401,F403  chapter 4: BYOL, SimSiam, DINO
 from cookbook.book.checks.guide import *  # noqa: F401,F403  chapters 8-10: the cook's guide
-from cookbook.book.checks.tuning import *  # noqa: F401,F403  chapters 11-13 and 15
+from cookbook.book.checks.masked import *  # noqa: F401,F403  chapter 6: MAE, I-JEPA
+from cookbook.book.checks.metric_learning import *  # noqa: F401,F403  chapter 3: SimCLR, NNCLR, MoCo
+from cookbook.book.checks.pretext import *  # noqa: F401,F403  chapter 2: pretext tasks
 from cookbook.book.checks.speed import *  # noqa: F401,F403  chapter 14: speed
+from cookbook.book.checks.tuning import *  # noqa: F401,F403  chapters 11-13 and 15
+from cookbook.book.checks.unified import *  # noqa: F401,F403  chapter 7: the unified view

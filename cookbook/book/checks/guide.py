@@ -10,6 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from cookbook.book.checks.core import Feedback, _first_matching, _value
+from cookbook.book.probes import cut_points
+from cookbook.ema import momentum_at
+from cookbook.models import mlp
 
 __all__ = ["check_one_negative_loss", "check_guillotine", "check_momentum_schedule"]
 
@@ -42,12 +45,14 @@ def _one_negative_variants(z1, z2, negative, positives, t):
     raw = torch.cat([z1, z2])
     expected = loss(unit)
     mistakes = {
-        "the embeddings are not normalised to unit length: the similarity is a cosine, F.normalize(z, dim=1)": loss(raw),
+        "the embeddings are not normalised to unit length: the similarity is a cosine, "
+        "F.normalize(z, dim=1)": loss(raw),
         "the temperature is missing: divide the cosines by it": loss(unit, temperature=1.0),
         "the positive is missing from the denominator: the softmax runs over the positive and the negative": loss(
             unit, with_positive=False),
         "the loss is summed over the anchors: average it over all 2N of them": loss(unit, reduce="sum"),
-        "only the first view's N embeddings are anchors: the second view's are anchors too (2N rows)": loss(unit, anchors=n),
+        "only the first view's N embeddings are anchors: the second view's are anchors too (2N rows)": loss(
+            unit, anchors=n),
     }
     return expected, mistakes
 
@@ -71,8 +76,6 @@ def check_one_negative_loss(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tens
 # ----------------------------------------------------------------------------- chapter 9: the guillotine
 
 def _projector(depth: int) -> nn.Sequential:
-    from cookbook.models import mlp
-
     torch.manual_seed(depth)
     return mlp(6, 8, 4, depth).eval()
 
@@ -80,8 +83,6 @@ def _projector(depth: int) -> nn.Sequential:
 def _blocks_after(head: nn.Sequential, k: int, at_linear: bool = False) -> nn.Sequential:
     """The first ``k`` blocks of ``head`` (:func:`cookbook.book.probes.cut_points`), or cut right after
     the k-th Linear with ``at_linear``."""
-    from cookbook.book.probes import cut_points
-
     if k == 0:
         return nn.Sequential()
     if at_linear:
@@ -110,15 +111,17 @@ def check_guillotine(fn: Callable[[nn.Sequential, int], nn.Module]) -> Feedback:
                 return Feedback(False, f"for a projector of depth {depth} and k={k}, your function raised "
                                        f"{type(err).__name__}: {err}")
             if not isinstance(got, torch.Tensor):
-                return Feedback(False, f"calling what fn(projector, {k}) returned gave {type(got).__name__}, not a tensor: "
-                                       f"return a module (an nn.Sequential of the kept layers)")
+                return Feedback(False, f"calling what fn(projector, {k}) returned gave {type(got).__name__}, "
+                                       f"not a tensor: return a module (an nn.Sequential of the kept layers)")
             with torch.no_grad():
                 expected = _blocks_after(head, k)(x)
                 candidates = {
                     "the cut is right after the Linear layer: a block ends after its BatchNorm and ReLU": _blocks_after(
                         head, k, at_linear=True)(x) if k else None,
-                    "one block too many: k=1 keeps the first block only": _blocks_after(head, k + 1)(x) if k < depth else None,
-                    "one block too few: k=1 keeps the first block, k=0 none": _blocks_after(head, k - 1)(x) if k else None,
+                    "one block too many: k=1 keeps the first block only":
+                        _blocks_after(head, k + 1)(x) if k < depth else None,
+                    "one block too few: k=1 keeps the first block, k=0 none":
+                        _blocks_after(head, k - 1)(x) if k else None,
                 }
             if got.shape == expected.shape and torch.allclose(got, expected, atol=1e-6):
                 continue
@@ -135,8 +138,6 @@ def check_guillotine(fn: Callable[[nn.Sequential, int], nn.Module]) -> Feedback:
 def check_momentum_schedule(fn: Callable[[int, int, float, str], float]) -> Feedback:
     """``fn(step, total_steps, base, schedule)``: ``base`` throughout for ``"constant"``; for
     ``"cosine"``, ``1 - (1 - base) (cos(pi step / total) + 1) / 2``, from ``base`` to 1."""
-    from cookbook.ema import momentum_at
-
     cases = [(s, 100, b, sched) for sched in ("constant", "cosine") for b in (0.9, 0.99) for s in (0, 25, 50, 100)]
     for step, total, base, schedule in cases:
         got, problem = _value(fn, step, total, base, schedule)

@@ -63,7 +63,8 @@ def check_info_nce_queue(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor,
             detail = (f" (on N={n} queries of dimension {d}, a queue of K={size} and temperature {t}: "
                       f"expected {expected:.4f}, got {got:.4f})")
             return Feedback(False, (why or "the value differs from MoCo's InfoNCE") + detail)
-    return Feedback(True, "your InfoNCE matches the recipe's `moco.info_nce_loss` with a queue on three random batches.")
+    return Feedback(True, "your InfoNCE matches the recipe's `moco.info_nce_loss` with a queue on three random "
+                          "batches.")
 
 
 # ------------------------------------------------------------------------- NNCLR: the nearest neighbour

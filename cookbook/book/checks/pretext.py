@@ -40,7 +40,8 @@ def _block_problem(rotated: torch.Tensor, images: torch.Tensor) -> str | None:
     for k, got in enumerate(turns):
         if got is None:
             return (f"block {k} (rows {k * n} to {(k + 1) * n - 1}) does not hold the images turned {k} quarter "
-                    f"turn{'s' if k != 1 else ''}: rotate over the height and width axes, `dims=(2, 3)`, and keep the images in order")
+                    f"turn{'s' if k != 1 else ''}: rotate over the height and width axes, `dims=(2, 3)`, and keep "
+                    "the images in order")
         if got != k:
             return f"block {k} holds the images turned {got} quarter turns instead of {k}"
     return "the blocks are not the four rotations of the images"
@@ -88,7 +89,8 @@ def check_rotate_batch(fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Te
                                    "(`torch.long`, as `torch.arange` makes them)" + where)
         labels = labels.long()
         if torch.equal(labels, expected_labels + 1):
-            return Feedback(False, "the labels run from 1 to 4: class indices start at 0 (no turn) and end at 3" + where)
+            return Feedback(False, "the labels run from 1 to 4: class indices start at 0 (no turn) and end at 3"
+                            + where)
         # Each image's four rotations next to each other is as good for the loss, as long as the labels follow.
         interleaved_labels = torch.arange(4).repeat(n)
         image_by_image = rotated.reshape(n, 4, c, h, h).transpose(0, 1).flatten(0, 1)

@@ -17,7 +17,8 @@ def check_rank_slice(fn: Callable[[torch.Tensor, int, int], torch.Tensor]) -> Fe
     the library's split (:meth:`cookbook.train.Trainer.batch_indices`): contiguous equal parts in
     rank order, so that gathering every process's part in rank order (:func:`cookbook.distributed.gather`)
     gives back the global batch in its own order."""
-    cases = [(torch.randperm(64)[:16], 2), (torch.arange(100, 124), 4), (torch.randperm(1000)[:12], 3), (torch.arange(8), 1)]
+    cases = [(torch.randperm(64)[:16], 2), (torch.arange(100, 124), 4), (torch.randperm(1000)[:12], 3),
+             (torch.arange(8), 1)]
     for indices, world in cases:
         parts = []
         for rank in range(world):

@@ -13,6 +13,9 @@ import torch
 
 from cookbook import registry
 from cookbook.book.checks.core import Feedback, _first_matching, _returned, _value
+from cookbook.book.selection import regret
+from cookbook.config import BatchScaledLR
+from cookbook.imbalance import class_counts
 
 __all__ = ["check_selection_regret", "check_epps_pulley", "check_scaled_lr", "check_class_counts"]
 
@@ -34,8 +37,6 @@ def check_class_counts(fn: Callable[[int, int, float], list[int]]) -> Feedback:
     head first, ``n_c`` proportional to ``class_ratio ** (-c / (n_classes - 1))`` and summing exactly
     to ``train_images``. Any rounding is accepted that keeps each count within 1 of its share.
     The reference is :func:`cookbook.imbalance.class_counts`."""
-    from cookbook.imbalance import class_counts
-
     for n_classes, total, ratio in ((10, 2000, 10), (10, 2000, 100), (5, 500, 1), (4, 103, 7)):
         detail = f" (n_classes={n_classes}, train_images={total}, class_ratio={ratio})"
         out, problem = _returned(fn, n_classes, total, ratio)
@@ -98,8 +99,6 @@ def check_scaled_lr(fn: Callable[[float, int, str], float]) -> Feedback:
     for a batch of 256: ``base_lr * batch_size / 256`` for ``"linear"`` (Goyal et al., 2017; the
     library's :class:`cookbook.config.BatchScaledLR`), ``base_lr * sqrt(batch_size / 256)`` for
     ``"square root"``."""
-    from cookbook.config import BatchScaledLR
-
     cases = [(base, batch, rule) for rule in ("linear", "square root")
              for base, batch in ((0.3, 1024), (0.05, 64), (2.0, 4096), (0.3, 256))]
     for base, batch, rule in cases:
@@ -116,7 +115,8 @@ def check_scaled_lr(fn: Callable[[float, int, str], float]) -> Feedback:
                 reference_128: base * batch / 128,
                 "'linear' multiplies base_lr by batch_size / 256 itself, not by its square root: are the rules "
                 "swapped?": root,
-                "batch_size / 256 is squared: 'linear' multiplies base_lr by batch_size / 256": base * (batch / 256) ** 2,
+                "batch_size / 256 is squared: 'linear' multiplies base_lr by batch_size / 256":
+                    base * (batch / 256) ** 2,
             }
         else:
             mistakes = {
@@ -152,8 +152,6 @@ def check_selection_regret(fn: Callable[[dict[str, float], dict[str, float]], fl
     """``fn(rankme, accuracy)``: the regret of choosing a setting by RankMe, ``max(accuracy) -
     accuracy[the setting of highest RankMe]``, in the accuracy's units; never negative. The reference
     is :func:`cookbook.book.selection.regret`."""
-    from cookbook.book.selection import regret
-
     for rankme, accuracy in _SELECTION_CASES:
         got, problem = _value(fn, dict(rankme), dict(accuracy))
         if problem:

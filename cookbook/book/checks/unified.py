@@ -33,10 +33,12 @@ def _spectral_loss_variants(z1: torch.Tensor, z2: torch.Tensor) -> tuple[float, 
         "the factor 2 in front of the attractive term is missing": (-attraction + repulsion).item(),
         "the dot products in the repulsive term are not squared": (-2 * attraction + cross[off].mean()).item(),
         "the embeddings are L2-normalised: the spectral contrastive loss uses raw dot products, and their "
-        "length is what the repulsive term controls": (-2 * cosine.diagonal().mean() + cosine[off].pow(2).mean()).item(),
+        "length is what the repulsive term controls":
+            (-2 * cosine.diagonal().mean() + cosine[off].pow(2).mean()).item(),
         "the repulsive term compares the first view with itself (z1 z1^T): it compares z1_i with z2_j":
             (-2 * attraction + same_view).item(),
-        "the attraction has the wrong sign: the loss should fall as positive pairs align": (2 * attraction + repulsion).item(),
+        "the attraction has the wrong sign: the loss should fall as positive pairs align":
+            (2 * attraction + repulsion).item(),
     }
 
 
@@ -54,7 +56,8 @@ def check_spectral_contrastive_loss(fn: Callable[[torch.Tensor, torch.Tensor], t
             why = _first_matching(got, mistakes)
             detail = f" (on N={n} pairs of dimension {d}: expected {expected:.4f}, got {got:.4f})"
             return Feedback(False, (why or "the value differs from the spectral contrastive loss") + detail)
-    return Feedback(True, "your loss matches `cookbook.book.spectral.spectral_contrastive_loss` on three random batches.")
+    return Feedback(True, "your loss matches `cookbook.book.spectral.spectral_contrastive_loss` on three random "
+                          "batches.")
 
 
 # ------------------------------------------------------------------------- closed-form spectral embedding
