@@ -17,8 +17,8 @@ The test split is left balanced, so a per-class accuracy on it measures every cl
 A sweep asks for it with two settings that are not the recipe's (``benchmarks/sweep.py``):
 ``data.class_ratio`` (the head's frequency over the tail's; 1 is balanced) and
 ``data.train_images`` (how many training images remain, the same at every ratio so that only the
-balance changes). This module decides which images a run trains on, so a sweep that uses it keeps
-it in its training digest (:func:`cookbook.book.cache.training_digest`'s ``also``).
+balance changes). This module decides which images a run trains on, so it is part of the engine and
+of every run's training digest (:mod:`cookbook.book.digest`).
 """
 from __future__ import annotations
 

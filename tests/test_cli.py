@@ -8,12 +8,14 @@ import json
 import os
 import subprocess
 import sys
-
+import time
 from pathlib import Path
 
 import pytest
 
-from cookbook import cli, registry
+from cookbook import cli, evaluate, registry
+from cookbook.checkpoint import load_checkpoint
+from cookbook.run import prepare
 from cookbook.train import CHECKPOINT_NAME
 from recipes import __main__ as recipes_main
 from recipes import simclr
@@ -52,7 +54,9 @@ def test_an_unknown_recipe_exits_2(repo_root):
 
 def test_a_tiny_run_writes_metrics_and_curves_then_resumes(repo_root, tmp_path):
     out = tmp_path / "run"
+    started = time.perf_counter()
     first = python_m(["recipes.simclr", *TINY_RUN, "--out", str(out)], repo_root, quick=False)
+    command_s = time.perf_counter() - started
     assert first.returncode == 0, first.stderr[-3000:]
     assert "budget quick" in first.stderr and "resuming" not in first.stderr
 
@@ -61,10 +65,9 @@ def test_a_tiny_run_writes_metrics_and_curves_then_resumes(repo_root, tmp_path):
         assert key in metrics, key
     assert metrics["steps"] == 4
     assert metrics["device"].startswith("cuda" if torch_has_cuda() else "cpu")
-    for key in ("knn_acc", "linear_acc", "raw_pixel_knn_acc", "random_init_knn_acc"):
-        assert 0.0 <= metrics[key] <= 1.0, key
-    assert 1.0 <= metrics["rankme"] <= metrics["feature_dim"]
-    assert metrics["wall_s"] > 0
+    again = measured_again(out, metrics)
+    assert {key: metrics[key] for key in again} == pytest.approx(again)
+    assert 0 < metrics["wall_s"] < command_s  # the trainer's seconds, inside the command's
     assert [r["step"] for r in metrics["history"] if "knn_acc" in r] == [0, 2, 4]
     png = (out / "curves.png").read_bytes()
     assert png[:8] == PNG_MAGIC and len(png) > 1000
@@ -77,6 +80,27 @@ def test_a_tiny_run_writes_metrics_and_curves_then_resumes(repo_root, tmp_path):
     resumed = json.loads((out / "metrics.json").read_text())
     assert resumed["steps"] == 4
     assert resumed["history"] == metrics["history"]  # nothing was trained twice
+
+
+def measured_again(out, metrics) -> dict:
+    """The scores of a finished run, recomputed here from what it left: the checkpoint's weights for the trained
+    backbone, the same config and seed for the data and the untrained network, raw pixels for the baseline. A run
+    that reported the network before training, the untrained one after it, or features for pixels would differ."""
+    config, _ = cli.config_from_args(simclr, cli.build_parser(simclr).parse_args([*TINY_RUN, "--out", str(out)]))
+    assert json.loads(json.dumps(config.to_dict())) == metrics["config"]  # the run's own config (JSON: tuples as lists)
+    k, temperature = config.knn_k, config.knn_temperature
+    data, model = prepare(simclr, config)
+
+    def knn(train_z, test_z):
+        return evaluate.knn_accuracy(train_z, data.train_y, test_z, data.test_y, k, temperature)
+
+    untrained = knn(*evaluate.features(model.backbone, data))
+    model.load_state_dict(load_checkpoint(out / CHECKPOINT_NAME, data.device)["model"])
+    train_z, test_z = evaluate.features(model.backbone, data)
+    return {"knn_acc": knn(train_z, test_z), "random_init_knn_acc": untrained,
+            "linear_acc": evaluate.linear_probe_accuracy(train_z, data.train_y, test_z, data.test_y, seed=config.seed),
+            "rankme": evaluate.rankme(test_z), "feature_dim": model.backbone.dim,
+            "raw_pixel_knn_acc": knn(evaluate.pixels(data.train_x), evaluate.pixels(data.test_x))}
 
 
 def torch_has_cuda() -> bool:

@@ -1,4 +1,4 @@
-"""cookbook.digest: a run's training digest covers the engine's code and the recipe's, by location,
+"""cookbook.book.digest: a run's training digest covers the engine's code and the recipe's, by location,
 and nothing but code: prose edits keep it, code edits change it, on every Python the book runs on."""
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ tested here). Slow (a wheel build): marked ``slow``, and part of the normal run.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -97,3 +98,39 @@ def test_the_stack_check_cell_catches_a_kernel_on_other_versions(tmp_path):
 def test_the_colab_stack_pins_what_colab_ships():
     pins = colab_chapters.pinned(ROOT / "tools" / "colab-stack.txt")
     assert pins == {"ipywidgets": "7.7.1", "ipykernel": "6.17.1", "ipython": "7.34.0", "notebook": "6.5.7"}
+
+
+# Every module of the installed package, imported one by one in a fresh interpreter: an import of an
+# undeclared dependency fails here with the module that needs it.
+IMPORT_EVERY_MODULE = """
+import importlib, json, pkgutil, cookbook, recipes
+names = sorted(m.name for package in (cookbook, recipes)
+               for m in pkgutil.walk_packages(package.__path__, package.__name__ + "."))
+failed = {}
+for name in names:
+    try:
+        importlib.import_module(name)
+    except Exception as error:
+        failed[name] = f"{type(error).__name__}: {error}"
+print(json.dumps({"imported": names, "failed": failed, "cookbook": cookbook.__file__}))
+"""
+
+
+def test_the_wheel_with_only_its_declared_dependencies_imports_every_module(installed, tmp_path):
+    """A laptop's `pip install` gives the package what pyproject.toml declares and nothing else (Colab
+    happens to preinstall more, seaborn among it): a new virtual environment, the wheel installed with
+    its dependencies, every module imported from an empty folder."""
+    venv = tmp_path / "venv"
+    colab_chapters.run([sys.executable, "-m", "venv", str(venv)])
+    python = str(venv / "bin" / "python")
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    env.pop("PYTHONPATH", None)
+    colab_chapters.run([python, "-m", "pip", "install", "--quiet", str(installed["wheel"])], env=env, cwd=tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    found = json.loads(colab_chapters.run([python, "-c", IMPORT_EVERY_MODULE], env=env, cwd=empty).stdout)
+    assert Path(found["cookbook"]).resolve().is_relative_to(venv.resolve())
+    assert not found["failed"], f"modules that do not import with only the declared dependencies: {found['failed']}"
+    expected = {"cookbook.train", "cookbook.book.guide", "cookbook.book.checks.core", "recipes.dino"}
+    assert expected <= set(found["imported"])
+    assert len(found["imported"]) >= 50

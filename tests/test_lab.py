@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from cookbook import evaluate
-from cookbook.book import checks
-from cookbook.config import ConfigError
+from cookbook.book import checks, collapse, probes
 from cookbook.book.lab import Lab
+from cookbook.config import ConfigError
 from recipes import simclr
 
 TINY = dict(budget="quick", n_train=64, n_test=32, batch_size=16, width=4, proj_hidden_dim=32, proj_dim=16)
@@ -69,7 +69,7 @@ def test_stop_takes_effect_within_one_chunk_and_start_continues():
 
 
 def test_reset_applies_the_controls_and_restarts_from_the_same_seed():
-    lab = tiny_lab()
+    lab = tiny_lab(warmup_steps=6)
     lab.widget()
     lab.run()
     first = [r["knn_acc"] for r in lab.history if "knn_acc" in r]
@@ -81,7 +81,11 @@ def test_reset_applies_the_controls_and_restarts_from_the_same_seed():
     lab._widgets["recipe"]["steps"].value = 4
     lab.reset()
     assert lab.trainer.config.temperature == 1.5 and lab.trainer.config.steps == 4
-    assert lab.trainer.config.warmup_steps <= 4
+    # The lab's 6 warm-up steps are cut to the 4-step run (the config refuses more), a longer run keeps all 6.
+    assert lab.trainer.config.warmup_steps == 4
+    lab._widgets["recipe"]["steps"].value = 16
+    lab.reset()
+    assert lab.trainer.config.warmup_steps == 6
 
 
 def test_the_status_shows_the_pace_of_the_run_without_its_pauses():
@@ -149,7 +153,13 @@ def test_each_finished_or_stopped_run_is_kept_with_its_settings_and_overlaid():
     table = lab._widgets["runs"].value
     assert ">temperature</th>" in table and ">lr</th>" not in table  # only what differs
     assert table.count("<tr>") == 3 and "0.9" in table
-    assert all(r["collapsed"] in (True, False) and r["knn"] is not None for r in lab.runs)
+    for run in lab.runs:  # a kept run's scores are its last evaluation's
+        last = [r for r in run["history"] if "knn_acc" in r][-1]
+        assert last["step"] == run["step"] == 4 and (run["knn"], run["rankme"]) == (last["knn_acc"], last["rankme"])
+        # four SimCLR steps from a random initialisation: the embeddings still spread (RankMe above the collapse
+        # threshold of 3), so neither run is collapsed, and the current one says so from its own embeddings
+        assert run["rankme"] > 3 and run["collapsed"] is False
+    assert collapse.is_collapsed(evaluate.collapse_report(lab._embeddings())) is lab.runs[-1]["collapsed"]
     knn_axis = lab.figure().axes[1]
     assert [line.get_label() for line in knn_axis.get_lines()] == [
         label, "this run: the class", "shape colour (a nuisance)", "background colour (a nuisance)",
@@ -164,7 +174,7 @@ def test_the_lab_measures_the_nuisance_next_to_the_class():
     lab.run()
     assert [r["step"] for r in lab.nuisance] == [0, 2, 4]  # at every evaluation, the step-0 baseline included
     accuracy = lab.nuisance[-1]["fg_hue_bin_knn_acc"]
-    assert 0.0 <= accuracy <= 1.0 and lab.runs[-1]["nuisance"]["shape colour"] == accuracy
+    assert lab.runs[-1]["nuisance"]["shape colour"] == accuracy  # and the accuracy is recomputed below
     assert set(lab.runs[-1]["nuisance"]) == {"shape colour", "background colour", "position", "size"}
     assert f"(nuisances: shape colour {accuracy:.3f}, background colour" in lab._widgets["status"].value
     assert ">kNN: shape colour</th>" in lab._widgets["runs"].value
@@ -261,7 +271,7 @@ def test_every_registered_recipe_runs_in_the_lab(name):
         # Integer settings (prototypes, crops, block counts) get integer sliders, so the model can be built.
         assert isinstance(slider.value, int) == isinstance(getattr(lab.base_config, control), int), control
     lab.run()
-    assert lab.done and not lab.error and "knn_acc" in lab.metrics()
+    assert lab.done and not lab.error and "knn_acc" in lab.metrics() and lab.metrics()["step"] == 2
 
 
 def test_on_off_safeguards_are_checkboxes_that_reach_the_config():
@@ -276,7 +286,8 @@ def test_on_off_safeguards_are_checkboxes_that_reach_the_config():
 
 
 def test_the_lab_probes_a_projector_layer_chosen_at_start_or_from_its_dropdown():
-    with pytest.raises(ConfigError, match="layer='projector 9': simclr can be probed at 'backbone', 'projector 1', 'projector 2'"):
+    with pytest.raises(ConfigError,
+                       match="layer='projector 9': simclr can be probed at 'backbone', 'projector 1', 'projector 2'"):
         tiny_lab(steps=4, chunk=2, layer="projector 9")
     lab = tiny_lab(steps=4, chunk=2, layer="projector 2")
     lab.widget()
@@ -284,7 +295,14 @@ def test_the_lab_probes_a_projector_layer_chosen_at_start_or_from_its_dropdown()
     lab.reset()
     lab.run_chunk()
     record = lab.nuisance[-1]
-    assert record["layer"] == "projector 2" and 0 <= record["layer_knn"] <= 1 and "fg_hue_bin_knn_acc" in record
+    assert record["layer"] == "projector 2" and "fg_hue_bin_knn_acc" in record
+    # the class kNN and RankMe of the projector's output (not the backbone's), with the lab's memory bank
+    bank, model = lab.trainer.config.eval_bank, lab.trainer.model
+    train_z = probes.layer_features(model, lab.data.train_x[:bank])["projector 2"]
+    test_z = probes.layer_features(model, lab.data.test_x)["projector 2"]
+    assert record["layer_knn"] == pytest.approx(evaluate.knn_accuracy(train_z, lab.data.train_y[:bank], test_z,
+                                                                      lab.data.test_y))
+    assert record["layer_rankme"] == pytest.approx(evaluate.rankme(test_z))
     assert f"kNN at projector 2 {record['layer_knn']:.3f} (nuisances at projector 2: shape colour" in lab.summary()
     lab._widgets["layer"].value = "backbone"  # from the next evaluation on
     lab.run_chunk()

@@ -7,6 +7,7 @@ from torch import nn
 
 from cookbook import evaluate, registry
 from cookbook.book import probes
+from cookbook.data import ImageData
 from cookbook.run import prepare
 
 TINY = dict(n_train=96, n_test=48, batch_size=16, width=4, proj_hidden_dim=24, proj_dim=8, steps=2)
@@ -41,10 +42,17 @@ def test_layer_probes_measure_each_layer():
     data, model = tiny_model("simclr")
     rows = probes.layer_probes(model, data, bank=64)
     assert [r["layer"] for r in rows] == ["backbone", "projector 1", "projector 2"]
-    assert all(0 <= r["knn_acc"] <= 1 and 0 <= r["linear_acc"] <= 1 and 1 <= r["rankme"] <= r["dim"] for r in rows)
-    train = probes.layer_features(model, data.train_x[:64])["projector 1"]
-    test = probes.layer_features(model, data.test_x)["projector 1"]
-    assert rows[1]["knn_acc"] == pytest.approx(evaluate.knn_accuracy(train, data.train_y[:64], test, data.test_y))
+    # Each row holds the three measures of its own layer's features, the kNN memory bank cut to `bank` images:
+    # recomputed here from cookbook.evaluate, a row given another layer's features or another bank would differ.
+    train = probes.layer_features(model, data.train_x[:64])
+    test = probes.layer_features(model, data.test_x)
+    for row in rows:
+        z_train, z_test, y_train = train[row["layer"]], test[row["layer"]], data.train_y[:64]
+        assert row["dim"] == z_train.shape[1]
+        assert row["knn_acc"] == pytest.approx(evaluate.knn_accuracy(z_train, y_train, z_test, data.test_y))
+        assert row["linear_acc"] == pytest.approx(evaluate.linear_probe_accuracy(z_train, y_train, z_test, data.test_y))
+        assert row["rankme"] == pytest.approx(evaluate.rankme(z_test))
+    assert [r["dim"] for r in rows] == [model.backbone.dim, 24, 8]  # TINY's proj_hidden_dim and proj_dim
     assert "linear_acc" not in probes.layer_probes(model, data, bank=64, linear=False)[0]
 
 
@@ -64,7 +72,10 @@ def test_a_model_without_a_projector_is_probed_at_its_backbone_only(tiny_toy):
     features = probes.layer_features(model, tiny_toy.test_x)
     assert list(features) == ["backbone"] and features["backbone"].shape == (len(tiny_toy.test_x), model.backbone.dim)
     [row] = probes.layer_probes(model, tiny_toy, linear=False)
-    assert row["layer"] == "backbone" and 0 <= row["knn_acc"] <= 1
+    train_z, test_z = evaluate.features(model.backbone, tiny_toy)  # the whole training split is the default bank
+    assert row["layer"] == "backbone" and row["dim"] == model.backbone.dim
+    assert row["knn_acc"] == pytest.approx(evaluate.knn_accuracy(train_z, tiny_toy.train_y, test_z, tiny_toy.test_y))
+    assert row["rankme"] == pytest.approx(evaluate.rankme(test_z))
 
 
 def test_per_class_scores_give_each_class_its_count_and_accuracies():
@@ -84,22 +95,84 @@ def test_per_class_scores_give_each_class_its_count_and_accuracies():
     assert weighted == pytest.approx(linear, abs=1e-6)
 
 
+class ChannelMeans(nn.Module):
+    """A two-block backbone by hand: the three channel means of an image (pooling), then Linear-ReLU-Linear.
+    ``sees=True`` sets both Linear layers to the identity, so the features are the channel means themselves
+    (the ReLU passes them: they are >= 0). ``sees=False`` zeroes the first layer's weights (its bias 0.1 keeps
+    the ReLU open), so every image has the same features: a frozen blind block."""
+
+    dim = 3
+
+    def __init__(self, sees: bool):
+        super().__init__()
+        self.features = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 3), nn.ReLU(),
+                                      nn.Linear(3, 3))
+        with torch.no_grad():
+            self.features[2].weight.copy_(torch.eye(3) if sees else torch.zeros(3, 3))
+            self.features[2].bias.fill_(0.0 if sees else 0.1)
+            self.features[4].weight.copy_(torch.eye(3))
+            self.features[4].bias.zero_()
+
+    def forward(self, x):
+        return self.features(x)
+
+
+def primary_colours(per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Red, green and blue 8 x 8 images (the class's channel at about 220, the others at about 20, each pixel
+    +-20): the class is in the channel means, linearly separable with a wide margin."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(3).repeat_interleave(per_class)
+    images = nn.functional.one_hot(labels, 3).view(-1, 3, 1, 1).expand(-1, 3, 8, 8) * 200 + 20
+    return (images + torch.randint(-20, 21, images.shape, generator=generator)).to(torch.uint8), labels
+
+
+def colour_data() -> ImageData:
+    """48 training and 30 test images of :func:`primary_colours`."""
+    return ImageData("colours", *primary_colours(16, seed=1), *primary_colours(10, seed=2),
+                     classes=("red", "green", "blue"))
+
+
 def test_fine_tuning_trains_only_what_it_is_told_and_leaves_the_backbone_alone():
-    data, model = tiny_model("simclr")
-    before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    colours = colour_data()
+
+    def accuracy(backbone, **kw):
+        return probes.fine_tune_accuracy(backbone, colours, **{"steps": 30, "batch_size": 16, "lr": 0.05, **kw})
+
+    # Features that show the colour: training the head alone (blocks=0) separates the three classes, which
+    # the untrained head (0 steps) does not.
+    seeing = ChannelMeans(sees=True)
+    assert accuracy(seeing, steps=0) < 1.0
+    assert accuracy(seeing, blocks=0) == accuracy(seeing, blocks=1) == accuracy(seeing, blocks=None) == 1.0
+    # A blind first block: every test image gets the same features, hence the same class, 10 of the 30 right.
+    # Training the last block does not help (its input is constant); training every block does.
+    blind = ChannelMeans(sees=False)
+    before = {k: v.clone() for k, v in blind.state_dict().items()}
+    assert accuracy(blind, blocks=0) == accuracy(blind, blocks=1) == pytest.approx(1 / 3)
+    assert accuracy(blind, blocks=None) == 1.0
+    assert all(torch.equal(before[k], v) for k, v in blind.state_dict().items())  # trained a copy
+    # From scratch: re-initialised weights (the same draw for any backbone of this shape, from `seed`), so the
+    # pretrained ones cannot matter, and the frozen blind block sees colours again (above the blind 1/3).
     for blocks in (0, 1, None):
-        accuracy = probes.fine_tune_accuracy(model.backbone, data, blocks=blocks, steps=3, batch_size=16)
-        assert 0 <= accuracy <= 1
-    scratch = probes.fine_tune_accuracy(model.backbone, data, blocks=None, steps=3, batch_size=16, pretrained=False)
-    assert 0 <= scratch <= 1
-    assert all(torch.equal(before[k], v) for k, v in model.backbone.state_dict().items())
+        scratch = accuracy(blind, blocks=blocks, pretrained=False)
+        assert scratch == accuracy(seeing, blocks=blocks, pretrained=False) and scratch > 1 / 3 + 1e-6
     with pytest.raises(ValueError, match="blocks=-1"):
-        probes.fine_tune_accuracy(model.backbone, data, blocks=-1)
+        probes.fine_tune_accuracy(seeing, colours, blocks=-1)
     with pytest.raises(TypeError, match="no `features`"):
-        probes.fine_tune_accuracy(nn.Linear(3, 3), data)
-    ladder = probes.evaluation_ladder(model.backbone, data, steps=2)
-    assert [row["trains"] for row in ladder][:2] == ["nothing", f"a linear layer ({model.backbone.dim} x 10)"]
-    assert len(ladder) == 5 and all(0 <= row["accuracy"] <= 1 for row in ladder)
+        probes.fine_tune_accuracy(nn.Linear(3, 3), colours)
+
+
+def test_the_evaluation_ladder_scores_one_backbone_each_way_it_lists():
+    colours, blind = colour_data(), ChannelMeans(sees=False)
+    ladder = probes.evaluation_ladder(blind, colours, steps=100)
+    assert [row["trains"] for row in ladder][:2] == ["nothing", "a linear layer (3 x 3)"]
+    # Frozen blind features are one point: kNN, the linear probe and a trained last block give every test image
+    # the same class (10 of 30 right); training every block learns to see colours; from scratch sees them too.
+    accuracies = [row["accuracy"] for row in ladder]
+    assert accuracies[:4] == pytest.approx([1 / 3, 1 / 3, 1 / 3, 1.0]) and accuracies[4] > 1 / 3 + 1e-6
+    tune = dict(steps=100, batch_size=128, seed=0)  # each rung is the fine-tuning it names, with the ladder's seed
+    assert accuracies[2:] == [probes.fine_tune_accuracy(blind, colours, blocks=1, **tune),
+                              probes.fine_tune_accuracy(blind, colours, blocks=None, **tune),
+                              probes.fine_tune_accuracy(blind, colours, blocks=None, pretrained=False, **tune)]
 
 
 def test_fine_tuning_the_last_block_changes_only_that_block(monkeypatch):

@@ -1,5 +1,5 @@
-"""Choosing hyperparameters without labels: the regret of RankMe's pick, Spearman's correlation,
-alpha-ReQ, and the selection rows of a chapter's sweeps (cookbook/selection.py)."""
+"""Choosing hyperparameters without labels (cookbook/book/selection.py): the regret of RankMe's pick,
+Spearman's correlation, alpha-ReQ (cookbook/book/spectral.py), and the selection rows of a chapter's sweeps."""
 import math
 
 import pytest

@@ -3,8 +3,10 @@ step profile, and the scripts that write the records (run small here)."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
+import torch
 
 from cookbook.book import chapter, speed
 
@@ -14,6 +16,8 @@ def shown(monkeypatch):
     """What the tables display, as Markdown text."""
     texts = []
     monkeypatch.setattr(chapter, "markdown", texts.append)
+    if hasattr(speed, "markdown"):  # imported by name into speed: replaced where it is looked up
+        monkeypatch.setattr(speed, "markdown", texts.append)
     return texts
 
 
@@ -29,7 +33,8 @@ def test_a_record_carries_where_and_when_it_was_made(tmp_path):
     path = speed.write_record("ddp-scaling", {"command": "python benchmarks/ddp_scaling.py", "rows": []},
                               tmp_path / "r.json")
     record = json.loads(path.read_text())
-    assert record["benchmark"] == "ddp-scaling" and record["torch"] and "cores" in record["machine"]
+    assert record["benchmark"] == "ddp-scaling" and record["torch"] == torch.__version__
+    assert record["machine"].endswith(f", {os.cpu_count()} cores") and record["rows"] == []
     assert record["command"] in speed.provenance(record) and record["date"] in speed.provenance(record)
     assert not list(tmp_path.glob(".*tmp*"))  # written atomically: no temporary file left
     with pytest.raises(ValueError, match="no benchmark 'speed'.*augment-throughput"):
@@ -66,9 +71,28 @@ def test_the_augmentation_record_compares_at_equal_workers(script, tmp_path, sho
     assert len(speed.augment_figure(record).axes[0].patches) == len(record["rows"])
 
 
-def test_the_step_profile_splits_a_step_and_the_levers_record_draws(script, tmp_path, shown):
-    spent = speed.step_profile("simclr", steps=2, warmup=1)
-    assert list(spent) == list(speed.PHASES) and all(v > 0 for v in spent.values())
+class StepClock:
+    """A stand-in for the ``time`` module that step_profile reads: step s (from 0) spends (s + 1) x (p + 1) ms in
+    phase p (views, forward, backward, optimizer), whatever the real durations; 1 s passes between steps."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def perf_counter(self) -> float:
+        step, tick = divmod(self.calls, len(speed.PHASES) + 1)  # five readings a step: before and after each phase
+        self.calls += 1
+        return step + sum((step + 1) * (p + 1) for p in range(tick)) / 1000
+
+
+def test_the_step_profile_splits_a_step_and_the_levers_record_draws(script, tmp_path, shown, monkeypatch):
+    with monkeypatch.context() as patched:  # only while profiling: write_record below reads the real date
+        patched.setattr(speed, "time", StepClock())
+        spent = speed.step_profile("simclr", steps=2, warmup=1)
+    # Steps 1 and 2 are timed (step 0 is the warm-up): phase p takes (2 + 3) / 2 x (p + 1) ms per step on average.
+    # Counting the warm-up step, or dividing by the 3 steps run, would give 3 or 2 x (p + 1); a phase read
+    # between the wrong pair of readings would take another phase's share.
+    assert spent == pytest.approx({"views": 2.5, "forward": 5.0, "backward": 7.5, "optimizer": 10.0})
+    assert list(spent) == list(speed.PHASES)
     with pytest.raises(ValueError, match="use simclr"):
         speed.step_profile("byol", steps=1)
     with pytest.raises(ValueError, match="steps=0"):
@@ -87,15 +111,25 @@ def test_the_step_profile_splits_a_step_and_the_levers_record_draws(script, tmp_
     assert len(speed.step_figure(record["rows"]).axes[0].patches) == 2 * len(speed.PHASES)
 
 
-def test_ddp_scaling_launches_torchrun_and_records_each_launch(script, tmp_path, shown):
+def test_ddp_scaling_launches_torchrun_and_records_each_launch(script, tmp_path, shown, monkeypatch):
     ddp = script("ddp_scaling")
+    runs, launch = [], ddp.train  # each launch's metrics.json, as the script read it
+    monkeypatch.setattr(ddp, "train", lambda *args: runs.append(launch(*args)) or runs[-1])
     out = tmp_path / "d.json"
     assert ddp.main(["--launches", "2x1,1x1", "--seeds", "0", "--steps", "2", "--out", str(out)]) == 0
     record = json.loads(out.read_text())
     assert [(r["processes"], r["threads"]) for r in record["rows"]] == [(2, 1), (1, 1)] and record["steps"] == 2
-    for row in record["rows"]:
-        assert row["seeds"] == [0] and 0 <= row["knn_acc"][0] <= 1 and row["wall_s"][0] > 0
+    for row, run in zip(record["rows"], runs, strict=True):
+        # each row holds its own run's scores and the trainer's time, which the whole command's time contains
+        assert row["seeds"] == [0] and [run["steps"], run["config"]["seed"]] == [2, 0]
+        assert (row["knn_acc"], row["linear_acc"], row["wall_s"]) == ([run["knn_acc"]], [run["linear_acc"]],
+                                                                      [run["wall_s"]])
+        assert 0 < row["wall_s"][0] < row["command_wall_s"][0]
         assert row["images_per_s"][0] == pytest.approx(2 * record["global_batch"] / row["wall_s"][0])
+    # One model, whatever the launch: the same seed gives the two launches the same network before training
+    # (they differ after it only by each process's own random views), so their step-0 evaluations agree.
+    assert runs[0]["history"][0] == pytest.approx(runs[1]["history"][0])
+    assert runs[0]["random_init_knn_acc"] == runs[1]["random_init_knn_acc"]
     speed.scaling_table(record)
     assert "2 processes x 1 thread" in shown[-1]
     with pytest.raises(SystemExit):

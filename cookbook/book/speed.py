@@ -26,7 +26,7 @@ from cookbook.book.plots import new_figure
 from cookbook.run import prepare
 from cookbook.train import Trainer
 
-RESULTS = Path(__file__).resolve().parent / "results" / "benchmarks"
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "benchmarks"  # cookbook/results/benchmarks
 # The records the chapter reads, and the script that writes each.
 BENCHMARKS = {"augment-throughput": "benchmarks/augment_throughput.py",
               "step-levers": "benchmarks/step_levers.py",
