@@ -114,9 +114,7 @@ def test_a_committed_run_from_older_code_is_never_served(cache_dir, tiny_config,
 
 
 def test_cached_run_serves_a_committed_run_before_training(cache_dir, tiny_config, tmp_path, monkeypatch):
-    from cookbook.book import report
-
-    monkeypatch.setattr(report, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(cache, "RESULTS", tmp_path / "results")
     commit(tmp_path / "results", "simclr", tiny_config(), cache.training_digest(simclr))
     train, calls = counting_trainer({"knn_acc": 0.5})
     assert cache.cached_run(simclr, tiny_config(), CPU, train)["knn_acc"] == 0.7 and not calls

@@ -160,8 +160,8 @@ def test_pixels_are_centred_per_image():
 
 
 def test_figures_show_themselves_as_png_in_a_notebook():
-    from cookbook.book import plots
+    from cookbook.curves import training_curves
 
-    fig = plots.training_curves([{"step": 0, "knn_acc": 0.1, "rankme": 3.0}, {"step": 5, "loss": 1.0}])
+    fig = training_curves([{"step": 0, "knn_acc": 0.1, "rankme": 3.0}, {"step": 5, "loss": 1.0}])
     formats = __import__("IPython").core.formatters.PNGFormatter()
     assert formats(fig)[:8] == b"\x89PNG\r\n\x1a\n"

@@ -32,7 +32,7 @@ def test_summary_merges_the_seeds_of_a_setting_into_mean_and_range():
 
 def test_table_prints_means_and_ranges_and_introduce_says_how_to_redo_it(monkeypatch, capsys):
     shown = []
-    monkeypatch.setattr("cookbook.book.chapter.markdown", shown.append)
+    monkeypatch.setattr("cookbook.book.guide.markdown", shown.append)
     guide.table(SWEEP)
     assert "| a | 50.0% (40.0-60.0) | 40.0% (30.0-50.0) | 20.0% |" in shown[0] and "kNN: shape colour" in shown[0]
     guide.introduce(SWEEP)
@@ -63,7 +63,7 @@ def test_again_refuses_an_unknown_point_and_trains_a_known_one(monkeypatch, caps
         seen.update(overrides)
         return {"after": {"knn_acc": 0.45, "rankme": 9.0}}
 
-    monkeypatch.setattr("cookbook.book.chapter.short_run", fake_short_run)
+    monkeypatch.setattr("cookbook.book.guide.short_run", fake_short_run)
     guide.again(SWEEP, "a, seed 1")
     assert seen["seed"] == 1 and seen["temperature"] == 0.1 and seen["augment"].jitter_p == 0.0
     # the images the sweep trained on: made with the sweep's data seed (0), not the point's own seed
@@ -80,7 +80,7 @@ def test_nuisance_scores_name_the_factors_and_skip_the_baselines():
 
 def test_layer_table_and_spectra(monkeypatch):
     shown = []
-    monkeypatch.setattr("cookbook.book.chapter.markdown", shown.append)
+    monkeypatch.setattr("cookbook.book.guide.markdown", shown.append)
     layers = [{"layer": "backbone", "dim": 8, "knn_acc": 0.5, "linear_acc": 0.6, "rankme": 4.0}]
     run = {**point("x", {}, None, 0.5, 0.2, layers=layers), "spectrum": [1.0, 0.5, 0.01]}
     guide.layer_table({"x": run})

@@ -17,9 +17,10 @@ from typing import Any
 import torch
 
 from cookbook import __version__, current_budget, evaluate, pick_device
-from cookbook.book import cache, collapse, plots, probes, report
+from cookbook.book import cache, collapse, probes, report
 from cookbook.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from cookbook.config import ConfigError
+from cookbook.curves import training_curves
 from cookbook.run import prepare, recipe_module, run_recipe
 from cookbook.train import Trainer
 
@@ -163,7 +164,7 @@ def results(runs: dict[str, dict] | list[dict], figure: str | None = None) -> li
 
 def curves(metrics: dict[str, Any], title: str | None = None) -> None:
     """A run's training curves, with the raw-pixel and untrained-network baselines."""
-    display(plots.training_curves(metrics["history"], title=title or f"{metrics['method']} on {metrics['dataset']}",
+    display(training_curves(metrics["history"], title=title or f"{metrics['method']} on {metrics['dataset']}",
                                   baselines={"raw pixels": metrics["raw_pixel_knn_acc"],
                                              "untrained network": metrics["random_init_knn_acc"]}))
 
