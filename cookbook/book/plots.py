@@ -1,4 +1,5 @@
-"""Figure helpers: training curves, augmentation galleries, spectra and embedding maps.
+"""Figure helpers: augmentation galleries, spectra, embedding maps and the lab's dashboard (a run's
+training curves are the engine's, :mod:`cookbook.curves`).
 
 Every function draws into a matplotlib figure (created with the non-interactive Agg canvas,
 so nothing depends on a display) and returns it; :func:`to_png` turns one into PNG bytes
