@@ -42,7 +42,7 @@ book: install build-book
 # when the code they import did.
 build-book:
 	rm -rf _build
-	COOKBOOK_QUICK=1 $(BIN)/jupyter-book build . -W --keep-going
+	COOKBOOK_QUICK=1 COOKBOOK_STRICT_CLAIMS=1 $(BIN)/jupyter-book build . -W --keep-going
 
 test: install colab-stack lint unit lab-on-colab-stack executed-book browser
 
@@ -71,7 +71,7 @@ browser:
 	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 notebooks:
-	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q --nbmake --nbmake-timeout=240 --durations=0 -p no:cacheprovider $(NOTEBOOKS)
+	COOKBOOK_QUICK=1 COOKBOOK_STRICT_CLAIMS=1 $(BIN)/python -m pytest -q --nbmake --nbmake-timeout=240 --durations=0 -p no:cacheprovider $(NOTEBOOKS)
 
 # Regenerate each chapter's paired, output-free .ipynb from its MyST source.
 sync:

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from cookbook import imbalance, registry
-from cookbook.book import cache, digest, guide, report, sweep_viewer
+from cookbook.book import cache, claims, digest, guide, report, sweep_viewer, sweeps
 
 TINY = {"steps": 3, "n_train": 128, "n_test": 64, "eval_bank": 128, "warmup_steps": 1, "eval_every": 1}
 
@@ -200,16 +200,19 @@ def test_the_books_sweeps_were_trained_by_the_current_code():
     assert not stale, f"run again: {'; '.join(f'python benchmarks/sweep.py {name} --fresh' for name in stale)}"
 
 
-def test_every_sweep_a_chapter_loads_is_declared_kept_complete_and_as_declared(repo_root, sweep_module):
-    import re as regex
+def sweeps_read(chapter) -> set[str]:
+    """The sweeps a chapter's source loads: ``load_sweep("name")``, and ``load_sweep(f"prefix-{name}")``
+    over the names of a ``for name in (...)`` that follows it."""
+    text = chapter.read_text()
+    named = set(re.findall(r'load_sweep\(f?"([a-z0-9-]+)"\)', text))
+    for template, names in re.findall(r'load_sweep\(f"([a-z-]+)\{name\}"\)[^\n]*\n?'
+                                      r'.*?for name in \(([^)]*)\)', text):
+        named |= {template + n.strip(' "') for n in names.split(",")}
+    return named
 
-    named = set()
-    for chapter in sorted((repo_root / "book").glob("*.md")):
-        text = chapter.read_text()
-        named |= set(regex.findall(r'load_sweep\(f?"([a-z0-9-]+)"\)', text))
-        for template, names in regex.findall(r'load_sweep\(f"([a-z-]+)\{name\}"\)[^\n]*\n?'
-                                             r'.*?for name in \(([^)]*)\)', text):
-            named |= {template + n.strip(' "') for n in names.split(",")}
+
+def test_every_sweep_a_chapter_loads_is_declared_kept_complete_and_as_declared(repo_root, sweep_module):
+    named = set().union(*(sweeps_read(chapter) for chapter in sorted((repo_root / "book").glob("*.md"))))
     assert {"augment-ablation-simclr", "projector-vicreg", "ema-dino"} <= named, sorted(named)
     for name in sorted(named):
         assert name in sweep_module.SWEEPS, (f"a chapter loads the sweep {name!r}, which benchmarks/sweep.py "
@@ -219,6 +222,22 @@ def test_every_sweep_a_chapter_loads_is_declared_kept_complete_and_as_declared(r
         assert kept["declaration"] == json.loads(json.dumps({k: declared[k] for k in sorted(declared)})), \
             f"{name} was trained from another declaration: python benchmarks/sweep.py {name} --fresh"
         assert len(kept["points"]) == len(sweep_module.declared_points(name, declared))
+
+
+# The chapters rewritten on the book's rules of evidence (cookbook.book.claims): every sweep they read
+# compares settings over at least three seeds.
+CHAPTERS_ON_EVIDENCE = ("01", "02", "03", "04", "05", "06", "07", "08")
+
+
+def test_every_sweep_the_rewritten_chapters_read_has_three_seeds_of_every_setting(repo_root):
+    read = {name: chapter.stem for chapter in sorted((repo_root / "book").glob("*.md"))
+            if chapter.stem[:2] in CHAPTERS_ON_EVIDENCE for name in sweeps_read(chapter)}
+    assert {"simclr-temperature-batch", "augment-ablation-vicreg", "interplay-simclr"} <= set(read), sorted(read)
+    for name, chapter in sorted(read.items()):
+        sweep = report.load_sweep(name)
+        seeds = {row["label"]: row["seeds"] for row in sweeps.summary(sweep)}
+        few = {label: s for label, s in seeds.items() if len(set(s)) < claims.MIN_SEEDS}
+        assert not few, f"{chapter} reads {name}, whose settings {few} have fewer than {claims.MIN_SEEDS} seeds"
 
 
 def fake_sweep(points):

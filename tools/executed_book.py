@@ -34,7 +34,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import claims_report  # noqa: E402  (each executed chapter's checked claims)
 import colab_chapters  # noqa: E402  (the wheel, the install and the execution of a notebook alone)
+
+from cookbook.book import claims  # noqa: E402
 
 COLAB_STACK = ROOT / "tools" / "colab-stack.txt"
 BUILD = ROOT / "_build"
@@ -96,12 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--python {args.python} does not exist: `make colab-stack` creates .venv-colab")
     python = os.path.abspath(args.python)  # not resolve(): a venv's python is a link out of the venv
     notebooks = stage()
+    # The build is where claims are strict: a chapter sentence its data do not support stops the
+    # chapter (cookbook.book.claims), and so the build.
+    os.environ[claims.STRICT_ENV] = "1"
     started = time.perf_counter()
     failed = execute(notebooks, python, args.timeout)
     if failed:
         print(f"executed_book: {len(failed)} chapter(s) failed: {', '.join(failed)}; no HTML built", file=sys.stderr)
         return 1
     executed_s = time.perf_counter() - started
+    print(claims_report.report(notebooks), flush=True)
     env = {**os.environ, "COOKBOOK_QUICK": "1"}
     build = subprocess.run([str(BIN / "jupyter-book"), "build", str(STAGE), "-W", "--keep-going"], env=env)
     if build.returncode != 0:

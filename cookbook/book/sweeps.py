@@ -13,6 +13,7 @@ import statistics
 from types import ModuleType
 from typing import Any
 
+from cookbook import evaluate, registry
 from cookbook.book import report
 from cookbook.book.spectral import alpha_req
 from cookbook.imbalance import DATA, apply
@@ -109,3 +110,44 @@ PLAIN = ("RankMe", "embedding RankMe", "seconds", "CPU seconds", "normalised std
 def display_scale(measure: str) -> int:
     """Accuracies are drawn in percent; RankMe, seconds and the rest as they are."""
     return 1 if measure in PLAIN else 100
+
+
+def seed_values(sweep: dict[str, Any], label: str, measure: str = "kNN", untrained: bool = False) -> list[float]:
+    """``measure`` (a name of :func:`measures`: "kNN", "RankMe", a nuisance's name ...) of every seed of
+    the setting ``label``, in seed order; ``untrained=True``: of the same networks before training."""
+    points = [p for p in sweep["points"] if _setting_label(p) == label]
+    if not points:
+        labels = dict.fromkeys(_setting_label(p) for p in sweep["points"])
+        raise KeyError(f"the sweep {sweep['sweep']!r} has no setting {label!r}; its settings: {', '.join(labels)}")
+    if untrained:
+        points = [{**p, "after": p["before"], "layers": [], "history": [], "spectrum": None} for p in points]
+    values = [measures(p).get(measure) for p in points]
+    if None in values:
+        raise KeyError(f"the sweep {sweep['sweep']!r} did not measure {measure!r}; it has: "
+                       f"{', '.join(measures(points[0]))}")
+    return values
+
+
+def references(sweep: dict[str, Any], label: str | None = None) -> dict[str, dict[str, float]]:
+    """What every accuracy of a sweep's setting ``label`` (default: its first) stands beside, on the same
+    test images with the same kNN probe: ``{"chance": {measure: ...}, "raw pixels": {measure: ...}}`` for
+    the class ("kNN") and each nuisance factor. Chance is the accuracy of always answering the test set's
+    most common value; raw pixels is the kNN probe on the images themselves."""
+    point = next(p for p in sweep["points"] if label is None or _setting_label(p) == label)
+    recipe = registry.get(sweep["recipe"])
+    settings = {**sweep["shared"], **point["settings"]}
+    data, _ = point_data(recipe, settings, sweep["base_config"]["seed"])
+    config = recipe.Config.for_budget("quick", **config_overrides(recipe, settings))
+    bank = config.eval_bank or len(data.train_x)
+    in_bank = dataclasses.replace(data, train_x=data.train_x[:bank], train_y=data.train_y[:bank],
+                                  train_factors={name: v[:bank] for name, v in data.train_factors.items()})
+    raw = evaluate.knn_scores(evaluate.pixels(in_bank.train_x), evaluate.pixels(data.test_x), in_bank,
+                              config.knn_k, config.knn_temperature)
+    labels = {"knn_acc": data.test_y, **{f"{name}_knn_acc": values for name, values in data.test_factors.items()
+                                         if not values.is_floating_point()}}
+    chance = {key: float(values.bincount().max()) / len(values) for key, values in labels.items()}
+
+    def named(scores: dict[str, float]) -> dict[str, float]:
+        return {"kNN": scores["knn_acc"], **report.nuisance_scores(scores)}
+
+    return {"chance": named(chance), "raw pixels": named(raw)}
