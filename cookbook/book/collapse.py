@@ -61,13 +61,23 @@ def normalised_std(report: dict[str, float]) -> float:
     return report["mean_std"] / report["std_if_uniform"]
 
 
+# The book's one rule for "collapsed" (chapter 1 states it; every chapter, the lab and guide.breaks use it).
+RANKME_COLLAPSED = 3.0  # dimensional collapse: at most three effective dimensions
+STD_COLLAPSED = 0.1  # complete collapse: the normalised std under a tenth of the healthy 1/sqrt(D)
+
+
+def collapsed(rankme: float, normalised_std: float) -> bool:
+    """Complete collapse (normalised std under :data:`STD_COLLAPSED`, a tenth of the healthy 1/sqrt(D)) or
+    dimensional collapse to at most three effective dimensions (RankMe <= :data:`RANKME_COLLAPSED`). A
+    healthy quick run has a RankMe of 25 or more; a collapsed one settles near 2, a little above or below
+    from step to step (VICReg without its covariance term: 2.01, 1.99, 2.08 after 400, 500 and 600
+    steps), so the threshold sits clear of that plateau instead of on it."""
+    return rankme <= RANKME_COLLAPSED or normalised_std < STD_COLLAPSED
+
+
 def is_collapsed(report: dict[str, float]) -> bool:
-    """Complete collapse (normalised std under a tenth of the healthy 1/sqrt(D)) or
-    dimensional collapse to at most three effective dimensions (RankMe <= 3). A healthy quick run has
-    a RankMe of 25 or more; a collapsed one settles near 2, a little above or below from step to step
-    (VICReg without its covariance term: 2.01, 1.99, 2.08 after 400, 500 and 600 steps), so the
-    threshold sits clear of that plateau instead of on it."""
-    return report["rankme"] <= 3.0 or normalised_std(report) < 0.1
+    """:func:`collapsed` of a :func:`cookbook.evaluate.collapse_report`."""
+    return collapsed(report["rankme"], normalised_std(report))
 
 
 def compare(recipe: ModuleType | str, variants: dict[str, dict], **settings) -> list[dict]:

@@ -19,10 +19,10 @@ from __future__ import annotations
 import statistics
 from typing import Any, Callable, Iterable
 
-from cookbook.book import report
+from cookbook.book import collapse, report
 from cookbook.book.chapter import markdown, short_run
 from cookbook.book.plots import new_figure
-from cookbook.book.sweeps import AUGMENT, PLAIN, config_overrides, display_scale, point_data, summary
+from cookbook.book.sweeps import AUGMENT, PLAIN, config_overrides, display_scale, point_data, seed_values, summary
 from cookbook.registry import get
 
 
@@ -206,20 +206,26 @@ def spectra(panels: dict[str, dict[str, dict[str, Any]]], title: str | None = No
     return fig
 
 
-def breaks(sweeps: dict[str, dict[str, Any]], min_gain: float = 0.0, min_std: float = 0.3) -> list[str]:
+def breaks(sweeps: dict[str, dict[str, Any]], min_gain: float = 0.0) -> list[str]:
     """Print and return, for each sweep (``{method: sweep}``), the settings that broke training: a
-    class kNN no more than ``min_gain`` above the untrained network's (default: no better than it),
-    or a normalised std of the features under ``min_std`` (1 is spread evenly, 0 a single point:
-    :mod:`cookbook.book.collapse`)."""
+    class kNN no more than ``min_gain`` above the untrained network's (default: no better than it) in
+    some seed, or a seed that collapsed by the book's rule (:func:`cookbook.book.collapse.collapsed`)."""
     broken = []
     for method, sweep in sweeps.items():
         for row in summary(sweep):
-            gain, spread = row["kNN gain"][0], row.get("normalised std", (1.0,))[0]
-            if gain <= min_gain or spread < min_std:
-                broken.append(f"{method}, {row['label']}: kNN {100 * gain:+.1f} points over the untrained network, "
-                              f"normalised std {spread:.2f}, RankMe {row['RankMe'][0]:.1f}")
-    print("\n".join(broken) or f"no setting broke training (every kNN gain above {100 * min_gain:+.0f} points and "
-                               f"normalised std >= {min_std})")
+            label = row["label"]
+            gains = seed_values(sweep, label, "kNN gain")
+            ranks = seed_values(sweep, label, "RankMe")
+            spreads = seed_values(sweep, label, "normalised std")
+            fell = sum(collapse.collapsed(r, s) for r, s in zip(ranks, spreads))
+            if min(gains) <= min_gain or fell:
+                broken.append(f"{method}, {label}: kNN {100 * min(gains):+.1f} to {100 * max(gains):+.1f} points "
+                              f"over the untrained network, collapsed in {fell} of {len(gains)} seed(s) (RankMe "
+                              f"{min(ranks):.1f}-{max(ranks):.1f}, normalised std "
+                              f"{min(spreads):.2f}-{max(spreads):.2f})")
+    print("\n".join(broken) or f"no setting broke training (in every seed: a kNN gain above {100 * min_gain:+.0f} "
+                               f"points, and no collapse: RankMe > {collapse.RANKME_COLLAPSED:g} and normalised std >= "
+                               f"{collapse.STD_COLLAPSED:g})")
     return broken
 
 
