@@ -66,6 +66,15 @@ SWEEPS = {
                 **{f"batch {b}": {"batch_size": b} for b in (8, 32)},
                 "batch 32, the images of batch 128": {"batch_size": 32, "steps": 2400}}),
 
+    # Chapter 2: the pretext tasks and SimCLR on the same data, the upright toy shapes (rotation prediction
+    # needs shapes that have an "up"), each recipe's quick run over three seeds.
+    **{f"pretext-upright-{recipe}": dict(recipe=recipe, shared={"dataset": "toy_upright"}, seeds=SEEDS,
+                                         points={"quick run": {}}) for recipe in ("rotnet", "jigsaw", "simclr")},
+    # Chapter 6: the masked models' quick runs over three seeds, linear probe included, to set beside SimCLR
+    # on a ViT (interplay-simclr's vit_tiny points).
+    **{f"masked-{recipe}": dict(recipe=recipe, shared={}, seeds=SEEDS, probe_layers=True, points={"quick run": {}})
+       for recipe in ("mae", "ijepa")},
+
     # Chapter 8 (augmentations). Each augmentation of the toy views removed in turn (blur, which the toy
     # views do not use, added instead): what the features keep of the class and of each nuisance.
     "augment-ablation-simclr": dict(recipe="simclr", shared={"steps": 300}, seeds=SEEDS, points=ABLATIONS),
