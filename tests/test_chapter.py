@@ -67,3 +67,18 @@ def test_train_with_quick_false_skips_only_the_quick_budget_and_says_so(monkeypa
     from recipes import byol
     assert chapter.train("byol", quick=False) == {"steps": byol.Config.for_budget("cpu").steps}
     assert len(trained) == 1
+
+
+def test_a_run_says_once_what_it_is_and_a_committed_one_quotes_the_seconds_of_the_table(monkeypatch, capsys):
+    monkeypatch.setattr(chapter, "budget", lambda: "quick")
+    committed = {"committed": {"date": "2026-12-06", "process_s": 23.4, "machine": "here"}, "wall_s": 19.4}
+    monkeypatch.setattr(chapter.cache, "cached_run", lambda recipe, config, device, train: committed)
+    assert chapter.train("simclr") is committed
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith("simclr: toy, small_cnn, ") and "ships with the book" in line and " in 19 s " in line
+    assert "23" not in line  # the whole command's seconds are not the table's
+    monkeypatch.setattr(chapter.cache, "cached_run", lambda recipe, config, device, train: train())
+    monkeypatch.setattr(chapter, "run_recipe", lambda recipe, config: {"wall_s": 5.0})
+    chapter.train("simclr")
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith("simclr: toy, small_cnn, ") and line.endswith(": training")

@@ -1,7 +1,17 @@
 """Claims as code: the comparison's verdict and words, and when a false claim stops a chapter."""
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import jupytext
 import pytest
 
 from cookbook.book import claims, report, sweeps
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import executed_book  # noqa: E402
 
 
 @pytest.fixture
@@ -82,3 +92,31 @@ def test_a_sweeps_seeds_and_references_come_from_its_data():
     # The toy shapes: 10 classes, 6 colour bins; chance is the most common test label's share.
     assert 0.1 <= refs["chance"]["kNN"] < 0.15 and 1 / 6 <= refs["chance"]["background colour"] < 0.25
     assert refs["chance"]["kNN"] < refs["raw pixels"]["kNN"] < 0.3
+
+
+def test_a_false_claim_in_a_chapter_fails_the_books_execution_naming_the_claim(tmp_path, monkeypatch, capsys):
+    """make test's chapter execution (tools/executed_book.py) on chapter 1 with one of its claims turned
+    false: the verdict it expects of SimCLR against raw pixels flipped from "higher" to "lower"."""
+    root = ROOT
+    sentence = "SimCLR's features recognise the shape better than raw pixels do"
+    source = (root / "book" / "01_what_is_ssl.md").read_text()
+    assert source.count(f'"higher", "{sentence}"') == 1, "the claim this test falsifies is no longer in chapter 1"
+    repo = tmp_path / "repo"
+    (repo / "book").mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(root / name, repo / name)
+    (repo / "book" / "intro.md").write_text("# Intro\n")
+    falsified = jupytext.reads(source.replace(f'"higher", "{sentence}"', f'"lower", "{sentence}"'), fmt="md:myst")
+    (repo / "book" / "01_what_is_ssl.md").write_text("# the source of the pair\n")
+    jupytext.write(falsified, repo / "book" / "01_what_is_ssl.ipynb")
+    monkeypatch.setattr(executed_book, "ROOT", repo)
+    monkeypatch.setattr(executed_book, "BUILD", repo / "_build")
+    monkeypatch.setattr(executed_book, "STAGE", repo / "_executed")
+    monkeypatch.delenv(claims.STRICT_ENV, raising=False)  # the build sets it itself
+    assert executed_book.main(["--timeout", "240"]) == 1
+    failure = capsys.readouterr().err
+    assert "01_what_is_ssl FAILED" in failure and "ClaimFailed" in failure and sentence in failure
+    assert "the data say 'higher', the sentence 'lower'" in failure
+    assert not (repo / "_build" / "html").exists()
+    executed = json.loads((repo / "_executed" / "book" / "01_what_is_ssl.ipynb").read_text())
+    assert not any(c.get("outputs") for c in executed["cells"]), "a failed chapter's outputs never reach the book"

@@ -47,7 +47,9 @@ def test_figures_draw_bars_heatmaps_lines_and_layers():
     heat = guide.heatmap(SWEEP, "augment.jitter_p", "temperature")
     assert [t.get_text() for t in heat.axes[0].texts] == ["50.0", "60.0"]
     lines = guide.lines({"p": (SWEEP, "augment.jitter_p")})
-    assert lines.axes[0].get_xlabel() == "jitter_p"
+    knn_ax, rankme_ax = lines.axes  # one metric per panel, the setting under the last
+    assert rankme_ax.get_xlabel() == "jitter_p"
+    assert [knn_ax.get_ylabel(), rankme_ax.get_ylabel()] == ["kNN (%)", "RankMe"]
     layers = [{"layer": "backbone", "knn_acc": 0.5, "linear_acc": 0.6},
               {"layer": "projector 1", "knn_acc": 0.4, "linear_acc": 0.5}]
     fig = guide.layer_figure({"x": point("x", {}, None, 0.5, 0.2, layers=layers)})

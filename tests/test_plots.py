@@ -51,7 +51,7 @@ def test_linear_regime_panels_show_four_scatters_and_the_training_of_a_linear_re
     fit = spectral.linear_regime(spectral.make_problem(n=60, seed=1), steps=20, log_every=10)
     fig = plots.linear_regime_panels(fit)
     axes = fig.get_axes()
-    assert [ax.get_title() for ax in axes[:4]] == list(fit.embeddings())
+    assert [ax.get_title().replace("\n", " ") for ax in axes[:4]] == list(fit.embeddings())
     assert all(len(ax.collections[0].get_offsets()) == 60 for ax in axes[:4])
     assert [len(ax.get_lines()) for ax in axes[4:]] == [2, 1]  # loss and closed-form level; the angle (twin axis)
     assert plots.to_png(fig)[:4] == b"\x89PNG"
@@ -110,14 +110,18 @@ def test_knn_rankme_sweeps_draw_each_setting_in_order_of_value_with_its_star():
                                    "batch size": {8: run(0.2, 5.0), 128: run(0.5, 30.0)}},
                                   titles={"batch size": "temperature 0.2"},
                                   stars={"batch size": (32, run(0.45, 25.0), "same images")}, title="sweep")
-    temperature_ax, batch_ax = fig.get_axes()
-    assert [temperature_ax.get_xlabel(), batch_ax.get_xlabel()] == ["temperature", "batch size"]
-    assert batch_ax.get_title() == "temperature 0.2" and temperature_ax.get_xscale() == "log"
-    knn_line, rank_line = temperature_ax.get_lines()
+    temperature_ax, batch_ax, temperature_rank_ax, batch_rank_ax = fig.get_axes()  # kNN above, RankMe below
+    assert [temperature_rank_ax.get_xlabel(), batch_rank_ax.get_xlabel()] == ["temperature", "batch size"]
+    assert [temperature_ax.get_ylabel(), temperature_rank_ax.get_ylabel()] == ["kNN accuracy (%)", "RankMe"]
+    assert batch_ax.get_title() == "temperature 0.2" and temperature_ax.get_title() == "temperature"
+    assert temperature_ax.get_xscale() == "log" and batch_rank_ax.get_xscale() == "log"
+    (knn_line,), (rank_line,) = temperature_ax.get_lines(), temperature_rank_ax.get_lines()
     assert list(knn_line.get_xdata()) == [0.05, 0.5] and list(knn_line.get_ydata()) == [30.0, 40.0]
     assert list(rank_line.get_ydata()) == [10.0, 20.0]
     star = batch_ax.get_lines()[-1]
     assert star.get_label() == "same images" and list(star.get_ydata()) == [45.0]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["same images"]  # under the panels
+    assert [t.get_text() for t in batch_rank_ax.get_xticklabels()] == ["8", "32", "128"]  # the star's 32 too
     assert plots.to_png(fig)[:4] == b"\x89PNG"
 
 

@@ -9,6 +9,7 @@ path as the command line, the collapse probe and the lab.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import platform
 from types import ModuleType
@@ -18,9 +19,9 @@ import torch
 
 from cookbook import __version__, current_budget, evaluate, pick_device
 from cookbook.book import cache, collapse, probes, report
+from cookbook.book.plots import overlaid_training_curves
 from cookbook.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from cookbook.config import ConfigError
-from cookbook.curves import training_curves
 from cookbook.run import prepare, recipe_module, run_recipe
 from cookbook.train import Trainer
 
@@ -48,18 +49,94 @@ def display(*objects) -> None:
     show_in_notebook(*objects)
 
 
-def show(*objects) -> None:
-    """Show the source of functions and classes as they are in the package: never a copy that drifts."""
-    from IPython.display import Code
+class Listing:
+    """Source code shown as a notebook output: highlighted, in a block that scrolls sideways where a
+    line is wider than the page (the package's lines run to 120 columns; the book's column holds
+    about 88), so that no line is cut off in the HTML book or in Colab. Plain text where no HTML is
+    shown."""
 
+    def __init__(self, source: str, language: str = "python"):
+        self.source, self.language = source, language
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        from IPython.display import Code
+
+        highlighted = Code(self.source, language=self.language)._repr_html_()
+        return {"text/plain": self.source,
+                "text/html": f'<div class="cookbook-listing" style="overflow-x: auto; max-width: 100%;">'
+                             f'{highlighted}</div>'}
+
+
+def show(*objects) -> None:
+    """Show the source of functions and classes as they are in the package: never a copy that drifts.
+    Each is a :class:`Listing`: long lines scroll sideways instead of running off the page."""
     for obj in objects:
-        display(Code(inspect.getsource(obj), language="python"))
+        display(Listing(inspect.getsource(obj)))
 
 
 def markdown(text: str) -> None:
+    """Show Markdown (a table of results) as the cell's output; the HTML book lets a table wider than
+    its column scroll sideways (book/_static/cookbook.css)."""
     from IPython.display import Markdown
 
     display(Markdown(text))
+
+
+def _cell(value: Any, spec: str = "") -> str:
+    """One table cell: ``value`` formatted with ``spec``, a float as typed (``0.005``, ``1e-05``), a pair as
+    ``(0.75, 1.33)``, pipes escaped."""
+    if spec:
+        text = format(value, spec)
+    elif isinstance(value, float):
+        text = f"{value:g}"
+    elif isinstance(value, (tuple, list)):
+        text = "(" + ", ".join(f"{v:.3g}" if isinstance(v, float) else _cell(v) for v in value) + ")"
+    else:
+        text = str(value)
+    return text.replace("|", "\\|")
+
+
+def _flat_settings(values: Any, prefix: str = "") -> dict[str, Any]:
+    """A config, a dataclass or a dict as ``{name: value}``, nested configs as ``outer.inner`` names."""
+    if dataclasses.is_dataclass(values) and not isinstance(values, type):
+        values = {f.name: getattr(values, f.name) for f in dataclasses.fields(values)}
+    flat = {}
+    for name, value in dict(values).items():
+        if (dataclasses.is_dataclass(value) and not isinstance(value, type)) or isinstance(value, dict):
+            flat.update(_flat_settings(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+def settings_markdown(values: Any, keys: Any = None, *, differ_from: Any = None, notes: dict[str, str] | None = None,
+                      header: tuple[str, str] = ("setting", "value")) -> str:
+    """:func:`settings` as Markdown text."""
+    flat = _flat_settings(values)
+    if keys is not None:
+        missing = [k for k in keys if k not in flat]
+        if missing:
+            raise KeyError(f"no setting {', '.join(map(repr, missing))}; the settings are {', '.join(flat)}")
+        flat = {k: flat[k] for k in keys}
+    if differ_from is not None:
+        base = _flat_settings(differ_from)
+        flat = {k: v for k, v in flat.items() if base.get(k, object()) != v}
+    notes = notes or {}
+    lines = [f"| {header[0]} | {header[1]} |" + (" note |" if notes else ""), "|---|---|" + ("---|" if notes else "")]
+    lines += [f"| `{k}` | {_cell(v)} |" + (f" {_cell(notes.get(k, ''))} |" if notes else "") for k, v in flat.items()]
+    return "\n".join(lines)
+
+
+def settings(values: Any, keys: Any = None, *, title: str | None = None, differ_from: Any = None,
+             notes: dict[str, str] | None = None) -> None:
+    """A few settings as a small two-column Markdown table (setting, value) instead of a raw dict or
+    dataclass dump: ``values`` is a dict, a recipe's ``Config`` or any dataclass, nested configs
+    flattened (``augment.jitter_strength``). ``keys``: only these, in this order; ``differ_from``:
+    only the settings whose value differs from that config's (what a variant changed); ``notes``:
+    setting -> a third column's comment; ``title``: a bold line above.
+    ``settings(vicreg.Config(), ["sim_coeff", "std_coeff", "cov_coeff"])``"""
+    markdown((f"**{title}**\n\n" if title else "") + settings_markdown(values, keys, differ_from=differ_from,
+                                                                      notes=notes))
 
 
 def config(recipe: ModuleType | str, quick: dict[str, Any] | None = None, **overrides):
@@ -87,19 +164,24 @@ def train(recipe: ModuleType | str, quick: dict[str, Any] | bool | None = None, 
             return None
         quick = None
     run_config = config(recipe, quick, **overrides)
-    print(f"{name}: {run_config.dataset} | {run_config.backbone} | {run_config.steps} steps of "
-          f"{run_config.batch_size} images")
-    metrics = cache.cached_run(recipe, run_config, pick_device(run_config.device),
-                               lambda: run_recipe(recipe, run_config))
-    if "committed" in metrics:
+    what = (f"{name}: {run_config.dataset}, {run_config.backbone}, {run_config.steps} steps of "
+            f"{run_config.batch_size} images")
+
+    def trained_here() -> dict[str, Any]:
+        print(f"{what}: training", flush=True)
+        return run_recipe(recipe, run_config)
+
+    metrics = cache.cached_run(recipe, run_config, pick_device(run_config.device), trained_here)
+    if "committed" in metrics:  # one line, with the seconds the table shows (the run's own wall time)
         made = metrics["committed"]
-        print(f"{name}: this exact run (same settings, same training code) ships with the book: "
-              f"benchmarks/recipes_table.py trained it on {made.get('date', 'an earlier day')} in "
-              f"{made.get('process_s', float('nan')):.0f} s ({made.get('machine', 'machine not recorded')}); "
-              f"`python -m recipes {name} --quick` trains it again, and so does COOKBOOK_CACHE=off here")
+        print(f"{what}: this exact run (same settings, same training code) ships with the book, trained by "
+              f"benchmarks/recipes_table.py on {made.get('date', 'an earlier day')} in {metrics['wall_s']:.0f} s "
+              f"({made.get('machine', 'machine not recorded')}); `python -m recipes {name} --quick` trains it "
+              f"again, and so does COOKBOOK_CACHE=off here")
     elif metrics.get("cached"):
-        print(f"{name}: the same run (same settings, same code) finished earlier, in another chapter or an "
-              f"earlier execution: its result is reused (COOKBOOK_CACHE=off trains it again)")
+        print(f"{what}: the same run (same settings, same code) finished earlier, in another chapter or an "
+              f"earlier execution, in {metrics['wall_s']:.0f} s; its result is reused (COOKBOOK_CACHE=off trains "
+              f"it again)")
     return metrics
 
 
@@ -163,10 +245,13 @@ def results(runs: dict[str, dict] | list[dict], figure: str | None = None) -> li
 
 
 def curves(metrics: dict[str, Any], title: str | None = None) -> None:
-    """A run's training curves, with the raw-pixel and untrained-network baselines."""
-    display(training_curves(metrics["history"], title=title or f"{metrics['method']} on {metrics['dataset']}",
-                                  baselines={"raw pixels": metrics["raw_pixel_knn_acc"],
-                                             "untrained network": metrics["random_init_knn_acc"]}))
+    """A run's training curves (loss, kNN accuracy, RankMe), with the raw-pixel and untrained-network
+    kNN as reference lines, one legend under the panels (:func:`cookbook.book.plots.overlaid_training_curves`
+    with one run: the book's column width, no legend over a curve)."""
+    display(overlaid_training_curves({metrics["method"]: metrics["history"]}, log_loss=False,
+                                     title=title or f"{metrics['method']} on {metrics['dataset']}",
+                                     baselines={"raw pixels": metrics["raw_pixel_knn_acc"],
+                                                "untrained network": metrics["random_init_knn_acc"]}))
 
 
 def knn_table(runs: dict[str, dict], factor: str = "fg_hue_bin", factor_name: str = "shape colour") -> None:

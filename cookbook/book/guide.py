@@ -19,9 +19,9 @@ from __future__ import annotations
 import statistics
 from typing import Any, Callable, Iterable
 
-from cookbook.book import collapse, report
+from cookbook.book import collapse, plots, report
 from cookbook.book.chapter import markdown, short_run
-from cookbook.book.plots import new_figure
+from cookbook.book.plots import column_width, legend_below, new_figure, setting_axis
 from cookbook.book.sweeps import AUGMENT, PLAIN, config_overrides, display_scale, point_data, seed_values, summary
 from cookbook.registry import get
 
@@ -70,11 +70,12 @@ def table(sweep: dict[str, Any], rows: list[dict[str, Any]] | None = None,
 
 def class_and_nuisances(sweep: dict[str, Any], title: str | None = None, rows: list[dict[str, Any]] | None = None):
     """Bars of kNN accuracy per setting: the class, then each nuisance factor, with the range over
-    seeds as an error bar and each probe's chance level (one over its number of values) dashed."""
+    seeds as an error bar and each probe's chance level (one over its number of values) dotted; the
+    legend under the panel."""
     rows = rows or summary(sweep)
     keys = ["kNN"] + [k for k in report.FACTOR_NAMES.values() if k in rows[0]]
     chance = {"kNN": None, **{report.FACTOR_NAMES[f]: 1 / n for f, n in report.FACTOR_VALUES.items()}}
-    fig = new_figure(max(7.0, 1.1 * len(rows) + 2), 3.4)
+    fig = new_figure(column_width(max(6.0, 1.1 * len(rows) + 2)), 4.0)
     ax = fig.subplots()
     width = 0.8 / len(keys)
     for i, key in enumerate(keys):
@@ -85,12 +86,15 @@ def class_and_nuisances(sweep: dict[str, Any], title: str | None = None, rows: l
                label="the class" if key == "kNN" else f"{key} (nuisance)", capsize=2)
         if chance.get(key):
             ax.hlines(100 * chance[key], xs[0] - width / 2, xs[-1] + width / 2, colors=f"C{i}", linestyles=":", lw=1)
-    ax.set_xticks(range(len(rows)), [r["label"] for r in rows], rotation=20, ha="right", fontsize=8)
+    if any(chance.get(key) for key in keys):
+        ax.plot([], [], ls=":", lw=1, color="grey", label="chance (dotted, in each colour)")
+    ax.set_xticks(range(len(rows)), [r["label"] for r in rows], rotation=35, ha="right", rotation_mode="anchor",
+                  fontsize=8)
     ax.set_ylabel("kNN accuracy (%)")
-    ax.legend(fontsize=7, ncol=len(keys), loc="upper center", bbox_to_anchor=(0.5, 1.18), frameon=False)
+    legend_below(fig, [ax], ncols=3)
     ax.grid(axis="y", alpha=0.3)
     if title:
-        ax.set_title(title, fontsize=10, pad=22)
+        ax.set_title(title, fontsize=10)
     return fig
 
 
@@ -123,40 +127,40 @@ def _tick(value: Any) -> str:
 
 def lines(panels: dict[str, tuple[dict[str, Any], str]], metrics: Iterable[str] = ("kNN", "RankMe"),
           title: str | None = None):
-    """One panel per sweep: ``panels`` maps a panel title to ``(sweep, setting)``; each draws
-    ``metrics`` (:func:`summary` keys; accuracies in %) against that setting, with the seeds' range."""
+    """One column of panels per sweep: ``panels`` maps a column's title to ``(sweep, setting)``; its
+    panels draw each of ``metrics`` (:func:`summary` keys; accuracies in %), one metric per panel and
+    axis, against that setting (:func:`cookbook.book.plots.setting_axis`: a tick at each value tried,
+    on a log axis where they span decades), with the seeds' range as a band."""
     metrics = list(metrics)
-    fig = new_figure(4.2 * len(panels), 3.2)
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (name, (sweep, setting)) in zip(axes, panels.items()):
+    fig = new_figure(column_width(3.8 * len(panels)), 2.1 * len(metrics) + 0.9)
+    axes = fig.subplots(len(metrics), len(panels), squeeze=False, sharex="col")
+    for column, (name, (sweep, setting)) in zip(axes.T, panels.items()):
         rows = [r for r in summary(sweep) if setting in r["settings"]]
-        values = [r["settings"][setting] for r in rows]
-        categorical = not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        xs = list(range(len(values))) if categorical else values
-        for i, metric in enumerate(metrics):
+        at = setting_axis(column[-1], [r["settings"][setting] for r in rows], setting.removeprefix(AUGMENT))
+        rows = sorted(rows, key=lambda r: at[r["settings"][setting]])
+        xs = [at[r["settings"][setting]] for r in rows]
+        for i, (ax, metric) in enumerate(zip(column, metrics)):
             scale = display_scale(metric)
-            target = ax if i == 0 else ax.twinx() if i == 1 else ax
             mean = [scale * r[metric][0] for r in rows]
             low = [scale * r[metric][1] for r in rows]
             high = [scale * r[metric][2] for r in rows]
-            target.plot(xs, mean, "o-" if i == 0 else "s--", color=f"C{i + 1}",
-                        label=metric + ("" if scale == 1 else " (%)"))
+            ax.plot(xs, mean, "o-" if i == 0 else "s--", color=f"C{i + 1}", label=metric)
             if low != high:
-                target.fill_between(xs, low, high, color=f"C{i + 1}", alpha=0.2)
-            target.set_ylabel(metric + ("" if scale == 1 else " (%)"), color=f"C{i + 1}")
-        ax.set_xticks(xs, [str(v) for v in values], fontsize=8)
-        ax.set_xlabel(setting.removeprefix(AUGMENT))
-        ax.set_title(name, fontsize=10)
-        ax.grid(alpha=0.3)
+                ax.fill_between(xs, low, high, color=f"C{i + 1}", alpha=0.2)
+            ax.set_ylabel(metric + ("" if scale == 1 else " (%)"))
+            ax.grid(alpha=0.3)
+        column[0].set_title(name, fontsize=10)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=11)
+    plots.untangle_tick_labels(fig)
     return fig
 
 
 def layer_figure(runs: dict[str, dict[str, Any]], title: str | None = None):
     """kNN (left) and linear-probe (right) accuracy at every probed layer, one line per run:
-    ``runs`` maps a label to a sweep point with ``layers`` (a sweep declared with ``probe_layers``)."""
-    fig = new_figure(9, 3.2)
+    ``runs`` maps a label to a sweep point with ``layers`` (a sweep declared with ``probe_layers``);
+    the legend to the right of the panels."""
+    fig = new_figure(column_width(9), 3.6)
     axes = fig.subplots(1, 2, sharey=True)
     longest = max((p["layers"] for p in runs.values()), key=len)
     for i, (label, point) in enumerate(runs.items()):
@@ -167,11 +171,11 @@ def layer_figure(runs: dict[str, dict[str, Any]], title: str | None = None):
         ax.set_xticks(range(len(longest)), [row["layer"].replace("projector ", "proj. ") for row in longest])
         ax.set_title(name, fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0].set_xlabel("probed after: the backbone, then each projector layer (the last is the loss's embedding)",
-                       fontsize=8, loc="left")
-    axes[1].legend(fontsize=7)
+    fig.supxlabel("probed after: the backbone, then each projector layer (the last is the loss's embedding)",
+                  fontsize=8)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=8, frameon=False)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -188,21 +192,25 @@ def layer_table(runs: dict[str, dict[str, Any]]) -> None:
 def spectra(panels: dict[str, dict[str, dict[str, Any]]], title: str | None = None):
     """The singular-value spectra of the runs' backbone features (largest = 1, log scale), one panel
     per entry of ``panels`` (panel title -> {label -> a sweep point}): a spectrum that falls off a
-    cliff is a dimensional collapse."""
-    fig = new_figure(4.5 * len(panels), 3.2)
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (name, runs) in zip(axes, panels.items()):
-        for i, (label, point) in enumerate(runs.items()):
-            ax.semilogy(range(1, len(point["spectrum"]) + 1), point["spectrum"], color=f"C{i}",
-                        label=f"{label} (RankMe {point['after']['rankme']:.0f})")
+    cliff is a dimensional collapse. A run label keeps its colour in every panel; each panel's
+    legend, under it, gives its runs' RankMe."""
+    labels = list(dict.fromkeys(label for runs in panels.values() for label in runs))
+    fig = new_figure(column_width(3.8 * len(panels)), 3.9)
+    for panel, (name, runs) in zip(fig.subfigures(1, len(panels), squeeze=False)[0], panels.items()):
+        ax = panel.subplots()
+        for label, point in runs.items():
+            ax.semilogy(range(1, len(point["spectrum"]) + 1), point["spectrum"],
+                        color=f"C{labels.index(label) % 10}", label=f"{label} (RankMe {point['after']['rankme']:.0f})")
         ax.set_xlabel("singular value index")
+        ax.set_ylabel("singular value / largest")
         ax.set_ylim(1e-4, 1.5)
-        ax.set_title(name, fontsize=10)
+        ax.set_title(plots.wrap(name, fig.get_figwidth() / len(panels) - 0.8), fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    axes[0].set_ylabel("singular value / largest")
+        handles, names = ax.get_legend_handles_labels()
+        panel.legend(handles, names, loc="outside lower center", ncols=2 if max(map(len, names)) <= 22 else 1,
+                     fontsize=8, frameon=False, columnspacing=1.0)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -250,11 +258,13 @@ def again(sweep: dict[str, Any], label: str, keep_model: bool = False) -> dict[s
 
 
 def series(sweep: dict[str, Any], x: str, by: Callable[[dict[str, Any]], Any], metric: str = "kNN",
-           title: str | None = None, log_x: bool = False):
+           title: str | None = None, log_x: bool | None = None):
     """``metric`` (mean over seeds, with their range) against the setting ``x``, one line per group:
     ``by(row)`` names the group of each :func:`summary` row, or a tuple of names for a row that
-    belongs to several (the shared default point of two scaling rules). ``log_x`` for settings
-    that span decades (learning rates)."""
+    belongs to several (the shared default point of two scaling rules). The x axis has a tick at
+    each value tried (:func:`cookbook.book.plots.setting_axis`); ``log_x``: True for a log axis
+    (symlog with a 0), False for a linear one, None (default) to choose (log where the values span
+    decades, such as learning rates). The legend sits under the panel."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in summary(sweep):
         names = by(row)
@@ -262,23 +272,23 @@ def series(sweep: dict[str, Any], x: str, by: Callable[[dict[str, Any]], Any], m
             groups.setdefault(str(name), []).append(row)
     scale = display_scale(metric)
     default = sweep.get("base_config", {}).get(x)  # a row that does not set x has the sweep's value
-    fig = new_figure(5.6, 3.4)
+    fig = new_figure(6.0, 3.8)
     ax = fig.subplots()
+    at = setting_axis(ax, [r["settings"].get(x, default) for rows in groups.values() for r in rows],
+                      x.removeprefix(AUGMENT), scale={True: "log", False: "linear", None: None}[log_x])
     for i, (name, rows) in enumerate(groups.items()):
-        rows = sorted(rows, key=lambda r: r["settings"].get(x, default))
-        xs = [r["settings"].get(x, default) for r in rows]
+        rows = sorted(rows, key=lambda r: at[r["settings"].get(x, default)])
+        xs = [at[r["settings"].get(x, default)] for r in rows]
         mean = [scale * r[metric][0] for r in rows]
         ax.plot(xs, mean, "o-", color=f"C{i}", label=name)
         low, high = [scale * r[metric][1] for r in rows], [scale * r[metric][2] for r in rows]
         if low != high:
             ax.fill_between(xs, low, high, color=f"C{i}", alpha=0.2)
-    if log_x:
-        ax.set_xscale("log")
-    ax.set_xlabel(x.removeprefix(AUGMENT))
     ax.set_ylabel(metric + ("" if scale == 1 else " (%)"))
-    ax.legend(fontsize=8)
+    legend_below(fig, [ax], ncols=4)
     ax.grid(alpha=0.3)
     ax.set_title(title or f"{sweep['recipe']}: {metric}", fontsize=10)
+    plots.untangle_tick_labels(fig)
     return fig
 
 
@@ -339,23 +349,31 @@ def per_class_table(sweeps: dict[str, dict[str, Any]], labels: str = "long-taile
 def per_class_figure(sweeps: dict[str, dict[str, Any]], probe: str = "knn_acc", title: str | None = None,
                      labels: str = "long-tailed"):
     """One panel per method: each class's test accuracy (``probe``: ``"knn_acc"`` or ``"linear_acc"``,
-    with ``labels`` as in :func:`per_class_rows`) against its number of training images, one line per
-    class ratio, on a log axis."""
-    fig = new_figure(3.3 * len(sweeps), 3.2)
-    axes = fig.subplots(1, len(sweeps), squeeze=False, sharey=True)[0]
-    for ax, (method, sweep) in zip(axes, sweeps.items()):
-        for i, point in enumerate(sweep["points"]):
+    with ``labels`` as in :func:`per_class_rows`) against its number of training images, on a log axis:
+    one point per class, one colour per class ratio (no line joins the classes, which are no sequence);
+    two panels a row, one legend under them."""
+    names = list(dict.fromkeys(point["label"] for sweep in sweeps.values() for point in sweep["points"]))
+    columns = min(len(sweeps), 2)
+    rows = -(-len(sweeps) // columns)
+    fig = new_figure(column_width(3.8 * columns), 2.6 * rows + 1.0)
+    grid = fig.subplots(rows, columns, squeeze=False, sharey=True)
+    for ax, (method, sweep) in zip(grid.flat, sweeps.items()):
+        for point in sweep["points"]:
             counts, values = point["per_class"]["train_counts"], point[PROBE_LABELS[labels]][probe]
             pairs = sorted(zip(counts, values))
-            ax.plot([c for c, _ in pairs], [100 * v for _, v in pairs], "o-", color=f"C{i}", label=point["label"], ms=3)
-        ax.set_xscale("log")
+            ax.plot([c for c, _ in pairs], [100 * v for _, v in pairs], "o", color=f"C{names.index(point['label'])}",
+                    label=point["label"], ms=4, alpha=0.8)
+        plots.readable_log_axis(ax)
         ax.set_xlabel("training images of the class")
         ax.set_title(method, fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(("kNN" if probe == "knn_acc" else "linear probe") + " accuracy of the class (%)")
-    axes[0].legend(fontsize=7)
+    for ax in grid.flat[len(sweeps):]:
+        ax.axis("off")
+    for ax in grid[:, 0]:
+        ax.set_ylabel(("kNN" if probe == "knn_acc" else "linear probe") + " accuracy\nof the class (%)")
+    legend_below(fig, grid.flat, ncols=min(len(names), 4))
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -385,4 +403,57 @@ def projections(embeddings: dict[str, Any], slices: int = 3, seed: int = 0, bins
             statistic = float(sigreg(z, directions[:, j:j + 1]))
             ax.set_title(f"{name}\nslice {j + 1}: EP = {statistic:.1f}", fontsize=8)
             ax.set_yticks([])
+    return fig
+
+
+# ----------------------------------------------------------------------------- seeds beside references
+
+REFERENCE_STYLES = {"chance": ":", "raw pixels": "--", "untrained network": "-."}
+
+
+def seeded_panels(sweep: dict[str, Any], panels: dict[str, list[str]], x: dict[str, str],
+                  references: dict[str, dict[str, float]], metric: str = "kNN",
+                  extra: dict[str, str] | None = None, title: str | None = None):
+    """One panel per swept setting: ``metric`` of each setting in ``panels[name]`` (sweep labels) against
+    its value of the setting ``x[name]`` on a log axis, the mean over seeds with every seed drawn, beside
+    horizontal lines for :func:`cookbook.book.sweeps.references` and the untrained network (the first
+    label's). ``extra[name]``: one more setting drawn as a star at its own x (a run that differs in
+    something else, e.g. the same images in more, smaller batches). The legend sits under the panels."""
+    scale = display_scale(metric)
+    fig = new_figure(4.5 * len(panels), 3.9)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (name, labels) in zip(axes, panels.items()):
+        setting = x[name]
+        points = {label: next(p for p in sweep["points"] if p["label"].rsplit(", seed ", 1)[0] == label)
+                  for label in labels + ([extra[name]] if extra and name in extra else [])}
+        value = {label: {**sweep["base_config"], **p["settings"]}[setting] for label, p in points.items()}
+        xs = [value[label] for label in labels]
+        runs = [[scale * v for v in seed_values(sweep, label, metric)] for label in labels]
+        ax.plot(xs, [statistics.fmean(r) for r in runs], "o-", color="C0", label="mean over seeds")
+        for x_value, seeds in zip(xs, runs):
+            ax.plot([x_value] * len(seeds), seeds, ".", color="C0", alpha=0.5)
+        ax.vlines(xs, [min(r) for r in runs], [max(r) for r in runs], color="C0", alpha=0.4, label="range of seeds")
+        if extra and name in extra:
+            seeds = [scale * v for v in seed_values(sweep, extra[name], metric)]
+            ax.plot([value[extra[name]]], [statistics.fmean(seeds)], "*", ms=12, color="C3", label=extra[name])
+            ax.vlines([value[extra[name]]], min(seeds), max(seeds), color="C3", alpha=0.5)
+        lines = {**{k: v[metric] for k, v in references.items() if metric in v},
+                 "untrained network": statistics.fmean(seed_values(sweep, labels[0], metric, untrained=True))}
+        for ref, level in lines.items():
+            ax.axhline(scale * level, color="0.4", ls=REFERENCE_STYLES.get(ref, "-"), lw=1, label=ref)
+        ax.set_xscale("log")
+        ax.set_xticks(xs, [f"{v:g}" for v in xs])
+        ax.minorticks_off()
+        ax.set_xlabel(name)
+        ax.set_ylabel(metric + ("" if scale == 1 else " (%)"))
+        ax.grid(alpha=0.3)
+    handles, names = axes[0].get_legend_handles_labels()
+    for ax in axes[1:]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in names:
+                handles.append(handle)
+                names.append(label)
+    fig.legend(handles, names, loc="outside lower center", ncol=min(len(names), 3), fontsize=9, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig

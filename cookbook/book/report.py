@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from cookbook import registry
 from cookbook.book.cache import RESULTS
-from cookbook.book.plots import new_figure
+from cookbook.book.plots import COLUMN_WIDTH, legend_below, new_figure
 
 # The toy shapes' discrete nuisance factors (cookbook.data.make_toy), by the name a reader knows them by,
 # with their number of values (a kNN probe's chance level is one over it).
@@ -122,37 +122,48 @@ def by_label(sweep: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """A Markdown table: accuracies in percent, RankMe over the feature dimension, wall time in s."""
-    lines = ["| method | family | data | kNN | random-init kNN | gain | linear probe | RankMe | wall time | device |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    """A Markdown table of single runs, each beside its references on the same data and probe: kNN
+    accuracy, the same network untrained, raw pixels (all in percent), the linear probe, RankMe over
+    the feature dimension, and the steps and wall time it took."""
+    lines = ["| method | data | kNN | untrained | raw pixels | linear probe | RankMe | steps | wall time |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['method']} | {r['family']} | {r['dataset']} | {100 * r['knn_acc']:.1f}% | "
-                     f"{100 * r['random_init_knn_acc']:.1f}% | {100 * r['knn_gain']:+.1f} | "
-                     f"{100 * r['linear_acc']:.1f}% | {r['rankme']:.1f} / {r['feature_dim']} | "
-                     f"{r['process_s']:.0f} s | {r['device']} |")
+        lines.append(f"| {r['method']} | {r['dataset']} | {100 * r['knn_acc']:.1f}% | "
+                     f"{100 * r['random_init_knn_acc']:.1f}% | {100 * r['raw_pixel_knn_acc']:.1f}% | "
+                     f"{100 * r['linear_acc']:.1f}% | {r['rankme']:.1f} / {r['feature_dim']} | {r['steps']} | "
+                     f"{r['process_s']:.0f} s |")
     return "\n".join(lines)
 
 
 def comparison_figure(rows: list[dict[str, Any]], title: str | None = None):
-    """kNN and linear-probe accuracy per method, with the random-init kNN as a tick, and RankMe."""
-    fig = new_figure(max(8.0, 0.6 * len(rows) + 3), 4.2)
-    acc_ax, rank_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.4]})
+    """kNN and linear-probe accuracy per method, with the random-init kNN as a tick (top), and each
+    method's RankMe over its feature dimension (below, same methods): one quantity per axis, the legend
+    under the panels."""
+    fig = new_figure(COLUMN_WIDTH, 5.6)
+    acc_ax, rank_ax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     names = [r["method"] for r in rows]
-    x = range(len(rows))
+    x = list(range(len(rows)))
     acc_ax.bar([i - 0.2 for i in x], [100 * r["knn_acc"] for r in rows], 0.4, label="kNN")
     acc_ax.bar([i + 0.2 for i in x], [100 * r["linear_acc"] for r in rows], 0.4, label="linear probe")
-    acc_ax.scatter(list(x), [100 * r["random_init_knn_acc"] for r in rows], marker="_", s=300, color="k",
-                   zorder=3, label="random-init kNN")
-    acc_ax.set_xticks(list(x), names, rotation=60, ha="right", fontsize=8)
+    acc_ax.scatter(x, [100 * r["random_init_knn_acc"] for r in rows], marker="_", s=200, color="k",
+                   zorder=3, label="kNN of the untrained network")
     acc_ax.set_ylabel("test accuracy (%)")
     acc_ax.set_ylim(0, 100)
-    acc_ax.legend(fontsize=8, loc="upper right", ncol=3)  # the right end is the frontier methods, rarely the tallest
-    rank_ax.barh(list(x), [r["rankme"] for r in rows], color="C2")
-    rank_ax.set_yticks(list(x), names, fontsize=8)
-    rank_ax.invert_yaxis()
-    rank_ax.set_xlabel("RankMe of the features")
+    acc_ax.grid(axis="y", alpha=0.3)
+    acc_ax.tick_params(axis="x", labelbottom=True)  # the method names under both panels: each reads alone
+    acc_ax.set_xticks(x, names, rotation=90, fontsize=8)
+    rank_ax.bar(x, [r["rankme"] for r in rows], 0.6, color="C2")
+    for i, r in enumerate(rows):
+        rank_ax.annotate(f"/{r['feature_dim']}", (i, r["rankme"]), xytext=(0, 1), textcoords="offset points",
+                         ha="center", va="bottom", fontsize=7)
+    rank_ax.set_ylabel("RankMe")
+    rank_ax.set_ylim(0, 1.2 * max((r["rankme"] for r in rows), default=1))
+    rank_ax.grid(axis="y", alpha=0.3)
+    rank_ax.tick_params(axis="x", labelbottom=True)
+    rank_ax.set_xticks(x, names, rotation=90, fontsize=8)
+    legend_below(fig, [acc_ax])
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -160,7 +171,7 @@ def gain_figure(rows_by_dataset: dict[str, list[dict[str, Any]]], title: str | N
     """kNN accuracy gained over the same network at random initialisation, per method, one bar per
     dataset: the one number that says what training added, whatever the dataset's baseline."""
     names = [r["method"] for r in next(iter(rows_by_dataset.values()))]
-    fig = new_figure(max(8.0, 0.6 * len(names) + 3), 3.6)
+    fig = new_figure(COLUMN_WIDTH, 3.8)
     ax = fig.subplots()
     width = 0.8 / len(rows_by_dataset)
     for k, (dataset, rows) in enumerate(rows_by_dataset.items()):
@@ -169,9 +180,10 @@ def gain_figure(rows_by_dataset: dict[str, list[dict[str, Any]]], title: str | N
         ax.bar([i + offset for i in range(len(names))], [gain.get(n, float("nan")) for n in names], width,
                label=dataset)
     ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=8)
     ax.set_ylabel("kNN gain over random init (points)")
-    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    legend_below(fig, [ax])
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=10)
     return fig

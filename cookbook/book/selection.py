@@ -19,7 +19,7 @@ import math
 from typing import Any, Mapping, Sequence
 
 from cookbook.book.chapter import markdown
-from cookbook.book.plots import new_figure
+from cookbook.book.plots import COLUMN_WIDTH, legend_below, new_figure
 from cookbook.book.sweeps import display_scale, measures, summary
 
 
@@ -141,7 +141,7 @@ def scatter(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", targ
             title: str | None = None):
     """``target`` against ``selector`` for every setting of every method's sweep (seeds averaged),
     one colour per method, the setting each one picks circled: what :func:`selection_rows` reads."""
-    fig = new_figure(5.8, 3.8)
+    fig = new_figure(6.0, 4.2)
     ax = fig.subplots()
     for i, (method, sweep) in enumerate(sweeps.items()):
         rows = summary(sweep)
@@ -153,7 +153,7 @@ def scatter(sweeps: Mapping[str, dict[str, Any]], selector: str = "RankMe", targ
         ax.scatter([xs[pick]], [ys[pick]], s=140, facecolors="none", edgecolors=f"C{i}", lw=1.5)
     ax.set_xlabel(selector + ("" if display_scale(selector) == 1 else " (%)"))
     ax.set_ylabel(target + ("" if display_scale(target) == 1 else " (%)"))
-    ax.legend(fontsize=8)
+    legend_below(fig, [ax], ncols=len(sweeps))
     ax.grid(alpha=0.3)
     ax.set_title(title or f"{target} against {selector}: each point a setting, circled the one {selector} picks",
                  fontsize=9)
@@ -203,18 +203,25 @@ def loss_tracking_table(sweeps: Mapping[str, dict[str, Any]], coefficient: Mappi
 
 def loss_figure(sweeps: Mapping[str, dict[str, Any]], coefficient: Mapping[str, str], target: str = "kNN"):
     """One panel per method: ``target`` against the final training loss of each run, coloured by
-    the value of ``coefficient[method]`` (the setting that changes what the loss measures)."""
-    fig = new_figure(3.6 * len(sweeps), 3.2)
-    axes = fig.subplots(1, len(sweeps), squeeze=False)[0]
-    for ax, (method, sweep) in zip(axes, sweeps.items()):
-        values = sorted({p["settings"].get(coefficient[method]) for p in sweep["points"]}, key=str)
+    the value of ``coefficient[method]`` (the setting that changes what the loss measures), in order
+    of value; each panel's legend under it. Panels go three to a row."""
+    columns = min(len(sweeps), 3)
+    rows = -(-len(sweeps) // columns)
+    fig = new_figure(min(COLUMN_WIDTH, 2.9 * columns), 3.4 * rows)
+    panels = fig.subfigures(rows, columns, squeeze=False)
+    for panel, (method, sweep) in zip(panels.flat, sweeps.items()):
+        ax = panel.subplots()
+        values = sorted({p["settings"].get(coefficient[method]) for p in sweep["points"]},
+                        key=lambda v: (not isinstance(v, (int, float)), v if isinstance(v, (int, float)) else str(v)))
         for i, value in enumerate(values):
             chosen = [measures(p) for p in sweep["points"] if p["settings"].get(coefficient[method]) == value]
             ax.scatter([m["loss"] for m in chosen], [display_scale(target) * m[target] for m in chosen], color=f"C{i}",
-                       s=18, label=f"{coefficient[method]} {value}")
+                       s=18, label=f"{value:g}" if isinstance(value, float) else str(value))
         ax.set_xlabel("final training loss")
+        ax.set_ylabel(target + ("" if display_scale(target) == 1 else " (%)"))
         ax.set_title(method, fontsize=10)
-        ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(target + ("" if display_scale(target) == 1 else " (%)"))
+        panel.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=8,
+                     frameon=False, title=coefficient[method], title_fontsize=8, columnspacing=1.0,
+                     handletextpad=0.2)
     return fig

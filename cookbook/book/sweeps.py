@@ -9,6 +9,7 @@ training set's long tail (:mod:`cookbook.imbalance`).
 from __future__ import annotations
 
 import dataclasses
+import json
 import statistics
 from types import ModuleType
 from typing import Any
@@ -134,6 +135,16 @@ def references(sweep: dict[str, Any], label: str | None = None) -> dict[str, dic
     the class ("kNN") and each nuisance factor. Chance is the accuracy of always answering the test set's
     most common value; raw pixels is the kNN probe on the images themselves."""
     point = next(p for p in sweep["points"] if label is None or _setting_label(p) == label)
+    key = (sweep["sweep"], sweep.get("training_digest"), json.dumps(point["settings"], sort_keys=True))
+    if key not in _REFERENCES:  # a chapter asks for a sweep's references in its table, its claims and its figure
+        _REFERENCES[key] = _measured_references(sweep, point)
+    return _REFERENCES[key]
+
+
+_REFERENCES: dict[tuple, dict[str, dict[str, float]]] = {}
+
+
+def _measured_references(sweep: dict[str, Any], point: dict[str, Any]) -> dict[str, dict[str, float]]:
     recipe = registry.get(sweep["recipe"])
     settings = {**sweep["shared"], **point["settings"]}
     data, _ = point_data(recipe, settings, sweep["base_config"]["seed"])
@@ -151,3 +162,18 @@ def references(sweep: dict[str, Any], label: str | None = None) -> dict[str, dic
         return {"kNN": scores["knn_acc"], **report.nuisance_scores(scores)}
 
     return {"chance": named(chance), "raw pixels": named(raw)}
+
+
+def reference_rows(sweep: dict[str, Any], label: str | None = None) -> list[dict[str, Any]]:
+    """Rows shaped like :func:`summary`'s to stand under a sweep's table: chance, raw pixels (both
+    :func:`references`) and the untrained network of the setting ``label`` (default: the first), over its
+    seeds, for the class and each nuisance factor."""
+    label = label or _setting_label(sweep["points"][0])
+    refs = references(sweep, label)
+    rows = [{"label": name, **{key: (value, value, value) for key, value in values.items()}}
+            for name, values in refs.items()]
+    untrained = {}
+    for key in refs["chance"]:
+        values = seed_values(sweep, label, key, untrained=True)
+        untrained[key] = (statistics.fmean(values), min(values), max(values))
+    return rows + [{"label": "untrained network", **untrained}]
