@@ -58,6 +58,14 @@ def ema_all_buffers(target, online, momentum):
         t.lerp_(o, 1 - momentum)  # fails on the integer num_batches_tracked
 
 
+@torch.no_grad()
+def ema_skips_the_counter(target, online, momentum):
+    for t, o in zip(list(target.parameters()) + list(target.buffers()),
+                    list(online.parameters()) + list(online.buffers())):
+        if t.is_floating_point():  # right for every float, but num_batches_tracked is left behind
+            t.lerp_(o, 1 - momentum)
+
+
 def test_ema_checker_accepts_the_library_and_a_hand_written_update():
     assert checks.check_ema_update(ema_reference)
 
@@ -81,6 +89,7 @@ def test_ema_checker_accepts_the_library_and_a_hand_written_update():
     (ema_no_grad_missing, "autograd graph"),
     (ema_moves_online, "online network changed"),
     (ema_all_buffers, "integer buffer"),
+    (ema_skips_the_counter, "was not copied"),
     (lambda target, online, momentum: 1 / 0, "ZeroDivisionError"),
 ], ids=lambda x: getattr(x, "__name__", str(x)))
 def test_ema_checker_names_the_mistake(wrong, words):

@@ -9,7 +9,12 @@ The checkers live in one module per chapter topic and are all importable from he
 (``from cookbook.book import checks; checks.check_nt_xent(fn)``). A new checker joins its topic's
 module and that module's ``__all__``; shared machinery (``Feedback``, ``_value``, ``_close``,
 ``_first_matching``) is in :mod:`cookbook.book.checks.core`.
+
+A multiple-choice exercise is checked by its label, ``checks.check_answer("ex-colour", answer)``
+(:mod:`cookbook.book.checks.answers`): its key (the right letter, and what each option's choice is told)
+sits in its topic's module as ``KEYS``, not in the chapter, where the student's cell would show it.
 """
+from cookbook.book.checks.answers import check_answer as check_answer
 from cookbook.book.checks.basics import *  # noqa: F401,F403  chapter 1: NT-Xent, RankMe
 from cookbook.book.checks.core import Feedback as Feedback
 from cookbook.book.checks.core import check_choice as check_choice

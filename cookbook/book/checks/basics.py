@@ -1,13 +1,14 @@
-"""Checkers of chapter 1: NT-Xent and RankMe."""
+"""Checkers of chapter 1: NT-Xent and RankMe, and the key of its multiple-choice exercise."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from cookbook import evaluate, registry
-from cookbook.book.checks.core import Feedback, _close, _first_matching, _value
+from cookbook.book.checks.core import Choice, Feedback, _close, _first_matching, _value
 
 __all__ = ["check_nt_xent", "check_rankme"]
 
@@ -63,33 +64,66 @@ def check_nt_xent(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor
 
 # ------------------------------------------------------------------------- RankMe
 
+def _rankme_mistakes(z: torch.Tensor) -> dict[str, float]:
+    """What the usual mistakes give on ``z`` instead of RankMe (0 log 0 taken as 0, as RankMe does)."""
+    sigma = torch.linalg.svdvals(z.double())
+    p = sigma / sigma.sum()
+    entropy = -torch.special.xlogy(p, p).sum()
+    sq = sigma ** 2 / (sigma ** 2).sum()
+    return {
+        "the exponential is missing: RankMe is exp(entropy), not the entropy itself": entropy.item(),
+        "the entropy uses squared singular values (variances); RankMe normalises the singular values "
+        "themselves": torch.exp(-torch.special.xlogy(sq, sq).sum()).item(),
+        "2 ** entropy with a natural-log entropy mixes bases: use exp with log, or 2 ** with log2":
+            (2 ** entropy).item(),
+        "the singular values are not normalised to sum to one before the entropy": torch.exp(
+            -torch.special.xlogy(sigma, sigma).sum()).item(),
+        "that is the number of non-zero singular values (the rank), not the effective rank":
+            float(torch.linalg.matrix_rank(z)),
+    }
+
+
 def check_rankme(fn: Callable[[torch.Tensor], float]) -> Feedback:
-    """Check an implementation of RankMe, ``exp(entropy(sigma / sum(sigma)))``."""
+    """Check an implementation of RankMe, ``exp(entropy(sigma / sum(sigma)))``, on the cases the chapter
+    names: two random full-rank matrices against :func:`cookbook.evaluate.rankme` (first, since they tell
+    the usual mistakes apart), then ``D`` for the ``D x D`` identity and 1 for matrices of rank one, one of
+    them with exactly zero singular values (``torch.ones(8, 8)``), where ``0 log 0`` must count as 0."""
     generator = torch.Generator().manual_seed(3)
-    cases = [torch.randn(64, 16, generator=generator) @ torch.diag(torch.linspace(0.1, 3, 16)),
-             torch.randn(40, 8, generator=generator) @ torch.randn(8, 8, generator=generator)]
-    for z in cases:
-        sigma = torch.linalg.svdvals(z.double())
-        p = sigma / sigma.sum()
-        entropy = -(p * p.log()).sum()
-        sq = sigma ** 2 / (sigma ** 2).sum()
-        mistakes = {
-            "the exponential is missing: RankMe is exp(entropy), not the entropy itself": entropy.item(),
-            "the entropy uses squared singular values (variances); RankMe normalises the singular values "
-            "themselves": torch.exp(-(sq * sq.log()).sum()).item(),
-            "2 ** entropy with a natural-log entropy mixes bases: use exp with log, or 2 ** with log2":
-                (2 ** entropy).item(),
-            "the singular values are not normalised to sum to one before the entropy": torch.exp(
-                -(sigma * sigma.log()).sum()).item(),
-            "that is the number of non-zero singular values (the rank), not the effective rank":
-                float(torch.linalg.matrix_rank(z)),
-        }
-        expected = evaluate.rankme(z)
+    random = [torch.randn(64, 16, generator=generator) @ torch.diag(torch.linspace(0.1, 3, 16)),
+              torch.randn(40, 8, generator=generator) @ torch.randn(8, 8, generator=generator)]
+    cases = [(f"a random {tuple(z.shape)} matrix of full rank", z, evaluate.rankme(z)) for z in random] + [
+        ("the 8 x 8 identity, eight equally used directions", torch.eye(8), 8.0),
+        ("torch.ones(8, 8), eight equal embeddings: rank one, with seven singular values exactly 0", torch.ones(8, 8),
+         1.0),
+        ("a (40, 6) matrix of rank one, every row a multiple of one vector",
+         torch.outer(torch.randn(40, generator=generator), torch.randn(6, generator=generator)), 1.0)]
+    for what, z, expected in cases:
         got, error = _value(fn, z.clone())
         if error:
-            return Feedback(False, error)
-        if not _close(got, expected, tol=1e-3):
-            why = _first_matching(got, mistakes)
-            return Feedback(False, (why or "the value differs from RankMe")
-                            + f" (on a {tuple(z.shape)} matrix: expected {expected:.3f}, got {got:.3f})")
-    return Feedback(True, "your RankMe matches `cookbook.evaluate.rankme` on two matrices.")
+            return Feedback(False, error + f" (on {what})")
+        if _close(got, expected, tol=1e-3):
+            continue
+        detail = f" (on {what}: expected {expected:.3f}, got {got:.3f})"
+        if math.isnan(got) and (torch.linalg.svdvals(z) == 0).any():
+            return Feedback(False, "the zero singular values make p log p = 0 * log 0, which torch computes as nan; "
+                                   "their share of the entropy is 0 (the limit of p log p), so leave them out "
+                                   "(keep p[p > 0]) or use torch.special.xlogy(p, p)" + detail)
+        why = _first_matching(got, _rankme_mistakes(z))
+        return Feedback(False, (why or "the value differs from RankMe") + detail)
+    return Feedback(True, "your RankMe gives 8 for the 8 x 8 identity, 1 for matrices of rank one, and matches "
+                          "`cookbook.evaluate.rankme` on two random matrices.")
+
+
+# ------------------------------------------------------------------------- multiple choice (checks.check_answer)
+
+KEYS = {
+    "ex-colour": Choice("b", {
+        "a": "without colour changes, the two views of an image share their colours exactly, and matching colours "
+             "is the easiest way to tell the positive from the other images. The features keep more colour and "
+             "less shape, not the other way round.",
+        "b": "colour is now the cheapest cue that identifies an image across its views, so the features keep it, "
+             "and the loss no longer pushes them towards the shape.",
+        "c": "the crops keep the colours of the shape and the background, and those identify an image well: colour "
+             "becomes the shortcut, and what the features keep moves with it.",
+    }),
+}

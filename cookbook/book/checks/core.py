@@ -66,8 +66,22 @@ def _first_matching(value: float, mistakes: dict[str, float]) -> str | None:
 
 # ------------------------------------------------------------------------- multiple choice
 
+@dataclass(frozen=True)
+class Choice:
+    """The key of a multiple-choice exercise, kept in this package rather than in the chapter, where the
+    student's cell would show it: the right letter, and for each option what the student reads on choosing
+    it (for the right one, why it is right)."""
+    correct: str
+    why: dict[str, str]
+
+    def check(self, answer: str) -> Feedback:
+        return check_choice(answer, self.correct, self.why)
+
+
 def check_choice(answer: str, correct: str, explanations: dict[str, str]) -> Feedback:
-    """A multiple-choice answer: ``explanations`` maps each wrong option to why it is wrong."""
+    """A multiple-choice answer: ``explanations`` maps each wrong option to why it is wrong (and may say,
+    for the right one, why it is right). A chapter calls ``checks.check_answer(label, answer)`` instead,
+    which finds the key by the exercise's label, so that the right letter is not in the student's cell."""
     options = sorted({correct, *explanations})
     key = str(answer).strip().lower()
     if key == correct.lower():

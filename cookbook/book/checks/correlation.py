@@ -1,5 +1,6 @@
 """Checkers of chapter 5, canonical correlation (VICReg, Barlow Twins, SwAV, W-MSE): VICReg's
-variance and covariance terms, and the Barlow Twins loss."""
+variance and covariance terms, and the Barlow Twins loss; and the keys of the chapter's multiple-choice
+exercises."""
 from __future__ import annotations
 
 from typing import Callable
@@ -8,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from cookbook import registry
-from cookbook.book.checks.core import Feedback, _close, _first_matching, _value
+from cookbook.book.checks.core import Choice, Feedback, _close, _first_matching, _value
 
 __all__ = ["check_vicreg_variance", "check_vicreg_covariance", "check_barlow_twins"]
 
@@ -187,3 +188,24 @@ def check_barlow_twins(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.T
         if failed is not None:
             return failed
     return Feedback(True, "your Barlow Twins loss matches the recipe's `barlow_twins_loss` on three batches.")
+
+
+# ------------------------------------------------------------------------- multiple choice (checks.check_answer)
+
+KEYS = {
+    "ex-no-invariance": Choice("c", {
+        "a": "shrinking to a point is exactly what the variance term forbids: every dimension whose std falls below "
+             "1 is penalised, and that term is still on.",
+        "b": "copying dimensions is what the covariance term forbids, and it is still on.",
+        "c": "the two remaining terms are met by any embedding that is spread out and decorrelated, random ones "
+             "included. Only the invariance term ties the views together, so without it nothing is learned about "
+             "what the views share.",
+    }),
+    "ex-whitening-size": Choice("a", {
+        "a": "after centring, N embeddings span at most N - 1 directions, so with N <= D their D x D covariance has "
+             "rank below D: some direction has zero variance, cannot be scaled to 1, and the Cholesky factor to "
+             "invert does not exist.",
+        "b": "a smaller sub-batch is cheaper to whiten, not dearer; the problem is mathematical.",
+        "c": "the loss compares two views; it is not forced to 0. The whitening step itself fails first.",
+    }),
+}

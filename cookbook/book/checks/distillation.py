@@ -1,5 +1,6 @@
 """Checkers of chapter 4, self-distillation (BYOL, SimSiam, DINO): the EMA update of a target
-network, and DINO's centred, sharpened teacher distribution."""
+network, and DINO's centred, sharpened teacher distribution; and the keys of the chapter's multiple-choice
+exercises."""
 from __future__ import annotations
 
 import copy
@@ -10,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cookbook import ema, registry
-from cookbook.book.checks.core import Feedback
+from cookbook.book.checks.core import Choice, Feedback
 
 __all__ = ["check_ema_update", "check_dino_targets"]
 
@@ -110,8 +111,13 @@ def check_ema_update(fn: Callable[[nn.Module, nn.Module, float], None]) -> Feedb
             if not torch.allclose(got, _flat(tensors(expected)), rtol=1e-5, atol=1e-6):
                 why = _ema_mistake(got, _flat(tensors(before_target)), _flat(tensors(online)), momentum, what)
                 return Feedback(False, why + detail)
+        counters = [(t, o) for t, o in zip(target.buffers(), online.buffers()) if not t.is_floating_point()]
+        if any(not torch.equal(t, o) for t, o in counters):
+            return Feedback(False, "the floating-point parameters and buffers are right, but the integer buffer "
+                                   "(BatchNorm's `num_batches_tracked`) was not copied from the online network: "
+                                   "an integer count is not averaged, it is copied" + detail)
     return Feedback(True, "your update matches `cookbook.ema.ema_update` on parameters and BatchNorm statistics, "
-                          "for two momenta.")
+                          "averaged, and on BatchNorm's step counter, copied, for two momenta.")
 
 
 # ------------------------------------------------------------------------- DINO's teacher targets
@@ -175,3 +181,27 @@ def check_dino_targets(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.T
                                    "logits: detach them (`logits.detach()`), the teacher is not trained by gradients")
     return Feedback(True, "your targets match the teacher distribution inside `dino.dino_loss` on two batches: "
                           "centred, sharpened, and detached.")
+
+
+# ------------------------------------------------------------------------- multiple choice (checks.check_answer)
+
+KEYS = {
+    "ex-momentum-zero": Choice("b", {
+        "a": "a frozen target is momentum 1: the target never moves. With momentum 0 it takes all of the online "
+             "network's weights after every step.",
+        "b": "with momentum 0 the update copies the online weights into the target after every step, but the target "
+             "is still a separate, detached network: the stop-gradient remains. That is SimSiam with BYOL's loss "
+             "(and without SimSiam's BatchNorm after the projector).",
+        "c": "that is `stop_gradient=False`. A copy made with momentum 0 holds the same weights, but the loss sees "
+             "its output as a constant, so no gradient flows through the target branch.",
+    }),
+    "ex-sharpening": Choice("b", {
+        "a": "that is what happens without centering: centering subtracts each prototype's running mean logit, which "
+             "takes away the advantage of a prototype that wins everywhere.",
+        "b": "centering favours no prototype, so on its own it pushes the teacher towards the uniform distribution; "
+             "only a low temperature makes each image's target peaked. Uniform targets are the same for every image, "
+             "so the student learns little about the image: the other collapse.",
+        "c": "centering stops one kind of collapse (one prototype for everything) and encourages the other (a uniform "
+             "output). DINO needs the sharpening to balance it.",
+    }),
+}

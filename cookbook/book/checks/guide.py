@@ -1,5 +1,5 @@
 """Checkers of the cook's guide (chapters 8 to 10): SimCLR with one negative, the guillotine cut of
-a projector, and the EMA momentum schedules."""
+a projector, and the EMA momentum schedules; and the keys of the three chapters' multiple-choice exercises."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cookbook.book.checks.core import Feedback, _first_matching, _value
+from cookbook.book.checks.core import Choice, Feedback, _first_matching, _value
 from cookbook.book.probes import cut_points
 from cookbook.ema import momentum_at
 from cookbook.models import mlp
@@ -160,3 +160,63 @@ def check_momentum_schedule(fn: Callable[[int, int, float, str], float]) -> Feed
                         f" (step {step} of {total}, base {base}, {schedule})")
     return Feedback(True, "both schedules are right: a constant momentum keeps the target a fixed distance behind, "
                           "the cosine freezes it as training ends.")
+
+
+# ----------------------------------------------------------------------------- multiple choice (checks.check_answer)
+
+KEYS = {
+    # chapter 8
+    "ex-colour-shortcut": Choice("b", {
+        "a": "the jitter changes the hue, saturation and brightness of every pixel, background included, by up to its "
+             "strength; at strength 1 the hue moves by up to a fifth of the circle.",
+        "b": "the views differ, but not enough: one image's two views keep related colours, and two different images "
+             "rarely share them. Matching by colour solves the loss; grayscale, which takes the colour out of some "
+             "views altogether, is what breaks that shortcut.",
+        "c": "the crop does keep most of the background, but it keeps the shape too; what matters is which of the two "
+             "still identifies the image after the colour jitter.",
+    }),
+    "ex-interplay": Choice("c", {
+        "a": "the MLP's class kNN gains nothing over its untrained network's: matching a shape across two crops needs "
+             "invariances an MLP does not have, and 300 steps do not teach them.",
+        "b": "the MLP's position kNN falls to about chance: the crop moves the shape by different amounts in the two "
+             "views, and for an MLP a moved shape is a different input.",
+        "c": "the average colour of an image is a linear function of its pixels, which an MLP's first layer computes "
+             "at once, and colour jitter shifts it without removing it: for this architecture, the easiest thing "
+             "two views share.",
+    }),
+    # chapter 9
+    "ex-which-layer": Choice("b", {
+        "a": "the embedding is the layer most specialised in the pretext task: invariant to the views, spread over the "
+             "sphere. It is usually the worst place to cut, and worse the further the downstream task is.",
+        "b": "Bordes et al. find that the gap between the backbone and the projector's layers grows with the mismatch "
+             "between the pretraining and the downstream task, and that cutting earlier in the backbone can help "
+             "when the mismatch is large: the last layers have specialised in the pretext task.",
+        "c": "each layer is a function of the one before, so it can only lose information; the probes above measure "
+             "different accuracies at different cuts.",
+    }),
+    "ex-no-projector": Choice("b", {
+        "a": "the covariance term decorrelates the dimensions of what the loss sees, but the invariance term and the "
+             "training dynamics still shrink its spectrum: without a projector, the backbone's features are what "
+             "shrinks.",
+        "b": "Jing et al. (2022) show that strong augmentations and the implicit bias of deep networks shrink the "
+             "spectrum of the embedding the loss sees. With a projector, that embedding is the projector's output; "
+             "without one, it is the backbone's features, and the collapse lands there.",
+        "c": "the projector changes what the loss's gradient does to the backbone: the spectra above differ with its "
+             "depth.",
+    }),
+    # chapter 10
+    "ex-moco-zero": Choice("b", {
+        "a": "MoCo's negatives keep it from collapsing with or without a predictor; what the momentum protects is the "
+             "consistency of the queue.",
+        "b": "He et al. (2020) make this argument: the queue only works if its keys come from nearly the same encoder. "
+             "With a key encoder that changes at every step, the query can tell its own batch's key from the queue's "
+             "older ones by when they were made, not by what they show.",
+        "c": "momentum 1 freezes the key encoder; momentum 0 copies the query encoder at every step.",
+    }),
+    "ex-teacher-temperature": Choice("a", {
+        "a": "a higher temperature flattens the softmax. With the teacher as flat as the student, nothing makes the "
+             "targets sharper than the predictions, and centring pushes them further towards uniform.",
+        "b": "a single winning prototype is what happens without centring, or with a very low temperature.",
+        "c": "the centre shifts the logits, the temperature scales them; the entropy depends on both.",
+    }),
+}

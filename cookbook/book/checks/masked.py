@@ -1,4 +1,5 @@
-"""Checkers of chapter 6, masked image modeling (MAE, I-JEPA): the MAE loss and random masking."""
+"""Checkers of chapter 6, masked image modeling (MAE, I-JEPA): the MAE loss and random masking; and the keys
+of the chapter's multiple-choice exercises."""
 from __future__ import annotations
 
 from typing import Callable
@@ -6,7 +7,7 @@ from typing import Callable
 import torch
 
 from cookbook import registry
-from cookbook.book.checks.core import Feedback, _close, _first_matching, _returned, _value
+from cookbook.book.checks.core import Choice, Feedback, _close, _first_matching, _returned, _value
 
 __all__ = ["check_mae_loss", "check_random_masking"]
 
@@ -160,3 +161,27 @@ def check_random_masking(fn: Callable[[int, int, float], tuple[torch.Tensor, tor
                                "step hide the same patches")
     return Feedback(True, "your masking keeps int(P * (1 - mask_ratio)) patches per image, independently and "
                           "uniformly, with mask = 1 on the hidden ones, like the recipe's `random_masking`.")
+
+
+# ------------------------------------------------------------------------- multiple choice (checks.check_answer)
+
+KEYS = {
+    "ex-masked-only": Choice("a", {
+        "a": "a visible patch can be copied through the encoder and decoder; the hidden ones must be inferred from "
+             "the rest of the image, and that inference is what trains the features.",
+        "b": "the decoder does output every position (look at `MAE.predict`: visible tokens and mask tokens both go "
+             "through it); the loss then ignores the visible ones. The savings are in the encoder.",
+        "c": "a pixel target does not depend on the network, so a constant cannot meet it whatever is counted; the "
+             "visible patches would only add an easy copying task.",
+    }),
+    "ex-latent-ema": Choice("a", {
+        "a": "the target is a representation, so only what is predictable from the context needs to be in it; the "
+             "slow, gradient-free target is the guard that BYOL also uses against the trivial answer in which every "
+             "patch gets the same feature.",
+        "b": "if the target encoder were trained by the same gradient, the easiest way to lower the loss would be to "
+             "make every target feature the same constant: collapse. The EMA and the stop-gradient are what prevent "
+             "that, not a memory trick (the EMA copy costs memory).",
+        "c": "the pixels are cheap to predict (MAE does it); the reason is what the target contains. And the EMA "
+             "matters: with momentum 1 the target encoder never changes from its random start.",
+    }),
+}

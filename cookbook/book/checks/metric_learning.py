@@ -1,5 +1,6 @@
 """Checkers of chapter 3, deep metric learning (SimCLR, NNCLR, MoCo): MoCo's InfoNCE against a
-queue, and NNCLR's nearest-neighbour lookup in the support set."""
+queue, and NNCLR's nearest-neighbour lookup in the support set; and the key of the chapter's multiple-choice
+exercise."""
 from __future__ import annotations
 
 from typing import Callable
@@ -8,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from cookbook import registry
-from cookbook.book.checks.core import Feedback, _close, _first_matching, _returned, _value
+from cookbook.book.checks.core import Choice, Feedback, _close, _first_matching, _returned, _value
 
 __all__ = ["check_info_nce_queue", "check_nearest_neighbour"]
 
@@ -122,3 +123,17 @@ def check_nearest_neighbour(fn: Callable[[torch.Tensor, torch.Tensor], torch.Ten
             return Feedback(False, (why or "the neighbours differ from the recipe's")
                             + f" ({wrong_rows} of {n} rows differ, with a support set of {k} rows)")
     return Feedback(True, "your lookup matches the recipe's `nnclr.nearest_neighbour` on two support sets.")
+
+
+# ------------------------------------------------------------------------- multiple choice (checks.check_answer)
+
+KEYS = {
+    "ex-queue-momentum": Choice("a", {
+        "a": "the queue decouples the number of negatives from the batch size, and a slowly moving key encoder "
+             "keeps the keys queued a hundred steps ago comparable with today's.",
+        "b": "the momentum encoder makes the keys, positive and negatives alike; the negatives are the queue's "
+             "stored keys, and the queue receives no gradient at all.",
+        "c": "a large batch does give many negatives, but the momentum encoder also changes the targets: its keys "
+             "move slowly. MoCo v3, which drops the queue for large batches, still keeps the momentum encoder.",
+    }),
+}

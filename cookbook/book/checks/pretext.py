@@ -1,4 +1,4 @@
-"""Checkers of chapter 2, pretext tasks (RotNet, relative position)."""
+"""Checkers of chapter 2, pretext tasks (RotNet, relative position), and the keys of its multiple-choice exercises."""
 from __future__ import annotations
 
 from typing import Callable
@@ -6,7 +6,7 @@ from typing import Callable
 import torch
 
 from cookbook import registry
-from cookbook.book.checks.core import Feedback, _returned, _value
+from cookbook.book.checks.core import Choice, Feedback, _returned, _value
 
 __all__ = ["check_rotate_batch", "check_neighbour_label"]
 
@@ -156,3 +156,27 @@ def check_neighbour_label(fn: Callable[[int, int], int]) -> Feedback:
     first = next(o for o in OFFSETS if got[o] != expected[o])
     return Feedback(False, f"for row_offset={first[0]}, col_offset={first[1]} the label is {expected[first]}, "
                            f"you gave {got[first]:g}: number the eight neighbours 0..7 row by row, skipping the middle")
+
+
+# ------------------------------------------------------------------------- multiple choice (checks.check_answer)
+
+KEYS = {
+    "ex-colourization-toy": Choice("b", {
+        "a": "finding the shape would help only if the shape told you its colour. On the toy data the hue is drawn "
+             "at random for every image, whatever the shape, so it does not.",
+        "b": "what the gray image says about the colours it says pixel by pixel (a dark pixel is more likely blue "
+             "than yellow), and the shape adds nothing to it: the hue is drawn at random for every image, as the "
+             "angle is on `toy` for RotNet. The loss is as low as it gets without looking at the shapes.",
+        "c": "more steps cannot help when the answer is not in the input: the hue is random whatever the shape, so "
+             "there is nothing about shapes to learn however long you train.",
+    }),
+    "ex-shortcut": Choice("b", {
+        "a": "patches side by side do not overlap even without a gap; the gap removes the pixels where they would "
+             "touch.",
+        "b": "without a gap, lines, edges and the lighting gradient run straight from one patch into the next, and "
+             "matching them tells the position without recognising anything. The gap cuts that border out, so the "
+             "network must use what the patches show.",
+        "c": "the toy shapes have edges and a lighting gradient that cross patch borders too: compare the pretext "
+             "and kNN accuracies of the run without its guards above.",
+    }),
+}

@@ -1,5 +1,5 @@
 """Checkers of the speed chapter (14): each process's slice of the global batch, and the seconds an
-epoch costs at a given throughput."""
+epoch costs at a given throughput; and the key of the chapter's multiple-choice exercise."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ from typing import Callable
 
 import torch
 
-from cookbook.book.checks.core import Feedback, _first_matching, _returned, _value
+from cookbook.book.checks.core import Choice, Feedback, _first_matching, _returned, _value
 
 __all__ = ["check_rank_slice", "check_epoch_seconds"]
 
@@ -80,3 +80,16 @@ def check_epoch_seconds(fn: Callable[[float, int, int, float], float]) -> Feedba
                         f" (gflop_per_view {gflop}, views_per_image {views}, images {images}, tflops {tflops})")
     return Feedback(True, "right: 334 TFLOP per two-view CIFAR-10 epoch of a ResNet-18, a third of a second at an "
                           "H100's dense bf16 peak. Real steps reach a fraction of that peak.")
+
+
+# ----------------------------------------------------------------------------- multiple choice (checks.check_answer)
+
+KEYS = {
+    "ex-average": Choice("b", {
+        "a": "the learning rate is set for the global batch and does not change with the number of processes.",
+        "b": "every process's copy of the loss sends its gradient back through the gather to the embeddings of every "
+             "process, so each process receives N times the true gradient of its embeddings, and the sum over the "
+             "processes is N times too large.",
+        "c": "each process computes the loss of the whole gathered batch, not of its own images alone.",
+    }),
+}

@@ -2,7 +2,8 @@
 the frontier).
 
 The long-tailed class counts (chapter 11), the scaled learning rate (12), the regret of choosing a
-setting by RankMe (13) and LeJEPA's Epps-Pulley statistic (15)."""
+setting by RankMe (13) and LeJEPA's Epps-Pulley statistic (15); and the keys of these chapters'
+multiple-choice exercises."""
 from __future__ import annotations
 
 import math
@@ -12,7 +13,8 @@ from typing import Callable
 import torch
 
 from cookbook import registry
-from cookbook.book.checks.core import Feedback, _first_matching, _returned, _value
+from cookbook.book.checks.core import Choice, Feedback, _first_matching, _returned, _value
+from cookbook.book.collapse import RANKME_COLLAPSED
 from cookbook.book.selection import regret
 from cookbook.config import BatchScaledLR
 from cookbook.imbalance import class_counts
@@ -255,3 +257,75 @@ def check_epps_pulley(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> Feedba
                                                                                      f"values, {knots} knots)")
     return Feedback(True, "that is the Epps-Pulley statistic: about 1 for a Gaussian sample, about 0.4 N for a "
                           "collapsed one. SIGReg averages it over random directions of the embeddings.")
+
+
+# ----------------------------------------------------------------------------- multiple choice (checks.check_answer)
+
+KEYS = {
+    # chapter 11
+    "ex-equipartition": Choice("b", {
+        "a": "Sinkhorn's row and column normalisations are exactly the balance constraint: every prototype gets B / K.",
+        "b": "each prototype's column of the codes must sum to B / K, a tenth of the batch, so the class that fills "
+             "80% of it must take about eight prototypes' shares, and the features learn to split it. This is "
+             "Assran et al.'s argument: the balanced assignment is a prior on the data, right only when the data "
+             "are balanced.",
+        "c": "that is what happens *without* the constraint, the collapse that Sinkhorn exists to prevent.",
+    }),
+    "ex-balanced-test": Choice("b", {
+        "a": "the long tail is made by subsampling; the test split could be subsampled just as easily.",
+        "b": "with the same balanced test images at every ratio, what changes between runs is only what the model "
+             "learned, and the overall accuracy is the mean of the per-class ones. Long-tailed benchmarks "
+             "(CIFAR-10-LT, ImageNet-LT) are evaluated on balanced test sets for this reason.",
+        "c": "a balanced test set usually scores *lower*: the tail, where accuracy is poor, counts as much as the "
+             "head.",
+    }),
+    # chapter 12
+    "ex-lars-rate": Choice("b", {
+        "a": "0.2 is a rate on LARS's scale, a fraction of each layer's weight norm. AdamW moves every weight by about "
+             "its learning rate per step, whatever the gradient's size, so 0.2 is a huge step: the largest AdamW rate "
+             "of the optimizer sweep above is a small fraction of it.",
+        "b": "LARS's rate is a fraction of each layer's weight norm, AdamW's a step in weight units per coordinate, so "
+             "the number does not carry over. The Cookbook's AdamW recipes use 1e-5 to 5e-4 per 256 images; start on "
+             "that scale and sweep, as the optimizer sweep above does for each optimizer.",
+        "c": "rescaling by the batch keeps the optimizer's own scale; the problem is that the two optimizers' rates "
+             "mean different things.",
+    }),
+    "ex-warmup": Choice("b", {
+        "a": "warmup reaches the same peak rate; only the path there changes.",
+        "b": "the first updates are taken while Adam's gradient statistics and BatchNorm's running statistics are "
+             "still poor estimates, and warmup makes them small. Compare the warmup sweep's rows at its higher "
+             "learning rate: the same peak, different first steps.",
+        "c": "the run has the same number of steps; warmup is part of the schedule.",
+    }),
+    # chapter 13
+    "ex-rankme-few-images": Choice("b", {
+        "a": "the rank of a (256, 2048) matrix is at most 256: RankMe cannot tell 256 used dimensions from 2048.",
+        "b": "256 embeddings span at most 256 directions, so RankMe cannot exceed 256 here, whatever the other 1792 "
+             "dimensions hold. Measure RankMe on more images than the embedding has dimensions, or the bound "
+             "min(N, D) decides it.",
+        "c": "250 of a possible 256 is the opposite of collapse.",
+    }),
+    "ex-rankme-across": Choice("c", {
+        "a": "RankMe's claim holds within a method; across methods it is not expected to order the runs.",
+        "b": f"a RankMe of 30 is far above the book's collapse threshold ({RANKME_COLLAPSED:g}); it may just be how "
+             "this loss spreads its embeddings.",
+        "c": "RankMe ranks the runs of one method; two losses spread their embeddings differently, so their ranks are "
+             "not comparable. The pooled rows of the selection tables above rank the three methods' runs together: "
+             "what choosing across methods by RankMe would cost.",
+    }),
+    # chapter 15
+    "ex-lambda-zero": Choice("b", {
+        "a": "a Gaussian is what SIGReg alone aims at, at λ = 1; at λ = 0 SIGReg is switched off.",
+        "b": "only the invariance is left, and mapping every image to the same point meets it exactly. The λ = 0 row "
+             "of the sweep shows it: its loss reaches zero, and the backbone's features gain nothing over the "
+             "untrained network's (the table measures the backbone, which stays where it started; what collapsed "
+             "is the embedding the loss sees).",
+        "c": "a loss whose minimum is a constant map does not diverge; it converges to the wrong place.",
+    }),
+    "ex-diet-cost": Choice("b", {
+        "a": "the classifier has one output per training image: it grows with the dataset.",
+        "b": "the classifier has one row per training image, and a fixed number of steps shows each image a quarter "
+             "as often: the sweep's visits per image and classifier sizes above show both.",
+        "c": "the backbone is the same network; only the classifier on top grows.",
+    }),
+}

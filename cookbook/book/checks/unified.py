@@ -1,4 +1,5 @@
-"""Checkers of chapter 7, the unified view (collapse, spectral embedding)."""
+"""Checkers of chapter 7, the unified view (collapse, spectral embedding), and the keys of its multiple-choice
+exercises."""
 from __future__ import annotations
 
 from typing import Callable
@@ -7,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from cookbook.book import spectral
-from cookbook.book.checks.core import Feedback, _close, _first_matching, _returned, _value
+from cookbook.book.checks.core import Choice, Feedback, _close, _first_matching, _returned, _value
 
 __all__ = ["check_spectral_contrastive_loss", "check_spectral_embedding"]
 
@@ -131,3 +132,24 @@ def check_spectral_embedding(fn: Callable[[torch.Tensor, int], torch.Tensor]) ->
                         + f" (graph of {n} nodes, k={k}: largest principal angle to the answer {worst:.1f} degrees)")
     return Feedback(True, "your embedding spans the top non-trivial eigenvectors of the normalised adjacency "
                           "on two graphs.")
+
+
+# ------------------------------------------------------------------------- multiple choice (checks.check_answer)
+
+KEYS = {
+    "ex-collapse-kind": Choice("b", {
+        "a": "complete collapse puts every embedding at the same point, so the normalised std would be near 0, not "
+             "0.95.",
+        "b": "the spread is healthy along the directions that are used, but RankMe says only about three of 512 are: "
+             "the spectrum has a cliff after the first few singular values.",
+        "c": "the std only sees complete collapse. A RankMe of 3 means that almost all directions are unused, which "
+             "wastes the embedding and usually the downstream accuracy.",
+    }),
+    "ex-duality": Choice("a", {
+        "a": "both have rank at most min(N, D) = 256, and their non-zero eigenvalues are the same: the squared "
+             "singular values of Z.",
+        "b": "Z Z^T is 256 x 256, so it cannot have more than 256 non-zero eigenvalues; and Z^T Z shares them.",
+        "c": "Z^T Z is 2048 x 2048, but its rank is that of Z, at most 256: a batch cannot fill more directions than "
+             "it has embeddings.",
+    }),
+}
