@@ -55,7 +55,16 @@ def test_the_wheel_ships_the_benchmark_runs_and_nothing_else_of_them(installed):
     prefix = "cookbook/results/runs/"
     assert {n[len(prefix):] for n in names if n.startswith(prefix)} == expected, \
         "the wheel's cookbook/results/runs differs from the repository's: see [tool.setuptools.package-data]"
-    assert not [n for n in names if n.endswith((".png", ".pt", ".pth", ".ckpt", ".npz"))]
+    # The one kind of weights shipped: the committed lab runs' final models (cookbook.book.lab_runs), float16.
+    labs = "cookbook/results/labs/"
+    assert not [n for n in names if n.endswith((".png", ".pt", ".pth", ".ckpt", ".npz"))
+                and not (n.startswith(labs) and n.endswith("/model.pt"))]
+    with zipfile.ZipFile(installed["wheel"]) as wheel:
+        lab_files = {n[len(labs):]: wheel.getinfo(n).file_size for n in wheel.namelist() if n.startswith(labs)}
+    kept = ROOT / "cookbook" / "results" / "labs"
+    assert set(lab_files) == {p.relative_to(kept).as_posix() for p in kept.glob("*/*") if p.is_file()}, \
+        "the wheel's cookbook/results/labs differs from the repository's: see [tool.setuptools.package-data]"
+    assert sum(lab_files.values()) < 12e6, "the committed lab runs grew past 12 MB: keep the package small"
 
 
 def test_an_empty_folder_imports_the_installed_package_not_the_repository(installed, tmp_path):

@@ -20,9 +20,13 @@ Runs are kept for comparison: each finished or stopped run is stored with its se
 dashboard overlays the earlier runs' loss, kNN and RankMe curves (faded, labelled with the
 settings that differ from the current run) and a table lists them all; Clear forgets them.
 
-With no one to press Start (the book build, nbmake, ``COOKBOOK_QUICK=1``) the lab trains
-its configured steps when displayed and leaves a static figure of the final state, with a note
-saying so: on a static page (the HTML book) the buttons have no kernel behind them.
+With no one to press Start (the book build, nbmake, ``COOKBOOK_QUICK=1``) the lab leaves a static
+figure of a finished run of its settings, with a note saying so: on a static page (the HTML book) the
+buttons have no kernel behind them. A run long enough to learn is longer than a chapter's minute, so
+that run is the book's committed run of these settings when there is one (:mod:`cookbook.book.lab_runs`,
+trained by ``benchmarks/lab_runs.py`` with this class's own loop): the lab rebuilds its model from the
+kept weights and draws its curves, and the panel's controls show its settings. Without one it trains
+the configured steps. In a live kernel Start always trains.
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ import math
 import time
 
 from cookbook import evaluate, is_quick, registry
-from cookbook.book import collapse, plots, probes, report
+from cookbook.book import collapse, lab_runs, plots, probes, report
 from cookbook.book.selection import spearman
 from cookbook.config import ConfigError
 from cookbook.run import load_data, prepare
@@ -54,15 +58,19 @@ class Lab:
     """An interactive training panel for one recipe (see the module docstring).
 
     ``steps`` is the length of a run, ``chunk`` the number of steps between redraws;
-    other keyword arguments override the recipe's ``Config`` (e.g. ``temperature=0.1``).
-    ``autorun`` (default: on in quick mode) trains as soon as the lab is displayed.
+    other keyword arguments override the recipe's ``Config`` (e.g. ``temperature=0.1``) or, for the
+    names of the view sliders (``crop_min_scale``, ``jitter_strength``, ``gray_p``, ``blur_p``), its views.
+    ``autorun`` (default: on in quick mode) shows a finished run as soon as the lab is displayed: the
+    committed run of these settings, or one trained then (see the module docstring).
     """
 
     def __init__(self, recipe: str = "simclr", *, steps: int | None = None, chunk: int = 50,
                  autorun: bool | None = None, budget: str | None = None, layer: str = "backbone", **overrides):
         self.recipe = registry.get(recipe)
         self.recipe_name = recipe
+        views = {name: overrides.pop(name) for name in AUGMENT_CONTROLS if name in overrides}
         base = self.recipe.Config.for_budget(budget, **({"steps": steps} if steps else {}), **overrides)
+        base = dataclasses.replace(base, augment=base.augment.replace(**views)) if views else base
         steps = base.steps
         if chunk < 1:
             raise ConfigError(f"chunk={chunk}: redraw after at least one step")
@@ -88,6 +96,7 @@ class Lab:
         self._loop: asyncio.AbstractEventLoop | None = None  # the kernel's main loop, set by widget()
         self._widgets = None
         self._frozen_run = False  # an autorun draws only its final frame: no one watches the others
+        self.committed: dict | None = None  # the committed run (lab_runs) the trainer holds, None when trained here
         self.runs: list[dict] = []  # finished or stopped runs, oldest first (see keep_run)
         # kNN accuracy on each discrete nuisance factor the data records, next to the class's:
         # {"step": s, "<factor>_knn_acc": a, ...} at every evaluation of the current run.
@@ -153,6 +162,7 @@ class Lab:
         kept = {"number": self._run_number, "settings": self.settings(self.trainer.config),
                 "history": list(self.history), "step": self.trainer.step, "knn": last.get("knn_acc"),
                 "rankme": last.get("rankme"), "error": self.error, "nuisance": self._nuisance_last(),
+                "committed": self.committed["name"] if self.committed else None,
                 "collapsed": None if z is None else collapse.is_collapsed(evaluate.collapse_report(z))}
         if self.runs and self.runs[-1]["number"] == self._run_number:
             self.runs[-1] = kept
@@ -213,6 +223,7 @@ class Lab:
         config = self.config()
         _, model = prepare(self.recipe, config, self.data)
         self.trainer = Trainer(model, self.data, config)
+        self.committed = None
         for _ in self.trainer.run(steps=0):  # the step-0 evaluation: the random-init baseline
             pass
         self.timed_steps, self.timed_seconds = 0, 0.0  # this run's pace, pauses left out (chapter 14)
@@ -350,7 +361,8 @@ class Lab:
                                       for k in last if k.endswith("_knn_acc"))}
         return plots.lab_dashboard(self.history, z, self.data.test_y[:1000] if z is not None else None,
                                    self.data.classes, title=f"{self.recipe_name} on {self.data.name}",
-                                   previous=self._earlier_runs(), nuisance=nuisance, probe=self._layer_probe())
+                                   previous=self._earlier_runs(), nuisance=nuisance, probe=self._layer_probe(),
+                                   embedding=plots.EMBEDDING_NAMES.get(self.recipe_name, plots.EMBEDDING_NAMES[None]))
 
     def summary(self) -> str:
         if self.error:
@@ -359,6 +371,7 @@ class Lab:
             return "press Start to train"
         last = next((r for r in reversed(self.history) if "knn_acc" in r), {})
         state = "finished" if self.done else ("training" if self._task and not self._stop_requested else "paused")
+        state += " (the book's committed run)" if self.committed else ""
         parts = [f"{state}: step {self.trainer.step}/{self.trainer.config.steps}"]
         if "loss" in self.history[-1]:
             parts.append(f"loss {self.history[-1]['loss']:.3f}")
@@ -472,8 +485,8 @@ class Lab:
         if self.autorun:
             self._widgets["image"].layout.display = "none"  # the static figure below shows it
             display(panel)
-            self._train_unwatched()
-            self._widgets["note"].value = STATIC_NOTE.format(steps=self.trainer.step)
+            self.finish()
+            self._widgets["note"].value = self.static_note()
             display(Image(plots.to_png(self.figure(), dpi=80)))
         else:
             display(panel)
@@ -482,22 +495,70 @@ class Lab:
     def _ipython_display_(self):
         self.show()
 
-    def _train_unwatched(self) -> None:
-        """A fresh run from the controls, trained to the end with only its final frame drawn: no one
-        watches the others (an autorun, :meth:`compare`)."""
+    def static_note(self) -> str:
+        """What the frame under a static panel is: the committed run it draws, or the run trained when the
+        page was executed; and why the buttons of a static page do nothing."""
+        if self.committed:
+            c = self.committed
+            return COMMITTED_NOTE.format(steps=self.trainer.step, command=html.escape(c["command"]),
+                                         seconds=c["cpu_seconds"], machine=html.escape(c["machine"]), date=c["date"])
+        return STATIC_NOTE.format(steps=self.trainer.step)
+
+    def finish(self, *, committed: bool = True) -> None:
+        """A fresh run from the controls, to the end, with only its final frame drawn: no one watches the
+        others (an autorun, :meth:`compare`, ``benchmarks/lab_runs.py``). With ``committed``, the book's
+        committed run of the controls' settings (:func:`cookbook.book.lab_runs.find`) stands in for the
+        training when there is one."""
         self._frozen_run = True
         try:
-            self.reset()
-            self.run()
+            layer = self._widgets["layer"].value if self._widgets is not None else self.layer
+            record = lab_runs.find(self.recipe, self.config(), layer) if committed else None
+            if record is None:
+                self.reset()
+                self.run()
+            else:
+                self._load_committed(record)
         finally:
             self._frozen_run = False
         self._set_buttons()
+
+    def _load_committed(self, record: dict) -> None:
+        """Hold the committed run ``record`` as the current, finished run, as :meth:`reset` and :meth:`run`
+        would leave it: its model rebuilt from the kept weights, its curves and nuisance probes, kept in
+        :attr:`runs`. Start trains a fresh run of the controls' settings from there."""
+        self.stop()
+        self.keep_run()
+        self.error = None
+        self._run_number = (self.runs[-1]["number"] if self.runs else self._run_number) + 1
+        config = self.config()
+        _, model = prepare(self.recipe, config, self.data)
+        lab_runs.load_weights(record, model)
+        self.trainer = Trainer(model, self.data, config)
+        self.trainer.step = config.steps
+        self.trainer.history = [dict(r) for r in record["history"]]
+        self.nuisance = [dict(r) for r in record["nuisance"]]
+        self.timed_steps, self.timed_seconds = 0, 0.0  # its pace was the committing machine's, in the note
+        self.committed = record
+        self.keep_run()
+        self._draw()
+
+    def _panel_state(self) -> list[tuple[object, str, object]]:
+        """What the panel shows now: each control's value, the status, the runs table, the note."""
+        w = self._widgets
+        shown = [(c, "value") for c in (*w["augment"].values(), *w["recipe"].values(), w["layer"], w["status"],
+                                        w["runs"], w["note"])]
+        return [(widget, name, getattr(widget, name)) for widget, name in [*shown, (w["clear"], "disabled")]]
 
     def compare(self, **settings) -> None:
         """Train another run with some controls changed (``jitter_strength=0.0``, ``lr=1e-2``: the
         names of :meth:`settings`), keep it beside the earlier ones, and display the dashboard with
         them overlaid and the table of runs. What a reader does with the sliders, Reset and Start,
-        as one call for a script or a static page."""
+        as one call for a script or a static page.
+
+        With no one watching (autorun: the book build), the run is the book's committed run of these settings
+        when there is one (:meth:`finish`), and the panel above keeps showing the run drawn under it, its
+        settings and its status: the static page keeps the panel's last state, and this run has its own
+        figure and table, with a line saying which run it is."""
         from IPython.display import HTML, Image, display
 
         self.widget()
@@ -512,10 +573,14 @@ class Lab:
                 low, high = getattr(control, "min", value), getattr(control, "max", value)
             if not low <= value <= high:  # a slider would clamp it silently
                 raise ConfigError(f"{name}={value} is outside the lab's range for it, [{low:g}, {high:g}]")
+        panel = self._panel_state() if self.autorun else []
         for name, value in settings.items():
             controls[name].value = value
-        self._train_unwatched()
-        display(Image(plots.to_png(self.figure(), dpi=80)), HTML(self.runs_table()))
+        self.finish(committed=self.autorun)  # a live kernel trains; the static page draws the committed run
+        line = f"<p style='font-size:90%'>run {self._run_number}: {html.escape(self.summary())}</p>"
+        display(Image(plots.to_png(self.figure(), dpi=80)), HTML(self.runs_table() + line))
+        for widget, name, value in panel:
+            setattr(widget, name, value)
 
     def metrics(self) -> dict[str, float]:
         """The latest evaluation record (kNN accuracy, RankMe) and the step it was taken at."""
@@ -523,6 +588,12 @@ class Lab:
         return dict(last) if last else {}
 
 
+COMMITTED_NOTE = ("<div style='border-left:3px solid #888;padding:2px 8px;font-size:90%'>Below is the final frame "
+                  "of the book's committed {steps}-step run of these settings, trained once with this lab's own "
+                  "loop ({seconds:.0f} CPU seconds on {machine}, {date}: <code>{command}</code>) and shipped "
+                  "with the book, since a run long enough to learn takes longer than a chapter may. On a static page "
+                  "the buttons do nothing: no Python runs behind them. Open the chapter in Colab (the rocket button "
+                  "at the top) or in a local Jupyter, and Start trains these settings live.</div>")
 STATIC_NOTE = ("<div style='border-left:3px solid #888;padding:2px 8px;font-size:90%'>Below is the final frame of a "
                "{steps}-step run, trained when this page was executed (for the HTML book: when the book was "
                "built). On a static page the buttons do nothing: no Python runs behind them. Open the chapter "
