@@ -109,3 +109,14 @@ def test_linear_regime_gathers_the_closed_form_the_trained_encoder_and_pca(probl
     assert angles["closed form vs the content directions"].max() < 5
     assert angles["top two principal components vs the content directions"].max() > 45  # PCA finds the nuisance
     assert [tuple(e.shape) for e in fit.embeddings().values()] == [(len(problem.x), 2)] * 4
+
+
+def test_mean_abs_correlation_is_one_for_copies_and_small_for_independent_dimensions():
+    g = torch.Generator().manual_seed(0)
+    one_number = torch.randn(200, 1, generator=g) @ torch.tensor([[1.0, -2.0, 0.5, 3.0]])
+    assert spectral.mean_abs_correlation(one_number) == pytest.approx(1.0)
+    assert spectral.mean_abs_correlation(torch.randn(4000, 6, generator=g)) < 0.05
+    with_constant = torch.cat([one_number, torch.ones(200, 1)], dim=1)  # a constant dimension is left out
+    assert spectral.mean_abs_correlation(with_constant) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="at least two"):
+        spectral.mean_abs_correlation(torch.ones(10, 3))

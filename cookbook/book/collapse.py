@@ -51,8 +51,9 @@ def train_and_probe(recipe: ModuleType | str, **overrides) -> dict[str, float]:
 
 
 def summarise(z: torch.Tensor, loss: float) -> dict[str, float]:
-    """A probe's embeddings and final loss as :func:`cookbook.evaluate.collapse_report` plus ``loss``."""
-    return {**evaluate.collapse_report(z), "loss": loss}
+    """A probe's embeddings and final loss as :func:`cookbook.evaluate.collapse_report` plus ``loss`` and
+    ``n``, the number of test images (RankMe can reach at most the smaller of ``n`` and ``dim``)."""
+    return {**evaluate.collapse_report(z), "loss": loss, "n": len(z)}
 
 
 def normalised_std(report: dict[str, float]) -> float:
@@ -80,6 +81,27 @@ def is_collapsed(report: dict[str, float]) -> bool:
     return collapsed(report["rankme"], normalised_std(report))
 
 
+def collapsed_losses(tables: dict[str, list[dict]]) -> dict[str, tuple[float, float]]:
+    """The final losses of the collapsed variants in tables of :func:`compare` (a name -> its rows, the
+    default first): ``"BYOL, no predictor" -> (its loss, the default's loss)``."""
+    return {f"{name}, {row['run']}": (row["loss"], rows[0]["loss"])
+            for name, rows in tables.items() for row in rows[1:] if row["collapsed"]}
+
+
+def collapse_kind(report: dict[str, float]) -> str | None:
+    """How a :func:`cookbook.evaluate.collapse_report` collapsed by :func:`collapsed`: ``"completely"`` (a
+    normalised std under :data:`STD_COLLAPSED`), ``"dimensionally"`` (the std above that line, RankMe at most
+    :data:`RANKME_COLLAPSED`), or None when it did not."""
+    if normalised_std(report) < STD_COLLAPSED:
+        return "completely"
+    return "dimensionally" if report["rankme"] <= RANKME_COLLAPSED else None
+
+
+def kind(report: dict[str, float]) -> str | None:
+    """:func:`collapse_kind` as an adjective: "complete", "dimensional", or None."""
+    return {"completely": "complete", "dimensionally": "dimensional"}.get(collapse_kind(report))
+
+
 def compare(recipe: ModuleType | str, variants: dict[str, dict], **settings) -> list[dict]:
     """Probe ``recipe`` once per variant (a label and its config overrides), all sharing
     ``settings``; one row per variant: its label, the probe's report and :func:`is_collapsed`.
@@ -92,7 +114,7 @@ def compare(recipe: ModuleType | str, variants: dict[str, dict], **settings) -> 
 def compare_embeddings(recipe: ModuleType | str, variants: dict[str, dict],
                        **settings) -> tuple[list[dict], dict[str, torch.Tensor]]:
     """:func:`compare`, also returning each variant's embeddings (label -> ``(N, D)`` tensor), for
-    spectra of the very runs the table describes.
+    spectra of the very runs the table describes. Each row holds the ``steps`` its probe trained.
 
     The variants train side by side, one per CPU core (:func:`probe_workers`): each probe uses one
     thread anyway, so on a two-core laptop two probes take the time of one, with the same numbers."""
@@ -109,9 +131,10 @@ def compare_embeddings(recipe: ModuleType | str, variants: dict[str, dict],
     if results is None:
         results = [probe_embeddings(recipe, **run) for run in runs]
     rows, embeddings = [], {}
-    for label, (z, loss) in zip(variants, results):
+    for label, run, (z, loss) in zip(variants, runs, results):
         report = summarise(z, loss)
-        rows.append({"run": label, **report, "collapsed": is_collapsed(report)})
+        rows.append({"run": label, "steps": run.get("steps", PROBE["steps"]), **report,
+                     "collapsed": is_collapsed(report)})
         embeddings[label] = z
     return rows, embeddings
 
@@ -149,10 +172,13 @@ def _leave_interrupts_to_the_caller() -> None:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """The rows of :func:`compare` as a Markdown table. The std column is normalised so that
-    1 is the healthy 1/sqrt(D) of embeddings spread evenly over the unit sphere."""
-    lines = ["| run | RankMe | std / (1/sqrt(D)) | final loss | collapsed? |", "|---|---:|---:|---:|---|"]
+    """The rows of :func:`compare` as a Markdown table. RankMe stands over the most it can reach, the
+    smaller of the embedding's width and the number of test images; the std column is normalised so
+    that 1 is the healthy 1/sqrt(D) of embeddings spread evenly over the unit sphere."""
+    lines = ["| run | steps | RankMe / its most | std / (1/sqrt(D)) | final loss | collapsed? |",
+             "|---|---:|---:|---:|---:|---|"]
     for r in rows:
-        lines.append(f"| {r['run']} | {r['rankme']:.2f} / {r['dim']} | {normalised_std(r):.3f} | "
+        most = min(r["dim"], r.get("n", r["dim"]))
+        lines.append(f"| {r['run']} | {r.get('steps', '')} | {r['rankme']:.2f} / {most} | {normalised_std(r):.3f} | "
                      f"{r['loss']:.4f} | {'**yes**' if r['collapsed'] else 'no'} |")
     return "\n".join(lines)

@@ -20,6 +20,8 @@ weights sum to one, ``w_i = sum_j w_ij`` is the degree of node ``i`` and ``D = d
 al. (2023), which penalise the Gram matrix ``Z Z^T`` and the covariance-like ``Z^T Z``;
 :func:`gram_and_second_moment` and :func:`spread_and_squeezed` put their duality in numbers, and
 :func:`linear_regime` runs the closed form, the trained encoder and PCA on one problem.
+:func:`mean_abs_correlation` measures, on a trained network's embeddings, what a covariance term pushes
+down: how strongly two dimensions move together (chapter 5).
 
 HaoChen, Wei, Gaidon and Ma, "Provable Guarantees for Self-Supervised Deep Learning with
 Spectral Contrastive Loss", NeurIPS 2021 (arXiv:2106.04156). Balestriero and LeCun,
@@ -54,6 +56,20 @@ def dimension_contrastive(z: torch.Tensor) -> torch.Tensor:
     (different dimensions should be decorrelated, as VICReg's covariance term asks)."""
     cross = z.T @ z
     return cross.pow(2).sum() - cross.diagonal().pow(2).sum()
+
+
+def mean_abs_correlation(z: torch.Tensor) -> float:
+    """The mean absolute correlation between two different dimensions of ``z`` ``(N, D)`` over its rows:
+    the off-diagonal of the ``(D, D)`` correlation matrix, which a covariance or redundancy term pushes
+    towards 0. Near 1 means the dimensions are copies of one number, up to sign and scale (dimensional
+    collapse); constant dimensions, which have no correlation, are left out."""
+    z = z.detach().double().cpu()
+    z = z[:, z.std(dim=0) > 1e-12]
+    d = z.shape[1]
+    if d < 2:
+        raise ValueError(f"{d} non-constant dimension(s): a correlation needs at least two")
+    correlation = torch.corrcoef(z.T)
+    return float((correlation.abs().sum() - correlation.diagonal().abs().sum()) / (d * (d - 1)))
 
 
 # --------------------------------------------------------------------------- the loss
