@@ -122,3 +122,23 @@ def test_series_groups_rows_and_projections_draw_each_slice():
 def test_per_class_tables_need_per_class_sweeps():
     with pytest.raises(KeyError, match="per_class=True"):
         guide.per_class_rows({"SimCLR": SWEEP})
+
+
+def test_untrained_row_gives_a_settings_untrained_networks_over_its_seeds():
+    row = guide.untrained_row(SWEEP, "b", "untrained b")
+    assert row["label"] == "untrained b" and row["kNN"] == pytest.approx((0.1, 0.1, 0.1))
+    assert set(row) == {"label", "kNN"}  # the fake sweep measured no factor before training
+    assert guide.untrained_row(SWEEP, "a")["label"] == "untrained network, a"
+    with pytest.raises(KeyError, match="no setting 'c'"):
+        guide.untrained_row(SWEEP, "c")
+
+
+def test_change_table_says_higher_or_lower_only_when_the_seed_ranges_do_not_overlap(monkeypatch):
+    shown = []
+    monkeypatch.setattr(guide, "markdown", shown.append)
+    three = {**SWEEP, "points": [point("base", {}, s, knn, 0.5) for s, knn in enumerate((0.40, 0.42, 0.44))]
+             + [point("up", {}, s, knn, 0.5) for s, knn in enumerate((0.50, 0.52, 0.55))]
+             + [point("same", {}, s, knn, 0.5) for s, knn in enumerate((0.38, 0.45, 0.47))]}
+    found = guide.change_table(three, "base", ["kNN"])
+    assert found["up"]["kNN"].verdict == "higher" and found["same"]["kNN"].verdict == "no difference"
+    assert "| up | +10.3 **higher** |" in shown[0] and "| same | +1.3 = |" in shown[0]

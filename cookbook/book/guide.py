@@ -21,8 +21,18 @@ from typing import Any, Callable, Iterable
 
 from cookbook.book import collapse, plots, report
 from cookbook.book.chapter import markdown, short_run
+from cookbook.book.claims import compare
 from cookbook.book.plots import column_width, legend_below, new_figure, setting_axis
-from cookbook.book.sweeps import AUGMENT, PLAIN, config_overrides, display_scale, point_data, seed_values, summary
+from cookbook.book.sweeps import (
+    AUGMENT,
+    PLAIN,
+    config_overrides,
+    display_scale,
+    point_data,
+    reference_rows,
+    seed_values,
+    summary,
+)
 from cookbook.registry import get
 
 
@@ -457,3 +467,55 @@ def seeded_panels(sweep: dict[str, Any], panels: dict[str, list[str]], x: dict[s
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
+
+
+def change_table(sweep: dict[str, Any], base: str, measures: Iterable[str] = ("kNN",)) -> dict[str, dict[str, Any]]:
+    """A Markdown table of every other setting's change from the setting ``base``, one column per measure:
+    the gap of the means in points and, by the book's rule (:func:`cookbook.book.claims.compare`), "higher",
+    "lower" or "=" (no difference: the seed ranges overlap). Returns the comparisons, ``{setting: {measure:
+    Comparison}}``, for a chapter's claims to quote."""
+    measures = list(measures)
+    labels = [label for label in dict.fromkeys(row["label"] for row in summary(sweep)) if label != base]
+    found = {label: {m: compare(seed_values(sweep, label, m), seed_values(sweep, base, m), names=(label, base),
+                                measure=m, percent=display_scale(m) == 100) for m in measures} for label in labels}
+
+    def cell(comparison) -> str:
+        size = (100 if comparison.percent else 1) * comparison.gap
+        word = {"higher": "**higher**", "lower": "**lower**"}.get(comparison.verdict, "=")
+        return f"{size:+.1f} {word}"
+
+    lines = [f"| change from {base} | " + " | ".join(measures) + " |", "|---|" + "---:|" * len(measures)]
+    lines += [f"| {label} | " + " | ".join(cell(found[label][m]) for m in measures) + " |" for label in labels]
+    markdown("\n".join(lines) + "\n\nEach cell: the change of the mean over seeds (points for accuracies); "
+             "**higher** or **lower** when the seed ranges do not overlap, = when they do (no difference here).")
+    return found
+
+
+def untrained_row(sweep: dict[str, Any], label: str, name: str | None = None) -> dict[str, Any]:
+    """A row shaped like :func:`summary`'s for a table's references: the untrained networks of the setting
+    ``label`` (its seeds' networks before training), for the class and each nuisance factor they were
+    measured on, named ``name`` (default: "untrained network, <label>"). A sweep whose settings change the
+    network (the backbone) has one untrained network per setting; :func:`cookbook.book.sweeps.reference_rows`
+    gives one."""
+    values = seed_values(sweep, label, "kNN", untrained=True)  # an unknown setting raises here
+    row: dict[str, Any] = {"label": name or f"untrained network, {label}",
+                           "kNN": (statistics.fmean(values), min(values), max(values))}
+    for key in report.FACTOR_NAMES.values():
+        try:
+            values = seed_values(sweep, label, key, untrained=True)
+        except KeyError:  # a factor the sweep's data do not have
+            continue
+        row[key] = (statistics.fmean(values), min(values), max(values))
+    return row
+
+
+def side_by_side(sweeps_by_name: dict[str, dict[str, Any]], label: str = "quick run",
+                 columns: Iterable[str] = ("kNN",)) -> dict[str, list[float]]:
+    """The setting ``label`` of several sweeps (one recipe each, on the same data) as one :func:`table`, a row
+    per sweep under its name, with the first sweep's references under them (chance, raw pixels, the
+    untrained network); returns each sweep's class kNN over its seeds, for a chapter's claims."""
+    first = next(iter(sweeps_by_name.values()))
+    rows = [{**next(r for r in summary(sweep) if r["label"] == label), "label": name}
+            for name, sweep in sweeps_by_name.items()]
+    table(first, rows=rows + reference_rows(first, label), columns=list(columns))
+    return {name: seed_values(sweep, label) for name, sweep in sweeps_by_name.items()}
