@@ -56,11 +56,24 @@ def test_layer_probes_measure_each_layer():
     assert "linear_acc" not in probes.layer_probes(model, data, bank=64, linear=False)[0]
 
 
-def test_a_model_without_a_projector_is_refused_with_the_reason():
+def test_a_model_without_a_backbone_or_with_a_head_that_is_no_mlp_is_refused_with_the_reason():
     module = registry.get("mae")
     data, model = prepare(module, module.Config.for_budget("quick", n_train=32, n_test=16, batch_size=16, steps=2))
+    model.projector = nn.ReLU()  # a head, but no MLP to cut into layers
     with pytest.raises(TypeError, match="no backbone followed by an MLP projector"):
         probes.layer_features(model, data.test_x)
+    with pytest.raises(TypeError, match="no backbone followed by an MLP projector"):
+        probes.layer_features(nn.Linear(3, 2), data.test_x)
+
+
+@pytest.mark.parametrize("recipe", ["mae", "ijepa"])
+def test_the_masked_models_are_probed_at_their_backbone(recipe):
+    # Their losses compare predicted pixels or patch features: no projector, the backbone is the one probe point.
+    module = registry.get(recipe)
+    data, model = prepare(module, module.Config.for_budget("quick", n_train=32, n_test=16, batch_size=16, steps=2))
+    assert probes.layer_names(model) == ["backbone"]
+    [row] = probes.layer_probes(model.eval(), data, bank=32)
+    assert row["dim"] == model.backbone.dim and 0 <= row["linear_acc"] <= 1
 
 
 def test_a_model_without_a_projector_is_probed_at_its_backbone_only(tiny_toy):

@@ -306,11 +306,20 @@ def pca_scatter(ax, z: torch.Tensor, labels: torch.Tensor, class_names: Sequence
                              frameon=False, borderaxespad=0.0, borderpad=0.0, columnspacing=0.8, handletextpad=0.1)
 
 
+# What ``model.embed`` returns, as the lab's numbers name it: for the two-view methods the embedding their loss
+# compares; the masked models' losses compare predicted pixels or patch features, and ``embed`` is the features the
+# recipe evaluates (mean-pooled patch tokens), the same as the backbone's above them.
+EMBEDDING_NAMES = {None: "embedding (what the loss sees)",
+                   "mae": "encoder features (pooled)",
+                   "ijepa": "target encoder (pooled)"}
+
+
 def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Tensor | None,
                   class_names: Sequence[str] = (), title: str | None = None,
                   previous: Sequence[tuple[str, list[dict]]] = (),
                   nuisance: dict[str, list[tuple[int, float]]] | None = None,
-                  probe: dict[str, list[tuple[int, float]]] | None = None) -> Figure:
+                  probe: dict[str, list[tuple[int, float]]] | None = None,
+                  embedding: str = EMBEDDING_NAMES[None]) -> Figure:
     """The lab's picture: loss, kNN accuracy, RankMe, the singular-value spectrum and a 2-D PCA.
 
     ``previous``: earlier runs as ``(label, history)``, drawn faded under this run's curves, each
@@ -320,6 +329,7 @@ def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Ten
     ``probe``: the class kNN measured elsewhere than the backbone (``"kNN at projector 2"`` ->
     ``(step, accuracy)``), drawn solid in the same panel. The kNN panel's legend goes under the
     panels and the classes' into the empty last panel, below the numbers: none covers a curve.
+    ``embedding``: what ``z`` (``model.embed``) is, in the numbers' panel (:data:`EMBEDDING_NAMES`).
     """
     fig = new_figure(8.4, 6.2)
     axes = fig.subplots(2, 3)
@@ -356,7 +366,7 @@ def lab_dashboard(history: list[dict], z: torch.Tensor | None, labels: torch.Ten
                  "backbone",
                  f"  kNN accuracy {last.get('knn_acc', float('nan')):.3f}",
                  f"  RankMe       {last.get('rankme', float('nan')):.1f}",
-                 "embedding (what the loss sees)",
+                 embedding,
                  f"  RankMe       {report['rankme']:.1f} / {report['dim']}",
                  f"  mean std     {report['mean_std']:.3f}",
                  f"  1/sqrt(d)    {report['std_if_uniform']:.3f}"]

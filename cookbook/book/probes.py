@@ -34,7 +34,7 @@ def layer_names(model: nn.Module) -> list[str]:
     """The names of the probe points: ``backbone``, then ``projector 1`` ... ``projector L`` (the
     last one is the embedding the loss sees)."""
     _check(model)
-    if isinstance(model.projector, nn.Identity):
+    if _backbone_only(model):
         return ["backbone"]
     return ["backbone"] + [f"projector {n}" for n in range(1, len(cut_points(model.projector)) + 1)]
 
@@ -43,7 +43,7 @@ def layer_features(model: nn.Module, images: torch.Tensor, batch_size: int = 512
     """``images`` ``(N, C, H, W)`` -> features at every probe point, ``{name: (N, D_layer)}``, in
     eval mode, float32 on the CPU."""
     _check(model)
-    if isinstance(model.projector, nn.Identity):
+    if _backbone_only(model):
         return {"backbone": evaluate.embed(model.backbone, images, batch_size).cpu()}
     cuts = set(cut_points(model.projector))
     names = layer_names(model)
@@ -161,10 +161,17 @@ def _as_float(images: torch.Tensor) -> torch.Tensor:
     return images.float() / 255 if images.dtype == torch.uint8 else images.float()
 
 
-def _check(model: nn.Module) -> None:
+def _backbone_only(model: nn.Module) -> bool:
+    """A model whose backbone is its only probe point: no projector (MAE and I-JEPA, whose losses compare
+    predicted pixels or patch features, not an embedding) or an identity one."""
     head = getattr(model, "projector", None)
-    if isinstance(head, nn.Identity) and getattr(model, "backbone", None) is not None:
+    return (head is None or isinstance(head, nn.Identity)) and getattr(model, "backbone", None) is not None
+
+
+def _check(model: nn.Module) -> None:
+    if _backbone_only(model):
         return
+    head = getattr(model, "projector", None)
     if getattr(model, "backbone", None) is None or not isinstance(head, nn.Sequential) \
             or not any(isinstance(m, nn.Linear) for m in head):
         raise TypeError(f"{type(model).__name__} has no backbone followed by an MLP projector "
