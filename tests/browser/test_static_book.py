@@ -215,6 +215,7 @@ def load_page(browser, root: Path, page_name: str, screenshots: Path) -> Finding
         ]
         result["waits"] += [w for w in waits if w]
         found = page.evaluate(INSPECT)
+        result["clipped"] = page.evaluate(CLIPPED)
         result.update(images=found["images"], labs=found["labs"], lab_cells=found["labCells"], mjx=found["mjx"])
         result["empty_widget_images"] = [img for img in found["images"] if img["empty_widget"]]
         result["broken_images"] = [img for img in found["images"]
@@ -234,6 +235,32 @@ def load_page(browser, root: Path, page_name: str, screenshots: Path) -> Finding
         context.close()
     result["seconds"] = time.perf_counter() - started
     return result
+
+
+# Content wider than the article's column must scroll inside it (book/_static/cookbook.css), not run past its
+# right edge or get cut off by an ancestor: a table, a listing, an output, a display equation or an image
+# whose box ends right of the column is fine only inside a horizontally scrolling box that itself fits.
+CLIPPED = """() => {
+  const main = document.querySelector('article.bd-article') || document.querySelector('main');
+  if (!main) return [];
+  const found = [];
+  for (const el of main.querySelectorAll('table, pre, mjx-container[display="true"], img, div.cell_output')) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0) continue;
+    let cut = null;
+    for (let a = el.parentElement; a; a = a.parentElement) {
+      const overflow = getComputedStyle(a).overflowX, edge = a.getBoundingClientRect().right;
+      if (overflow === 'auto' || overflow === 'scroll') break;  // it scrolls sideways inside a
+      if ((overflow === 'hidden' || overflow === 'clip') && box.right > edge + 1) { cut = edge; break; }
+      if (a === main) { if (box.right > edge + 1) cut = edge; break; }
+    }
+    if (cut !== null) {
+      found.push(`${el.tagName.toLowerCase()} cut ${Math.round(box.right - cut)} px at the right: `
+                 + (el.textContent || el.getAttribute('src') || '').trim().slice(0, 60));
+    }
+  }
+  return found;
+}"""
 
 
 @pytest.fixture
@@ -328,3 +355,27 @@ def test_lab_buttons_disabled(loaded, page_name):
         if untitled:
             problems.append(f"{name}: button(s) without the static note as their tooltip: {', '.join(untitled)}")
     assert not problems, f"{loaded['label']} (book/_widgets/lab-static.js disables them):{listing(problems)}"
+
+
+def test_nothing_is_cut_off_at_the_columns_edge(loaded, page_name):
+    clipped = loaded.get("clipped", [])
+    assert not clipped, (f"{loaded['label']}: {len(clipped)} element(s) wider than the content column and not in a "
+                         f"box that scrolls sideways (see book/_static/cookbook.css):{listing(clipped)}")
+
+
+def test_the_cut_off_check_finds_content_cut_or_running_past_the_column_and_spares_what_scrolls(browser, tmp_path):
+    page_file = tmp_path / "page.html"
+    page_file.write_text(
+        '<html><body><main><article class="bd-article" style="width:400px">'
+        '<div style="overflow:hidden; width:400px">'
+        '<table><tr><td style="min-width:900px">hidden</td></tr></table></div>'
+        '<div style="overflow-x:auto; width:400px">'
+        '<table><tr><td style="min-width:900px">scrolls</td></tr></table></div>'
+        '<pre style="width:900px">runs past</pre></article></main></body></html>')
+    page = browser.new_page()
+    try:
+        page.goto(page_file.as_uri())
+        found = page.evaluate(CLIPPED)
+    finally:
+        page.close()
+    assert [line.split(": ", 1)[1] for line in found] == ["hidden", "runs past"], found
