@@ -213,15 +213,21 @@ class Lab:
             self._widgets["clear"].disabled = not self.runs
 
     # -- training ----------------------------------------------------------------------
-    def reset(self) -> None:
-        """Stop, then build a fresh model from the current controls (same seed: same start).
-        The run it replaces is kept for comparison."""
+    def _next_run(self):
+        """Stop, keep the current run for comparison, number the next one and build its model from the
+        controls: ``(config, model)``."""
         self.stop()
         self.keep_run()
         self.error = None
         self._run_number = (self.runs[-1]["number"] if self.runs else self._run_number) + 1
         config = self.config()
         _, model = prepare(self.recipe, config, self.data)
+        return config, model
+
+    def reset(self) -> None:
+        """Stop, then build a fresh model from the current controls (same seed: same start).
+        The run it replaces is kept for comparison."""
+        config, model = self._next_run()
         self.trainer = Trainer(model, self.data, config)
         self.committed = None
         for _ in self.trainer.run(steps=0):  # the step-0 evaluation: the random-init baseline
@@ -526,12 +532,7 @@ class Lab:
         """Hold the committed run ``record`` as the current, finished run, as :meth:`reset` and :meth:`run`
         would leave it: its model rebuilt from the kept weights, its curves and nuisance probes, kept in
         :attr:`runs`. Start trains a fresh run of the controls' settings from there."""
-        self.stop()
-        self.keep_run()
-        self.error = None
-        self._run_number = (self.runs[-1]["number"] if self.runs else self._run_number) + 1
-        config = self.config()
-        _, model = prepare(self.recipe, config, self.data)
+        config, model = self._next_run()
         lab_runs.load_weights(record, model)
         self.trainer = Trainer(model, self.data, config)
         self.trainer.step = config.steps
