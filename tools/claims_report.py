@@ -14,9 +14,10 @@ import json
 import sys
 from pathlib import Path
 
+from cookbook.book.claims import METADATA_KEY
+
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = ROOT / "_executed" / "book"
-METADATA_KEY = "cookbook_claim"  # cookbook.book.claims.METADATA_KEY, read without importing the package
 
 
 def chapter_claims(notebook: Path) -> list[dict]:

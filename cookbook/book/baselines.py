@@ -37,7 +37,7 @@ def _load(dataset: str, n_train: int, n_test: int, seed: int, image_size: int | 
                             image_size=image_size)
 
 
-def _named(scores: dict[str, float]) -> dict[str, float]:
+def named(scores: dict[str, float]) -> dict[str, float]:
     """``knn_acc`` -> "kNN", ``<factor>_knn_acc`` -> the factor's name ("position", ...)."""
     return {"kNN" if key == "knn_acc" else FACTOR_NAMES.get(key[:-len("_knn_acc")], key[:-len("_knn_acc")]): value
             for key, value in scores.items()}
@@ -47,17 +47,22 @@ def chance(config: Any) -> dict[str, float]:
     """Chance on the test images of ``config`` (a TrainConfig or a run's ``metrics["config"]``): the accuracy
     of always answering the most common value, for the class ("kNN") and each discrete nuisance factor."""
     dataset, n_train, n_test, seed, image_size, data_root, _, _ = _settings(config)
-    data = _load(dataset, n_train, n_test, seed, image_size, data_root)
+    return chance_on(_load(dataset, n_train, n_test, seed, image_size, data_root))
+
+
+def chance_on(data) -> dict[str, float]:
+    """Chance on ``data``'s test images (an ImageData): the share of the most common value of the class
+    ("kNN") and of each discrete nuisance factor."""
     labels = {"knn_acc": data.test_y, **{f"{name}_knn_acc": values for name, values in data.test_factors.items()
                                          if not values.is_floating_point()}}
-    return _named({key: float(values.bincount().max()) / len(values) for key, values in labels.items()})
+    return named({key: float(values.bincount().max()) / len(values) for key, values in labels.items()})
 
 
 @functools.lru_cache(maxsize=8)
 def _raw_pixels(settings: tuple) -> dict[str, float]:
     dataset, n_train, n_test, seed, image_size, data_root, k, temperature = settings
     data = _load(dataset, n_train, n_test, seed, image_size, data_root)
-    return _named(evaluate.knn_scores(evaluate.pixels(data.train_x), evaluate.pixels(data.test_x), data, k,
+    return named(evaluate.knn_scores(evaluate.pixels(data.train_x), evaluate.pixels(data.test_x), data, k,
                                       temperature))
 
 

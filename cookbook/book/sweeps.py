@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from cookbook import evaluate, registry
-from cookbook.book import report
+from cookbook.book import baselines, report
 from cookbook.book.spectral import alpha_req
 from cookbook.imbalance import DATA, apply
 from cookbook.run import load_data
@@ -154,14 +154,7 @@ def _measured_references(sweep: dict[str, Any], point: dict[str, Any]) -> dict[s
                                   train_factors={name: v[:bank] for name, v in data.train_factors.items()})
     raw = evaluate.knn_scores(evaluate.pixels(in_bank.train_x), evaluate.pixels(data.test_x), in_bank,
                               config.knn_k, config.knn_temperature)
-    labels = {"knn_acc": data.test_y, **{f"{name}_knn_acc": values for name, values in data.test_factors.items()
-                                         if not values.is_floating_point()}}
-    chance = {key: float(values.bincount().max()) / len(values) for key, values in labels.items()}
-
-    def named(scores: dict[str, float]) -> dict[str, float]:
-        return {"kNN": scores["knn_acc"], **report.nuisance_scores(scores)}
-
-    return {"chance": named(chance), "raw pixels": named(raw)}
+    return {"chance": baselines.chance_on(data), "raw pixels": baselines.named(raw)}
 
 
 def reference_rows(sweep: dict[str, Any], label: str | None = None) -> list[dict[str, Any]]:
