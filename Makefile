@@ -52,13 +52,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-# Each chapter executes once, alone, on Colab's stack, and the -W build renders those outputs
-# into _build/html (see tools/executed_book.py). A failing chapter fails it, and no HTML is built.
+# Each chapter executes once, alone in its folder and kernel, on Colab's stack, two at a time (one per core),
+# and the -W build renders those outputs into _build/html (see tools/executed_book.py). A failing chapter
+# fails it, and no HTML is built. Each chapter's time on its own: `make book`'s log or
+# benchmarks/colab_chapters.py.
 executed-book:
-	$(BIN)/python tools/executed_book.py --python $(COLAB_VENV)/bin/python --timeout 240
+	$(BIN)/python tools/executed_book.py --python $(COLAB_VENV)/bin/python --timeout 240 --jobs 2
 
+# On both cores (pytest-xdist): each test keeps torch to one thread (tests/conftest.py), and --dist loadscope
+# keeps a module's tests on one worker, so a module's fixture (test_installed_package's wheel) is built once.
 unit:
-	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q --ignore=tests/browser
+	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=15 --ignore=tests/browser
 
 # The lab's own tests (Start, Stop, Reset, kept runs, the static note) on ipywidgets 7.7.1 and
 # ipykernel 6.17.1, the versions Colab ships; `unit` runs them on this venv's ipywidgets 8.

@@ -1,6 +1,6 @@
 """Execute every chapter once, as Colab runs it, and build the HTML book from those outputs.
 
-    python tools/executed_book.py [--python .venv-colab/bin/python] [--timeout 240]
+    python tools/executed_book.py [--python .venv-colab/bin/python] [--timeout 240] [--jobs 2]
 
 Each chapter executes once, in the conditions a student meets in Colab: its ``.ipynb`` (the file
 Colab opens) is copied alone into an empty folder and executed by the interpreter ``--python``,
@@ -22,6 +22,7 @@ chapters without an extension) resolves to the notebooks. The sources stay as th
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -64,9 +65,10 @@ def stage() -> list[Path]:
     return sorted((STAGE / "book").glob("*.ipynb"))
 
 
-def execute(notebooks: list[Path], python: str, timeout: int) -> list[str]:
+def execute(notebooks: list[Path], python: str, timeout: int, jobs: int = 1) -> list[str]:
     """Execute each staged notebook alone against a fresh non-editable install in ``python``'s
-    environment, replacing it with its executed copy; returns the chapters that failed."""
+    environment, replacing it with its executed copy; returns the chapters that failed. ``jobs``
+    chapters run at once, each in its own folder and kernel."""
     own = Path(python).absolute() == Path(sys.executable).absolute()
     pins = {} if own else colab_chapters.pinned(COLAB_STACK)
     failed = []
@@ -75,18 +77,25 @@ def execute(notebooks: list[Path], python: str, timeout: int) -> list[str]:
         if not own:  # this interpreter keeps its editable install: the wheel goes on PYTHONPATH instead
             site = colab_chapters.install_into(python, wheel)
         print(f"executed_book: {wheel.name} installed into {site}; {colab_chapters.stack(python)}", flush=True)
-        for notebook in notebooks:
+
+        def one(notebook: Path) -> None:
             try:
                 timing = colab_chapters.execute_alone(notebook.stem, site, Path(tmp) / notebook.stem, python,
                                                       notebook_path=notebook, pins=pins, timeout=timeout)
             except (colab_chapters.StepFailed, subprocess.TimeoutExpired) as error:
                 print(f"executed_book: {notebook.stem} FAILED\n{error}", file=sys.stderr, flush=True)
                 failed.append(notebook.stem)
-                continue
+                return
             shutil.copy2(timing["notebook"], notebook)
-            print(f"executed_book: {notebook.stem} executed alone in {timing['wall_s']:.1f} s "
-                  f"({timing['cpu_s']:.0f} s of CPU)", flush=True)
-    return failed
+            # With several jobs the chapters share the cores, and the CPU time of the children is everyone's:
+            # the time of a chapter on its own is benchmarks/colab_chapters.py's (or `make book`'s log).
+            print(f"executed_book: {notebook.stem} executed in {timing['wall_s']:.1f} s"
+                  + (f" ({timing['cpu_s']:.0f} s of CPU)" if jobs == 1 else f" ({jobs} chapters at a time)"),
+                  flush=True)
+
+        with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(one, notebooks))
+    return sorted(failed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,16 +103,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter of the environment that executes the chapters (make test: .venv-colab)")
     parser.add_argument("--timeout", type=int, default=240, help="per-cell timeout in seconds")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="chapters executed at once (make test: 2, one per core; default 1)")
     args = parser.parse_args(argv)
     if not Path(args.python).exists():
         parser.error(f"--python {args.python} does not exist: `make colab-stack` creates .venv-colab")
+    if args.jobs < 1:
+        parser.error(f"--jobs {args.jobs}: give 1 or more chapters to execute at once")
     python = os.path.abspath(args.python)  # not resolve(): a venv's python is a link out of the venv
     notebooks = stage()
     # The build is where claims are strict: a chapter sentence its data do not support stops the
     # chapter (cookbook.book.claims), and so the build.
     os.environ[claims.STRICT_ENV] = "1"
     started = time.perf_counter()
-    failed = execute(notebooks, python, args.timeout)
+    failed = execute(notebooks, python, args.timeout, args.jobs)
     if failed:
         print(f"executed_book: {len(failed)} chapter(s) failed: {', '.join(failed)}; no HTML built", file=sys.stderr)
         return 1
