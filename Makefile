@@ -68,7 +68,7 @@ unit:
 # ipykernel 6.17.1, the versions Colab ships; `unit` runs them on this venv's ipywidgets 8.
 lab-on-colab-stack: $(COLAB_STAMP)
 	$(COLAB_VENV)/bin/python -c "import ipywidgets, ipykernel; print('tests/test_lab.py on ipywidgets', ipywidgets.__version__, 'and ipykernel', ipykernel.__version__)"
-	COOKBOOK_QUICK=1 $(COLAB_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_lab.py
+	COOKBOOK_QUICK=1 $(COLAB_VENV)/bin/python -m pytest -q -n 2 -p no:cacheprovider tests/test_lab.py
 
 # The built HTML offline in Chromium, and the live lab driven in JupyterLab (tests/browser).
 browser:
