@@ -51,9 +51,6 @@ ABLATIONS = {"all augmentations": {}, "no crop": {"augment.crop_min_scale": 1.0}
 # The seeds of every sweep a chapter draws a conclusion from: a comparison needs at least three
 # (tests/test_sweep.py checks the sweeps chapters read; the book reports the range over them).
 SEEDS = [0, 1, 2]
-# The sweeps chapter 8 reads that still have one seed (their retrain with SEEDS did not fit the session that
-# gave the others three): empty, so that their declarations stay those of the runs kept in the package.
-NOT_YET_SEEDED: dict = {}
 # Views that differ by nothing the pipeline does (the democratizing sweeps add noise to them).
 NO_VIEWS = {AUGMENT + k: v for k, v in dict(crop_min_scale=1.0, flip_p=0.0, rotate_degrees=0.0, jitter_strength=0.0,
                                                jitter_p=0.0, gray_p=0.0, blur_p=0.0, solarize_p=0.0).items()}
@@ -89,17 +86,16 @@ SWEEPS = {
                                     grid={"augment.crop_min_scale": [0.1, 0.5, 1.0],
                                           "augment.jitter_strength": [0.0, 0.5, 1.0, 1.5]}),
     # Multi-crop: DINO's 2 global crops plus k local 16-pixel crops, accuracy against seconds.
-    "multicrop-dino": dict(recipe="dino", shared={"eval_every": 300},  # one seed: three did not fit this session
-                           **NOT_YET_SEEDED,  # DINO's quick run, 900 steps
+    "multicrop-dino": dict(recipe="dino", shared={"eval_every": 300}, seeds=SEEDS,  # DINO's quick run, 900 steps
                            points={f"{k} local crops": {"n_local_crops": k} for k in (0, 2, 6)}),
     # The SSL interplay: the same views on three backbones with different inductive biases.
-    "interplay-simclr": dict(recipe="simclr", shared={"steps": 300, "eval_every": 100}, **NOT_YET_SEEDED,
+    "interplay-simclr": dict(recipe="simclr", shared={"steps": 300, "eval_every": 100}, seeds=SEEDS,
                              grid={"backbone": ["small_cnn", "vit_tiny", "pixel_mlp"],
                                    "augment.crop_min_scale": [0.5, 1.0], "augment.jitter_p": [0.8, 0.0]}),
     # Towards Democratizing Joint-Embedding SSL: fewer negatives, noise as the only augmentation, small batches
     # at the same steps and at the same images. Linear probes too (probe_layers): kNN and linear disagree here.
     **{f"democratizing-{dataset}": dict(recipe="simclr", shared={"dataset": dataset}, probe_layers=True,
-                                             **({"seeds": SEEDS} if dataset == "toy" else NOT_YET_SEEDED), points={
+                                             seeds=SEEDS, points={
         "default": {}, "1 negative": {"negatives": 1}, "batch 16": {"batch_size": 16},
         "batch 16, the images of batch 128": {"batch_size": 16, "steps": 4800, "warmup_steps": 400},
         "noise only": {**NO_VIEWS, "augment.noise_std": 0.1}, "no augmentation": NO_VIEWS})

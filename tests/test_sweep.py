@@ -237,15 +237,8 @@ def test_every_sweep_the_rewritten_chapters_read_has_three_seeds_of_every_settin
         sweep = report.load_sweep(name)
         seeds = {row["label"]: row["seeds"] for row in sweeps.summary(sweep)}
         few = {label: s for label, s in seeds.items() if len(set(s)) < claims.MIN_SEEDS}
-        if name in ONE_SEED_YET:  # the chapter must say so and draw no verdict from it; retrained, it leaves the list
-            assert few, f"{name} has {claims.MIN_SEEDS} seeds now: remove it from ONE_SEED_YET"
-            continue
         assert not few, f"{chapter} reads {name}, whose settings {few} have fewer than {claims.MIN_SEEDS} seeds"
 
-
-# Sweeps chapter 8 reads whose three-seed retrain did not fit the session that retrained the others
-# (benchmarks/sweep.py NOT_YET_SEEDED); the chapter reports them as one seed and claims nothing from them.
-ONE_SEED_YET = {"multicrop-dino", "interplay-simclr", "democratizing-digits"}
 
 
 def fake_sweep(points):
