@@ -1,7 +1,7 @@
 """Chapter 6's test of an objective on a Vision Transformer: the masked models beside SimCLR.
 
 ``benchmarks/sweep.py masked-mae`` and ``masked-ijepa`` trained MAE's and I-JEPA's quick runs with three
-seeds; chapter 8's ``interplay-simclr`` trained SimCLR on a ViT (300 steps, one seed).
+seeds; chapter 8's ``interplay-simclr`` trained SimCLR on a ViT (300 steps, the same three seeds).
 :func:`load` reads the three, :func:`setups` says how their ViTs and budgets differ (so a reader sees how
 far the comparison separates the objective from the architecture), :func:`table` sets their class and
 colour kNN beside chance, raw pixels and each untrained network, and :func:`seeds` and
@@ -152,6 +152,18 @@ def comparisons(runs: Runs, names=("MAE", "I-JEPA"), factors=("background colour
         kept = seeds(runs, factor)
         found[second, first, factor] = compare(kept[second], kept[first], names=(second, first),
                                                measure=f"kNN of the {factor}")
+    return found
+
+
+def against_simclr(runs: Runs, names=("MAE", "I-JEPA")) -> dict[str, Comparison]:
+    """SimCLR on its ViT, the objective that rebuilds nothing, against the masked models: its class kNN over
+    its seeds against each of ``names``' seeds (``name``), raw pixels (``"raw pixels"``) and its own untrained
+    ViT (``"untrained"``)."""
+    knn = seeds(runs)
+    found = {name: compare(knn["SimCLR"], knn[name], names=("SimCLR", name)) for name in names}
+    found["raw pixels"] = compare(knn["SimCLR"], references(runs)["raw pixels"]["kNN"], names=("SimCLR", "raw pixels"))
+    found["untrained"] = compare(knn["SimCLR"], seeds(runs, untrained=True)["SimCLR"],
+                                 names=("SimCLR", "its ViT untrained"))
     return found
 
 

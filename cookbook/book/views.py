@@ -1,12 +1,12 @@
 """Chapter 8's readings of its sweeps: what the views teach, stated as checked claims.
 
 Each function draws or tabulates one sweep of the chapter and states the findings its seeds support
-through :mod:`cookbook.book.claims` (a sentence the data stop supporting fails the book's build). The
-sweeps with one seed (:data:`benchmarks.sweep.NOT_YET_SEEDED`) get tables and one-seed observations, never
-a verdict.
+through :mod:`cookbook.book.claims` (a sentence the data stop supporting fails the book's build). Every
+sweep read here has three seeds of every setting (``tests/test_sweep.py``).
 """
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from cookbook.book import chapter, claims, collapse, guide, sweeps
@@ -15,6 +15,7 @@ MEASURES = ["kNN", "shape colour", "background colour", "position", "size"]
 BASE = "all augmentations"
 CROP, JITTER = "augment.crop_min_scale", "augment.jitter_strength"
 BACKBONES = ("small_cnn", "vit_tiny", "pixel_mlp")
+NO_LOCAL = "0 local crops"
 
 
 def ablation_tables(ablations: dict[str, dict[str, Any]]) -> dict[str, dict]:
@@ -103,23 +104,45 @@ def strength_findings(strength: dict[str, Any]) -> None:
 
 
 def multicrop_reading(multicrop: dict[str, Any]) -> None:
-    """DINO with 0, 2 and 6 local crops, one seed: the table, kNN and CPU time against the crops (with the
-    class kNN's references), and each setting's extra CPU time."""
+    """DINO with 0, 2 and 6 local crops over its seeds: the table, kNN and CPU time against the crops (with
+    the class kNN's references), and each setting's extra CPU time."""
     guide.introduce(multicrop)
-    guide.table(multicrop, rows=guide.summary(multicrop) + sweeps.reference_rows(multicrop, "0 local crops"),
+    guide.table(multicrop, rows=guide.summary(multicrop) + sweeps.reference_rows(multicrop, NO_LOCAL),
                 columns=("kNN", "shape colour", "position", "RankMe", "CPU seconds"))
     steps = {**multicrop["base_config"], **multicrop["shared"]}["steps"]
-    figure = guide.lines({f"DINO, {steps} steps, one seed": (multicrop, "n_local_crops")},
+    seeds = len({p["seed"] for p in multicrop["points"]})
+    figure = guide.lines({f"DINO, {steps} steps, {seeds} seeds": (multicrop, "n_local_crops")},
                          metrics=("kNN", "CPU seconds"))
     levels = {**{name: values["kNN"] for name, values in sweeps.references(multicrop).items()},
-              "untrained network": sweeps.seed_values(multicrop, "0 local crops", untrained=True)[0]}
+              "untrained network": statistics.fmean(sweeps.seed_values(multicrop, NO_LOCAL, untrained=True))}
     for name, level in levels.items():
         figure.axes[0].axhline(100 * level, color="0.4", ls=guide.REFERENCE_STYLES[name], lw=1, label=name)
     figure.axes[0].legend(fontsize=7, loc="lower right")
     chapter.display(figure)
     cost = {row["label"]: row["CPU seconds"][0] for row in guide.summary(multicrop)}
-    print("CPU time: " + " | ".join(f"{label} {seconds:.0f} s ({seconds / cost['0 local crops'] - 1:+.0%} over none)"
-                                    for label, seconds in cost.items()))
+    print("CPU time, mean of the seeds: " + " | ".join(
+        f"{label} {seconds:.0f} s ({seconds / cost[NO_LOCAL] - 1:+.0%} over none)" for label, seconds in cost.items()))
+
+
+def multicrop_findings(multicrop: dict[str, Any]) -> None:
+    """What the local crops buy and cost, checked on the sweep's seeds."""
+    def crops(k, measure="kNN"):
+        return sweeps.seed_values(multicrop, f"{k} local crops", measure)
+
+    raw = sweeps.references(multicrop)["raw pixels"]["kNN"]
+    claims.compare(crops(0), raw, names=(NO_LOCAL, "raw pixels")).states(
+        "no difference", "Without local crops, DINO's quick run ends level with raw pixels on the class")
+    for k in (2, 6):
+        claims.compare(crops(k), raw, names=(f"{k} local crops", "raw pixels")).states(
+            "higher", f"with {k} local crops it rises above them")
+    claims.compare(crops(2), crops(0), names=("2 local crops", NO_LOCAL)).states(
+        "higher", "Two local crops recognise the shape better than none")
+    claims.compare(crops(6), crops(2), names=("6 local crops", "2 local crops")).states(
+        "no difference", "and six no better than two")
+    for k in (2, 6):
+        claims.compare(crops(k, "CPU seconds"), crops(0, "CPU seconds"), names=(f"{k} local crops", NO_LOCAL),
+                       measure="CPU seconds", percent=False).states(
+            "higher", f"{k} local crops cost more CPU time than none")
 
 
 def _setting(backbone: str, crop_scale: float = 0.5, jitter_p: float = 0.8) -> str:
@@ -132,50 +155,103 @@ def _brief(label: str) -> str:
 
 
 def interplay_reading(interplay: dict[str, Any]) -> None:
-    """The same views on three backbones, one seed: the table with each backbone's untrained network, the
-    heatmaps of class, position and background-colour kNN, and one line per backbone against its references."""
+    """The same views on three backbones over their seeds: the table with each backbone's untrained network,
+    and the heatmaps of class, position and background-colour kNN (means of the seeds)."""
     guide.introduce(interplay)
     references = sweeps.reference_rows(interplay, _setting("small_cnn"))[:2]  # chance, raw pixels: the same images
     untrained = {b: guide.untrained_row(interplay, _setting(b), f"untrained {b}") for b in BACKBONES}
     guide.table(interplay, rows=[{**row, "label": _brief(row["label"])} for row in guide.summary(interplay)]
                 + references + list(untrained.values()),
                 columns=["kNN", "shape colour", "background colour", "position", "RankMe"])
+    seeds = len({p["seed"] for p in interplay["points"]})
     for metric, name in (("kNN", "the class"), ("position", "the position"),
                          ("background colour", "the background colour")):
         levels = ", ".join(f"{row['label']} {row[metric][0]:.1%}" for row in references)
         chapter.display(guide.heatmap(interplay, "augment.crop_min_scale", "backbone", metric,
                                       where={"augment.jitter_p": 0.8},
-                                      title=f"SimCLR with colour jitter, {interplay['shared']['steps']} steps, one "
-                                            f"seed\nkNN accuracy on {name} (%)\n({levels})"))
-    raw = references[1]
+                                      title=f"SimCLR with colour jitter, {interplay['shared']['steps']} steps, mean "
+                                            f"of {seeds} seeds\nkNN accuracy on {name} (%)\n({levels})"))
 
-    def against(measure, value, backbone):  # "14.1% (below its untrained network's 17.1%, below raw pixels' 23.6%)"
-        levels = (("its untrained network's", untrained[backbone][measure][0]), ("raw pixels'", raw[measure][0]))
-        return f"{value:.1%} (" + ", ".join(f"{'above' if value > level else 'below'} {name} {level:.1%}"
-                                            for name, level in levels) + ")"
 
+def interplay_comparisons(interplay: dict[str, Any]) -> dict[tuple[str, str], claims.Comparison]:
+    """Each backbone's run with the toy views (crop 0.5, colour jitter) over its seeds: ``(backbone, what)`` ->
+    the comparison, for ``what`` in "raw pixels" and "untrained" (its class kNN against them), "no jitter" and
+    "no crop" (the class kNN without that view against with it), and each nuisance factor (its kNN against
+    the same networks untrained)."""
+    raw = sweeps.references(interplay, _setting("small_cnn"))["raw pixels"]
+    found = {}
     for b in BACKBONES:
-        run = {m: sweeps.seed_values(interplay, _setting(b), m)[0]
-               for m in ("kNN", "background colour", "position", "RankMe", "normalised std")}
-        without = sweeps.seed_values(interplay, _setting(b, jitter_p=0.0))[0]
-        fell = collapse.collapsed(run["RankMe"], run["normalised std"])
-        chapter.markdown(
-            f"- **{b}**, one seed: the class {against('kNN', run['kNN'], b)}, and {without:.1%} without colour "
-            f"jitter; the background colour {against('background colour', run['background colour'], b)}; the "
-            f"position {against('position', run['position'], b)}; RankMe {run['RankMe']:.1f}, "
-            + ("collapsed by chapter 1's rule." if fell else "not collapsed by chapter 1's rule."))
+        def knn(label, measure="kNN", untrained=False):
+            return sweeps.seed_values(interplay, label, measure, untrained=untrained)
+
+        toy = _setting(b)
+        found[b, "raw pixels"] = claims.compare(knn(toy), raw["kNN"], names=(b, "raw pixels"))
+        found[b, "untrained"] = claims.compare(knn(toy), knn(toy, untrained=True), names=(b, f"untrained {b}"))
+        found[b, "no jitter"] = claims.compare(knn(_setting(b, jitter_p=0.0)), knn(toy),
+                                               names=(f"{b} without colour jitter", f"{b} with it"))
+        found[b, "no crop"] = claims.compare(knn(_setting(b, crop_scale=1.0)), knn(toy),
+                                             names=(f"{b} without the crop", f"{b} with it"))
+        for factor in ("shape colour", "background colour", "position"):
+            found[b, factor] = claims.compare(knn(toy, factor), knn(toy, factor, untrained=True),
+                                              names=(b, f"untrained {b}"), measure=f"{factor} kNN")
+    return found
+
+
+def interplay_findings(interplay: dict[str, Any]) -> None:
+    """What the same views taught each backbone, checked on the sweep's seeds."""
+    found = interplay_comparisons(interplay)
+    found["small_cnn", "raw pixels"].states("higher", "**The CNN** recognises the shape better than raw pixels do")
+    found["small_cnn", "no jitter"].states("lower", "and without colour jitter it recognises it less well")
+    found["small_cnn", "no crop"].states("no difference", "while without the crop it loses nothing the seeds can see")
+    found["small_cnn", "background colour"].states(
+        "lower", "Its features keep less of the background colour than the same network before training")
+    found["small_cnn", "position"].states("higher", "and more of the position")
+    found["pixel_mlp", "untrained"].states(
+        "lower", "**The MLP on pixels** ends below its own untrained network on the class")
+    found["pixel_mlp", "no jitter"].states(
+        "higher", "and colour jitter, which the CNN needed, hurts it: without jitter it recognises the shape better")
+    found["pixel_mlp", "background colour"].states(
+        "no difference", "Its features keep the background colour as the untrained network's do")
+    found["pixel_mlp", "position"].states("lower", "and lose most of the position")
+    found["pixel_mlp", "shape colour"].states("lower", "and some of the shape's colour")
+    beat = [b for b in BACKBONES if found[b, "raw pixels"].verdict == "higher"]
+    claims.claim("Of the three backbones, only the CNN's features beat raw pixels on the class (" + "; ".join(
+        f"{b} {found[b, 'raw pixels'].described(0)}" for b in BACKBONES)
+        + f"; raw pixels {found['small_cnn', 'raw pixels'].described(1)}).", beat == ["small_cnn"])
+    found["vit_tiny", "untrained"].states("higher", "**The ViT** learns something of the class")
+    found["vit_tiny", "raw pixels"].states("lower", "but stays below raw pixels")
+    found["vit_tiny", "background colour"].states(
+        "lower", "and, like the CNN, keeps less of the background colour than before training")
+    found["vit_tiny", "no crop"].states("higher", "Without the crop it recognises the shape better")
+    found["vit_tiny", "no jitter"].states("no difference", "while the colour jitter makes no difference to it")
+    fell = interplay_collapse(interplay)
+    rank = {b: sweeps.seed_values(interplay, _setting(b), "RankMe") for b in BACKBONES}
+    claims.claim("No seed of any backbone collapsed by chapter 1's rule, though the ViT's features use few "
+                 f"directions (RankMe {min(rank['vit_tiny']):.1f}-{max(rank['vit_tiny']):.1f}, against "
+                 f"{min(rank['small_cnn']):.1f}-{max(rank['small_cnn']):.1f} for the CNN).",
+                 not any(fell.values()) and max(rank["vit_tiny"]) < min(rank["small_cnn"]))
+
+
+def interplay_collapse(interplay: dict[str, Any]) -> dict[str, int]:
+    """How many seeds of each backbone's toy-views run collapsed by the book's rule."""
+    def seeds(b, measure):
+        return sweeps.seed_values(interplay, _setting(b), measure)
+
+    return {b: sum(map(collapse.collapsed, seeds(b, "RankMe"), seeds(b, "normalised std"))) for b in BACKBONES}
 
 
 def democratizing_tables(democratizing: dict[str, dict[str, Any]]) -> dict[str, dict]:
-    """Each democratizing sweep's table with its references (chance for the linear probe too); returns the
-    toy sweep's changes from its default."""
+    """Each democratizing sweep's table with its references (chance for the linear probe too), then its
+    changes from its default; returns the changes, by dataset."""
+    changes = {}
     for name, sweep in democratizing.items():
         guide.introduce(sweep)
         chance, *others = sweeps.reference_rows(sweep, "default")
+        measures = ["kNN", "linear probe"] + (["background colour", "position"] if name == "toy" else [])
         guide.table(sweep, rows=guide.summary(sweep) + [{**chance, "linear probe": chance["kNN"]}, *others],
-                    columns=["kNN", "linear probe"] + (["background colour", "position"] if name == "toy" else [])
-                    + ["RankMe"])
-    return guide.change_table(democratizing["toy"], "default", ["kNN", "linear probe", "background colour", "position"])
+                    columns=measures + ["RankMe"])
+        changes[name] = guide.change_table(sweep, "default", measures)
+    return changes
 
 
 def democratizing_findings(toy_sweep: dict[str, Any], changes: dict[str, dict]) -> None:
@@ -204,15 +280,15 @@ def democratizing_findings(toy_sweep: dict[str, Any], changes: dict[str, dict]) 
     changes["batch 16, the images of batch 128"]["linear probe"].states("lower", "but not on the linear probe")
 
 
-def digits_line(digits: dict[str, Any]) -> None:
-    """The digits sweep, one seed: the range of its variants against raw pixels and the untrained network."""
-    refs = {row["label"]: row["kNN"][0] for row in sweeps.reference_rows(digits, "default")}
-    rows = {row["label"]: row for row in guide.summary(digits)}
-    above = [label for label, row in rows.items() if row["kNN"][0] > refs["raw pixels"]]
-    chapter.markdown(
-        f"Digits, one seed each: the variants' kNN runs from {min(r['kNN'][0] for r in rows.values()):.1%} to "
-        f"{max(r['kNN'][0] for r in rows.values()):.1%} and their linear probes from "
-        f"{min(r['linear probe'][0] for r in rows.values()):.1%} to "
-        f"{max(r['linear probe'][0] for r in rows.values()):.1%}; raw pixels' kNN is {refs['raw pixels']:.1%} "
-        f"and the untrained network's {refs['untrained network']:.1%}. "
-        + (f"{', '.join(above)} end above raw pixels' kNN." if above else "No variant's kNN is above raw pixels'."))
+def digits_findings(digits: dict[str, Any], changes: dict[str, dict]) -> None:
+    """The digits sweep over its seeds: every variant against raw pixels, and the two that fall behind."""
+    raw = sweeps.references(digits)["raw pixels"]["kNN"]
+    labels = [row["label"] for row in guide.summary(digits)]
+    pixels = {label: claims.compare(sweeps.seed_values(digits, label), raw, names=(label, "raw pixels"))
+              for label in labels}
+    claims.claim("On digits no variant's kNN rises above raw pixels' " + f"{pixels['default'].described(1)} ("
+                 + "; ".join(f"{label} {c.described(0)}" for label, c in pixels.items()) + ").",
+                 all(c.verdict != "higher" for c in pixels.values()))
+    changes["no augmentation"]["linear probe"].states(
+        "lower", "Identical views fall behind the default on the linear probe")
+    changes["noise only"]["linear probe"].states("no difference", "noise alone does not")
