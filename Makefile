@@ -59,16 +59,18 @@ lint: $(STAMP)
 executed-book:
 	$(BIN)/python tools/executed_book.py --python $(COLAB_VENV)/bin/python --timeout 240 --jobs 2
 
-# On both cores (pytest-xdist): each test keeps torch to one thread (tests/conftest.py), and --dist loadscope
-# keeps a module's tests on one worker, so a module's fixture (test_installed_package's wheel) is built once.
+# On both cores (pytest-xdist): one thread per process (tests/conftest.py sets torch's; OMP_NUM_THREADS the
+# notebooks' and subprocesses': two workers of two OpenMP threads each on two cores spin at each other's barriers,
+# and a chapter executed inside a test took 186 s instead of 40). --dist loadscope keeps a module's tests on one
+# worker, so a module's fixture (test_installed_package's wheel) is built once.
 unit:
-	COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=15 --ignore=tests/browser
+	OMP_NUM_THREADS=1 COOKBOOK_QUICK=1 $(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=15 --ignore=tests/browser
 
 # The lab's own tests (Start, Stop, Reset, kept runs, the static note) on ipywidgets 7.7.1 and
 # ipykernel 6.17.1, the versions Colab ships; `unit` runs them on this venv's ipywidgets 8.
 lab-on-colab-stack: $(COLAB_STAMP)
 	$(COLAB_VENV)/bin/python -c "import ipywidgets, ipykernel; print('tests/test_lab.py on ipywidgets', ipywidgets.__version__, 'and ipykernel', ipykernel.__version__)"
-	COOKBOOK_QUICK=1 $(COLAB_VENV)/bin/python -m pytest -q -n 2 -p no:cacheprovider tests/test_lab.py
+	OMP_NUM_THREADS=1 COOKBOOK_QUICK=1 $(COLAB_VENV)/bin/python -m pytest -q -n 2 -p no:cacheprovider tests/test_lab.py
 
 # The built HTML offline in Chromium, and the live lab driven in JupyterLab (tests/browser).
 browser:

@@ -1,7 +1,7 @@
 """cookbook.book.masked: chapter 6's masked models beside SimCLR on a ViT, and what their ViTs differ in."""
 import pytest
 
-from cookbook.book import masked
+from cookbook.book import claims, masked
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +77,13 @@ def test_factor_verdicts_use_the_books_rule(runs):
     said = masked.factor_verdicts(runs, "shape colour")
     assert set(said) == {"MAE", "I-JEPA"}
     assert all(v.startswith(("drops it", "keeps")) for v in said.values())
+
+
+def test_the_chapters_findings_hold_on_the_committed_seeds(runs, monkeypatch):
+    shown = []
+    monkeypatch.setattr(claims, "show_in_notebook", lambda obj, metadata: shown.append(
+        metadata[claims.METADATA_KEY]))
+    monkeypatch.setenv(claims.STRICT_ENV, "1")
+    masked.findings(runs)
+    assert len(shown) == 12 and all(claim["holds"] for claim in shown)
+    assert shown[-1]["sentence"].startswith("and I-JEPA (kNN ")

@@ -115,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     # The build is where claims are strict: a chapter sentence its data do not support stops the
     # chapter (cookbook.book.claims), and so the build.
     os.environ[claims.STRICT_ENV] = "1"
+    if args.jobs > 1:
+        # One thread per kernel when chapters share the cores: OpenMP threads of two kernels on two cores spin at
+        # each other's barriers. A chapter's live runs then differ from a two-thread run by float rounding only.
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
     started = time.perf_counter()
     failed = execute(notebooks, python, args.timeout, args.jobs)
     if failed:

@@ -4,8 +4,8 @@
 seeds; chapter 8's ``interplay-simclr`` trained SimCLR on a ViT (300 steps, the same three seeds).
 :func:`load` reads the three, :func:`setups` says how their ViTs and budgets differ (so a reader sees how
 far the comparison separates the objective from the architecture), :func:`table` sets their class and
-colour kNN beside chance, raw pixels and each untrained network, and :func:`seeds` and
-:func:`factor_verdicts` give a chapter's claims their values.
+colour kNN beside chance, raw pixels and each untrained network, :func:`findings` states the chapter's
+comparisons, and :func:`seeds` and :func:`factor_verdicts` give its other claims their values.
 """
 from __future__ import annotations
 
@@ -165,6 +165,25 @@ def against_simclr(runs: Runs, names=("MAE", "I-JEPA")) -> dict[str, Comparison]
     found["untrained"] = compare(knn["SimCLR"], seeds(runs, untrained=True)["SimCLR"],
                                  names=("SimCLR", "its ViT untrained"))
     return found
+
+
+def findings(runs: Runs) -> None:
+    """Chapter 6's claims on the class and the background colour: MAE and I-JEPA against raw pixels, their
+    untrained ViTs and each other (:func:`comparisons`), then SimCLR on its ViT against them
+    (:func:`against_simclr`), each checked on the seeds."""
+    found = comparisons(runs)
+    for name in ("MAE", "I-JEPA"):
+        found[name, "raw pixels"].states("lower", f"{name}'s features recognise the shape worse than raw pixels do")
+        found[name, "untrained"].states("higher", f"though better than {name}'s ViT before training")
+    found["I-JEPA", "MAE"].states("higher", "I-JEPA, which predicts features, finds the shape a bit better than MAE")
+    found["MAE", "background colour"].states("higher", "MAE's features find the background's colour better than pixels")
+    found["I-JEPA", "background colour"].states("no difference", "I-JEPA's find it no better and no worse than pixels")
+    found["I-JEPA", "MAE", "shape colour"].states("higher", "Yet I-JEPA keeps more of the shape's colour than MAE")
+    simclr = against_simclr(runs)
+    simclr["untrained"].states("higher", "SimCLR, which rebuilds nothing, learns something of the shape on its ViT too")
+    simclr["raw pixels"].states("lower", "but stays below raw pixels")
+    simclr["MAE"].states("lower", "and below MAE")
+    simclr["I-JEPA"].states("lower", "and I-JEPA")
 
 
 def collapse_verdicts(runs: Runs) -> dict[str, tuple[int, str]]:
