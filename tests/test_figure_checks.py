@@ -7,7 +7,7 @@ import figure_checks as checks
 import pytest
 import torch
 
-from cookbook.book import chapter, guide, plots, report, selection, spectral, speed
+from cookbook.book import chapter, guide, plots, report, selection, spectral, speed, views
 from cookbook.curves import new_figure
 from cookbook.data import make_toy
 from recipes import rotnet, simclr
@@ -240,6 +240,7 @@ def book_figures():
         {f"{n}: output size": (s, "proj_dim") for n, s in proj.items()}, metrics=("linear probe", "RankMe"))
     yield "guide.lines, cost", lambda: guide.lines({"DINO, 900 steps": (crops, "n_local_crops")},
                                                    metrics=("kNN", "CPU seconds"))
+    yield "views.multicrop_figure", lambda: views.multicrop_figure(report.load_sweep("multicrop-dino"))
     yield "guide.series, batch sizes", lambda: guide.series(
         rule, "batch_size", lambda row: row["settings"].get("lr_rule", ("linear", "square root")), log_x=True,
         title="SimCLR, 300 steps: kNN by batch size and rule")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from cookbook.book import chapter, claims, collapse, guide, sweeps
+from cookbook.book import chapter, claims, collapse, guide, plots, sweeps
 
 MEASURES = ["kNN", "shape colour", "background colour", "position", "size"]
 BASE = "all augmentations"
@@ -109,6 +109,15 @@ def multicrop_reading(multicrop: dict[str, Any]) -> None:
     guide.introduce(multicrop)
     guide.table(multicrop, rows=guide.summary(multicrop) + sweeps.reference_rows(multicrop, NO_LOCAL),
                 columns=("kNN", "shape colour", "position", "RankMe", "CPU seconds"))
+    chapter.display(multicrop_figure(multicrop))
+    cost = {row["label"]: row["CPU seconds"][0] for row in guide.summary(multicrop)}
+    print("CPU time, mean of the seeds: " + " | ".join(
+        f"{label} {seconds:.0f} s ({seconds / cost[NO_LOCAL] - 1:+.0%} over none)" for label, seconds in cost.items()))
+
+
+def multicrop_figure(multicrop: dict[str, Any]):
+    """kNN (with chance, raw pixels and the untrained network) and CPU time against the number of local
+    crops, each with its seeds' range."""
     steps = {**multicrop["base_config"], **multicrop["shared"]}["steps"]
     seeds = len({p["seed"] for p in multicrop["points"]})
     figure = guide.lines({f"DINO, {steps} steps, {seeds} seeds": (multicrop, "n_local_crops")},
@@ -117,11 +126,8 @@ def multicrop_reading(multicrop: dict[str, Any]) -> None:
               "untrained network": statistics.fmean(sweeps.seed_values(multicrop, NO_LOCAL, untrained=True))}
     for name, level in levels.items():
         figure.axes[0].axhline(100 * level, color="0.4", ls=guide.REFERENCE_STYLES[name], lw=1, label=name)
-    figure.axes[0].legend(fontsize=7, loc="lower right")
-    chapter.display(figure)
-    cost = {row["label"]: row["CPU seconds"][0] for row in guide.summary(multicrop)}
-    print("CPU time, mean of the seeds: " + " | ".join(
-        f"{label} {seconds:.0f} s ({seconds / cost[NO_LOCAL] - 1:+.0%} over none)" for label, seconds in cost.items()))
+    plots.legend_below(figure, [figure.axes[0]], ncols=2)  # inside the panel it would cover a reference line
+    return figure
 
 
 def multicrop_findings(multicrop: dict[str, Any]) -> None:
