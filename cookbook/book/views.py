@@ -184,12 +184,12 @@ def interplay_comparisons(interplay: dict[str, Any]) -> dict[tuple[str, str], cl
     the comparison, for ``what`` in "raw pixels" and "untrained" (its class kNN against them), "no jitter" and
     "no crop" (the class kNN without that view against with it), and each nuisance factor (its kNN against
     the same networks untrained)."""
+    def knn(label, measure="kNN", untrained=False):
+        return sweeps.seed_values(interplay, label, measure, untrained=untrained)
+
     raw = sweeps.references(interplay, _setting("small_cnn"))["raw pixels"]
     found = {}
     for b in BACKBONES:
-        def knn(label, measure="kNN", untrained=False):
-            return sweeps.seed_values(interplay, label, measure, untrained=untrained)
-
         toy = _setting(b)
         found[b, "raw pixels"] = claims.compare(knn(toy), raw["kNN"], names=(b, "raw pixels"))
         found[b, "untrained"] = claims.compare(knn(toy), knn(toy, untrained=True), names=(b, f"untrained {b}"))
