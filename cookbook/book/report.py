@@ -165,25 +165,3 @@ def comparison_figure(rows: list[dict[str, Any]], title: str | None = None):
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
-
-
-def gain_figure(rows_by_dataset: dict[str, list[dict[str, Any]]], title: str | None = None):
-    """kNN accuracy gained over the same network at random initialisation, per method, one bar per
-    dataset: the one number that says what training added, whatever the dataset's baseline."""
-    names = [r["method"] for r in next(iter(rows_by_dataset.values()))]
-    fig = new_figure(COLUMN_WIDTH, 3.8)
-    ax = fig.subplots()
-    width = 0.8 / len(rows_by_dataset)
-    for k, (dataset, rows) in enumerate(rows_by_dataset.items()):
-        gain = {r["method"]: 100 * r["knn_gain"] for r in rows}
-        offset = (k - (len(rows_by_dataset) - 1) / 2) * width
-        ax.bar([i + offset for i in range(len(names))], [gain.get(n, float("nan")) for n in names], width,
-               label=dataset)
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=8)
-    ax.set_ylabel("kNN gain over random init (points)")
-    ax.grid(axis="y", alpha=0.3)
-    legend_below(fig, [ax])
-    if title:
-        ax.set_title(title, fontsize=10)
-    return fig
