@@ -109,48 +109,48 @@ SWEEPS = {
         **{f"output {o}": {"proj_dim": o} for o in (16, 128, 512, 2048)}}) for recipe in ("simclr", "vicreg")},
 
     # Chapter 10 (teacher and student). The EMA target's momentum, constant or raised to 1 along a cosine.
-    "ema-byol": dict(recipe="byol", shared={"steps": 400, "eval_every": 100}, probe_layers=True,
+    "ema-byol": dict(recipe="byol", shared={"steps": 400, "eval_every": 100}, seeds=SEEDS, probe_layers=True,
                      grid={"momentum": [0.9, 0.98, 0.996], "momentum_schedule": ["constant", "cosine"]}),
-    "ema-dino": dict(recipe="dino", shared={"steps": 300, "eval_every": 100, "n_local_crops": 0}, points={
+    "ema-dino": dict(recipe="dino", shared={"steps": 300, "eval_every": 100, "n_local_crops": 0}, seeds=SEEDS, points={
         **{f"momentum {m}, {s}": {"momentum": m, "momentum_schedule": s}
            for m in (0.98, 0.996) for s in ("constant", "cosine")},
         **{f"teacher temperature {t}": {"teacher_temp": t, "warmup_teacher_temp": t} for t in (0.02, 0.07, 0.1)},
         **{f"centre momentum {c}": {"center_momentum": c} for c in (0.0, 0.99)},
         "no centring": {"centering": False}}),
-    "momentum-moco": dict(recipe="moco", shared={"steps": 300, "eval_every": 100},
+    "momentum-moco": dict(recipe="moco", shared={"steps": 300, "eval_every": 100}, seeds=SEEDS,
                           points={f"momentum {m}": {"momentum": m} for m in (0.0, 0.9, 0.99, 0.999)}),
-    "predictor-byol": dict(recipe="byol", shared={"steps": 400, "eval_every": 100}, points={
+    "predictor-byol": dict(recipe="byol", shared={"steps": 400, "eval_every": 100}, seeds=SEEDS, points={
         "predictor 512 wide (default)": {}, "predictor 64 wide": {"pred_hidden_dim": 64},
         "predictor 2048 wide": {"pred_hidden_dim": 2048}, "predictor lr x10": {"pred_lr_scale": 10.0},
         "no predictor": {"predictor": False}}),
 
     # Chapter 12 (hyperparameters). The learning rate that a batch size needs: scaled linearly with the batch
     # (Goyal et al., 2017) or with its square root (Krizhevsky, 2014), from the quick lr of batch 128.
-    "lr-scaling-simclr": dict(recipe="simclr", shared={"steps": 300}, seeds=[0, 1], points={
+    "lr-scaling-simclr": dict(recipe="simclr", shared={"steps": 300}, seeds=SEEDS, points={
         "batch 128, lr 0.016": {},
         **{f"batch {b}, {rule}": {"batch_size": b, "lr": round(0.016 * scale, 6)}
            for b in (16, 32, 64, 256) for rule, scale in (("linear", b / 128), ("square root", (b / 128) ** 0.5))}}),
     # Three optimizers, each at three learning rates around its own usual scale: LARS's trust ratio makes
     # its lr a multiple of the weights' norm, not of the gradient's.
-    "optimizer-simclr": dict(recipe="simclr", shared={"steps": 300}, points={
+    "optimizer-simclr": dict(recipe="simclr", shared={"steps": 300}, seeds=SEEDS, points={
         f"{name}, lr {lr}": {"optimizer": name, "lr": lr}
         for name, lrs in (("adamw", (0.004, 0.016, 0.064)), ("lars", (0.1, 0.4, 1.6)), ("sgd", (0.03, 0.1, 0.3)))
         for lr in lrs}),
-    "weight-decay-simclr": dict(recipe="simclr", shared={"steps": 300},
+    "weight-decay-simclr": dict(recipe="simclr", shared={"steps": 300}, seeds=SEEDS,
                                 points={f"weight decay {wd:g}": {"weight_decay": wd}
                                         for wd in (0.0, 1e-4, 1e-2, 0.1, 0.5)}),
-    "warmup-simclr": dict(recipe="simclr", shared={"steps": 300},
+    "warmup-simclr": dict(recipe="simclr", shared={"steps": 300}, seeds=SEEDS,
                           grid={"lr": [0.016, 0.064], "warmup_steps": [0, 50, 150]}),
 
     # Chapter 13 (evaluation without labels): each method at six or more settings of its learning rate and
-    # its own loss's main coefficient, two seeds, layers probed (the linear probe, and RankMe of the embedding
+    # its own loss's main coefficient, three seeds, layers probed (the linear probe, and RankMe of the embedding
     # the loss sees). Chapter 12 draws SimCLR's as a heatmap; chapter 15 correlates each one's loss with kNN.
-    "hyper-simclr": dict(recipe="simclr", shared={"steps": 300, "eval_every": 100}, seeds=[0, 1], probe_layers=True,
+    "hyper-simclr": dict(recipe="simclr", shared={"steps": 300, "eval_every": 100}, seeds=SEEDS, probe_layers=True,
                          grid={"lr": [0.004, 0.016, 0.064], "temperature": [0.1, 0.2, 0.5]}),
     # VICReg's 600-step quick run: at 300 it is still in its noisy start (see augment-ablation-vicreg).
-    "hyper-vicreg": dict(recipe="vicreg", shared={"steps": 600, "eval_every": 200}, seeds=[0, 1], probe_layers=True,
+    "hyper-vicreg": dict(recipe="vicreg", shared={"steps": 600, "eval_every": 200}, seeds=SEEDS, probe_layers=True,
                          grid={"lr": [0.002, 0.008, 0.032], "cov_coeff": [0.1, 1.0]}),
-    "hyper-lejepa": dict(recipe="lejepa", shared={"steps": 300, "eval_every": 100}, seeds=[0, 1], probe_layers=True,
+    "hyper-lejepa": dict(recipe="lejepa", shared={"steps": 300, "eval_every": 100}, seeds=SEEDS, probe_layers=True,
                          grid={"lr": [0.002, 0.004, 0.008, 0.016], "lambd": [0.02, 0.05, 0.2]}),
 
     # Chapter 11 (the uniform prior): the same 2000 training images per run, their classes balanced or falling
@@ -163,14 +163,14 @@ SWEEPS = {
        for recipe in ("simclr", "swav", "vicreg", "byol")},
 
     # Chapter 15 (the frontier). LeJEPA's one trade-off, from no SIGReg (collapse) to no invariance.
-    "lejepa-lambda": dict(recipe="lejepa", shared={"steps": 300, "eval_every": 100},
+    "lejepa-lambda": dict(recipe="lejepa", shared={"steps": 300, "eval_every": 100}, seeds=SEEDS,
                           points={f"lambda {lam}": {"lambd": lam} for lam in (0.0, 0.005, 0.02, 0.05, 0.2, 0.5, 1.0)}),
     # DIET as the training set grows at a fixed number of steps (fewer epochs per image), one run at four times
     # the steps, and SimCLR on the same images for comparison. The kNN memory bank is the training set.
-    "diet-size": dict(recipe="diet", shared={}, points={
+    "diet-size": dict(recipe="diet", shared={}, seeds=SEEDS, points={
         **{f"{n} images": {"n_train": n} for n in (500, 1000, 2000, 4000, 8000)},
         "8000 images, 2400 steps": {"n_train": 8000, "steps": 2400, "warmup_steps": 200}}),
-    "diet-size-simclr": dict(recipe="simclr", shared={},
+    "diet-size-simclr": dict(recipe="simclr", shared={}, seeds=SEEDS,
                              points={f"{n} images": {"n_train": n} for n in (500, 2000, 8000)}),
 }
 

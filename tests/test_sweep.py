@@ -226,7 +226,10 @@ def test_every_sweep_a_chapter_loads_is_declared_kept_complete_and_as_declared(r
 
 # The chapters rewritten on the book's rules of evidence (cookbook.book.claims): every sweep they read
 # compares settings over at least three seeds.
-CHAPTERS_ON_EVIDENCE = ("01", "02", "03", "04", "05", "06", "07", "08")
+# Issues 26 (chapters 1-8) and 27 (9-16). Chapters 9 and 11 still read one-seed sweeps (projector-*, longtail-*),
+# whose seeds are not trained yet: issue 27 is open until they are, and then this exception goes.
+NOT_YET_SEEDED = ("09", "11")
+CHAPTERS_ON_EVIDENCE = tuple(f"{n:02d}" for n in range(1, 17) if f"{n:02d}" not in NOT_YET_SEEDED)
 
 
 def test_every_sweep_the_rewritten_chapters_read_has_three_seeds_of_every_setting(repo_root):
@@ -239,6 +242,23 @@ def test_every_sweep_the_rewritten_chapters_read_has_three_seeds_of_every_settin
         few = {label: s for label, s in seeds.items() if len(set(s)) < claims.MIN_SEEDS}
         assert not few, f"{chapter} reads {name}, whose settings {few} have fewer than {claims.MIN_SEEDS} seeds"
 
+
+
+# The sweeps chapters 9 and 11 read that have one seed still (see NOT_YET_SEEDED).
+ONE_SEED_YET = {"projector-simclr", "projector-vicreg", "longtail-simclr", "longtail-swav", "longtail-vicreg",
+                "longtail-byol"}
+
+
+def test_every_committed_sweep_has_three_seeds_of_every_setting(repo_root):
+    """Whoever reads a sweep (a chapter, or a chapter's module such as cookbook.book.comparison), a comparison
+    needs three seeds: every committed sweep has them, but for the ones still to be seeded."""
+    names = sorted(p.parent.name for p in (repo_root / "cookbook" / "results" / "sweeps").glob("*/sweep.json"))
+    assert ONE_SEED_YET <= set(names)
+    few = {}
+    for name in sorted(set(names) - ONE_SEED_YET):
+        seeds = {row["label"]: row["seeds"] for row in sweeps.summary(report.load_sweep(name))}
+        few.update({f"{name}: {label}": s for label, s in seeds.items() if len(set(s)) < claims.MIN_SEEDS})
+    assert not few, f"settings with fewer than {claims.MIN_SEEDS} seeds: {few}"
 
 
 def fake_sweep(points):
