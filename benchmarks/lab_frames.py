@@ -1,6 +1,6 @@
 """What each chapter's lab shows in the static book: its frozen frame's kNN against raw pixels.
 
-    python benchmarks/lab_frames.py [--chapters 1-8] [--threads 1]
+    python benchmarks/lab_frames.py [--chapters 1-16] [--threads 1]
 
 With no one to press Start (the book build, nbmake), a chapter's ``Lab(recipe, steps=..., chunk=...)``
 leaves the dashboard of a finished run under its panel, and each ``lab.compare(...)`` one more: the
@@ -53,7 +53,7 @@ def _keywords(text: str) -> dict:
     return {k: _value(v) for k, v in re.findall(r"(\w+)=([\w.+\"'-]+)", text)}
 
 
-def chapter_labs(chapters: tuple[int, int] = (1, 8), book: Path = ROOT / "book") -> list[dict]:
+def chapter_labs(chapters: tuple[int, int] = (1, 16), book: Path = ROOT / "book") -> list[dict]:
     """Every frame the labs of ``chapters`` (first, last) leave in the static book, in reading order (the
     ``Lab(...)`` and ``lab.compare(...)`` calls of their code cells):
     ``{"chapter", "recipe", "lab": the Lab call's keywords, "compared": a lab.compare's keywords or {}}``."""
@@ -102,7 +102,7 @@ def measure(frame: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--chapters", default="1-8", help="first-last chapter numbers (default 1-8)")
+    parser.add_argument("--chapters", default="1-16", help="first-last chapter numbers (default 1-16)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for a frame trained here (default 1)")
     args = parser.parse_args(argv)
     if args.threads < 1:

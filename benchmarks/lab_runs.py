@@ -64,6 +64,25 @@ LAB_RUNS = {
                                  collapse="dimensional"),
     # Chapter 8: SimCLR without its crops: the class and the position the crops used to hide.
     "simclr-no-crop": dict(chapter="08_augmentations", recipe="simclr", lab={**LONG, "crop_min_scale": 1.0}),
+    # Chapter 9: SimCLR's quick run, probed after the projector's second layer, where the loss looks.
+    "simclr-projector": dict(chapter="09_projector", recipe="simclr", lab={**LONG, "layer": "projector 2"}),
+    # Chapter 10: DINO without centring: one prototype wins every image, the collapse the chapter's centring
+    # prevents. (DINO's own quick run learns, 28.7% kNN, but stays within 10 points of raw pixels: a frame
+    # that shows neither learning clearly nor a failure.)
+    "dino-no-centring": dict(chapter="10_teacher_student", recipe="dino", lab={"steps": 300, "chunk": 50,
+                                                                              "centering": False},
+                             failure="complete collapse: DINO without centring", collapse="complete"),
+    # Chapter 11: SwAV's quick run (the lab has no class_ratio: its data are balanced; the chapter says so).
+    "swav": dict(chapter="11_uniform_prior", recipe="swav", lab=LONG),
+    # Chapter 12: SimCLR with half its run spent warming up, the longest warmup of the chapter's sweep.
+    "simclr-warmup-150": dict(chapter="12_hyperparameters", recipe="simclr", lab={**LONG, "warmup_steps": 150}),
+    # Chapter 13: SimCLR at the coldest temperature of the chapter's grid, its RankMe and kNN read side by side.
+    "simclr-temperature-0.1": dict(chapter="13_evaluation", recipe="simclr", lab={**LONG, "temperature": 0.1}),
+    # Chapter 14: SimCLR at batch 256, twice the images per step (the throughput the chapter measures).
+    "simclr-batch-256": dict(chapter="14_speed", recipe="simclr", lab={**LONG, "batch_size": 256}),
+    # Chapter 15: LeJEPA's and DIET's quick runs.
+    "lejepa": dict(chapter="15_frontier", recipe="lejepa", lab=LONG),
+    "diet": dict(chapter="15_frontier", recipe="diet", lab=LONG),
 }
 
 
