@@ -50,7 +50,8 @@ def _value(text: str):
 
 
 def _keywords(text: str) -> dict:
-    return {k: _value(v) for k, v in re.findall(r"(\w+)=([\w.+\"'-]+)", text)}
+    # A quoted value may hold spaces (layer="projector 2"); a bare one is a number, True/False or a name.
+    return {k: _value(v) for k, v in re.findall(r"(\w+)=(\"[^\"]*\"|'[^']*'|[\w.+-]+)", text)}
 
 
 def chapter_labs(chapters: tuple[int, int] = (1, 16), book: Path = ROOT / "book") -> list[dict]:

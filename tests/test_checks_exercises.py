@@ -179,10 +179,13 @@ def test_ex_moco_zero_the_sweeps_queue_holds_only_a_few_batches():
     assert config["queue_size"] // config["batch_size"] <= 10
 
 
-def test_ex_lars_rate_the_sweeps_largest_adamw_rate_is_a_small_fraction_of_lars_0_2():
-    rates = [p["settings"]["lr"] for p in report.load_sweep("optimizer-simclr")["points"]
-             if p["settings"]["optimizer"] == "adamw"]
-    assert rates and max(rates) <= 0.2 / 2
+def test_ex_lars_rate_the_feedback_quotes_the_optimizer_sweeps_adamw_rates():
+    sweep = report.load_sweep("optimizer-simclr")
+    rates = sorted({p["settings"]["lr"] for p in sweep["points"] if p["settings"]["optimizer"] == "adamw"})
+    assert rates == [0.004, 0.016, 0.064] and sweep["base_config"]["batch_size"] == 128  # (b) and (c) name them
+    assert 2.5 < 0.2 / max(rates) < 3.5  # (a): 0.2 is about three times the largest
+    assert rates[0] < 0.2 * 256 / 4096 < rates[-1]  # (c): 0.0125 falls inside the range, by accident
+    assert rates[0] * 256 / 128 > 5e-4  # (b): above the Cookbook's AdamW base rates per 256 images
 
 
 def test_ex_diet_cost_the_sweep_has_both_sizes_at_the_same_steps():

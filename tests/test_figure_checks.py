@@ -7,7 +7,22 @@ import figure_checks as checks
 import pytest
 import torch
 
-from cookbook.book import chapter, guide, plots, report, selection, spectral, speed, views
+from cookbook.book import (
+    chapter,
+    comparison,
+    frontier,
+    guide,
+    plots,
+    projector,
+    report,
+    selection,
+    spectral,
+    speed,
+    teacher_views,
+    views,
+)
+from cookbook.book import hyper as chapter12  # the name hyper is book_figures' fake sweeps
+from cookbook.book import longtail as chapter11  # the name longtail is book_figures' fake sweeps
 from cookbook.curves import new_figure
 from cookbook.data import make_toy
 from recipes import rotnet, simclr
@@ -220,12 +235,21 @@ def book_figures():
     for method in ("simclr", "swav", "vicreg", "byol"):
         counts = {1: [200] * 10, 10: [int(400 / 10 ** (c / 9)) for c in range(10)],
                   100: [int(1000 / 100 ** (c / 9)) for c in range(10)]}
-        sweep = fake_sweep(grid(**{"data.class_ratio": [1, 10, 100]}), seeds=(0,))
-        for point, ratio in zip(sweep["points"], (1, 10, 100)):
-            scores = {"knn_acc": [0.3 + 0.02 * c for c in range(10)], "linear_acc": [0.4 + 0.02 * c for c in range(10)]}
-            point.update(label=f"ratio {ratio}", per_class={"train_counts": counts[ratio], **scores},
+        sweep = fake_sweep(grid(**{"data.class_ratio": [1, 10, 100]}), seeds=(0, 1, 2))
+        for point in sweep["points"]:
+            ratio, seed = point["settings"]["data.class_ratio"], point["seed"]
+            scores = {"knn_acc": [0.3 + 0.02 * c + 0.01 * seed for c in range(10)],
+                      "linear_acc": [0.4 + 0.02 * c - 0.001 * ratio for c in range(10)]}
+            point.update(label=f"ratio {ratio}, seed {seed}", per_class={"train_counts": counts[ratio], **scores},
                          per_class_balanced=scores)
         longtail[method] = sweep
+    tail_changes = {labels: {probe: {**{m: [-0.4 + 0.02 * s - 0.05 * i for s in range(3)] for i, m in
+                                        enumerate(("SimCLR", "SwAV", "VICReg", "BYOL"))},
+                                     "raw pixels": None if probe == "linear" else [-0.15],
+                                     "untrained network": [-0.1, -0.08, -0.12]} for probe in ("kNN", "linear")}
+                    for labels in ("long-tailed", "balanced")}
+    per_class_references = {"raw pixels": {"knn_acc": [0.2 + 0.01 * c for c in range(10)]},
+                            "untrained network": {"knn_acc": [0.15] * 10, "linear_acc": [0.18] * 10}}
     generator = torch.Generator().manual_seed(0)
     z = torch.randn(200, 32, generator=generator)
     classes = ("disk", "ring", "square", "triangle", "cross", "star", "half-disk", "frame", "L-shape", "bars")
@@ -241,11 +265,19 @@ def book_figures():
     yield "guide.lines, cost", lambda: guide.lines({"DINO, 900 steps": (crops, "n_local_crops")},
                                                    metrics=("kNN", "CPU seconds"))
     yield "views.multicrop_figure", lambda: views.multicrop_figure(report.load_sweep("multicrop-dino"))
+    yield "teacher_views.momentum_figure", lambda: teacher_views.momentum_figure(
+        {"BYOL": report.load_sweep("ema-byol"), "MoCo": report.load_sweep("momentum-moco")})
+    yield "teacher_views.collapse_map", lambda: teacher_views.collapse_map(report.load_sweep("ema-dino"))
     yield "guide.series, batch sizes", lambda: guide.series(
         rule, "batch_size", lambda row: row["settings"].get("lr_rule", ("linear", "square root")), log_x=True,
         title="SimCLR, 300 steps: kNN by batch size and rule")
     yield "guide.series, learning rates", lambda: guide.series(
         optimizers, "lr", lambda row: row["settings"]["optimizer"], log_x=True, title="kNN by optimizer and lr")
+    yield "hyper.scaling_figure", lambda: chapter12.scaling_figure(report.load_sweep("lr-scaling-simclr"))
+    yield "hyper.optimizer_figure", lambda: chapter12.optimizer_figure(report.load_sweep("optimizer-simclr"))
+    yield "hyper.lr_figure", lambda: chapter12.lr_figure(
+        chapter12.lr_pool({name: report.load_sweep(name) for name in chapter12.POOLED}),
+        chapter12.levels(report.load_sweep("lr-scaling-simclr")), title="SimCLR: kNN against the mean learning rate")
     yield "guide.heatmap", lambda: guide.heatmap(strength, "augment.jitter_strength", "augment.crop_min_scale",
                                                  "kNN", title="SimCLR, 300 steps: kNN")
     yield "guide.heatmap, names", lambda: guide.heatmap(byol, "momentum_schedule", "momentum", "kNN",
@@ -257,8 +289,31 @@ def book_figures():
     yield "guide.spectra", lambda: guide.spectra(
         {f"{n}: backbone features by projector depth": {p["label"]: p for p in s["points"][8::2]}
          for n, s in proj.items()})
-    yield "guide.per_class_figure", lambda: guide.per_class_figure(longtail, "knn_acc", "kNN of each class")
+    chapter9 = {name: projector.tidy(report.load_sweep(sweep)) for name, sweep in projector.METHODS.items()}
+    chapter9["BYOL"] = report.load_sweep(projector.BYOL[0])
+    yield "projector.layer_figure", lambda: projector.layer_figure(
+        projector.defaults(chapter9), title="Where to cut: the default projectors, three seeds each")
+    yield "projector.shape_figure", lambda: projector.shape_figure(chapter9, title="Each projector setting alone")
+    yield "projector.spectra_figure", lambda: projector.spectra_figure(chapter9, title="The backbone's spectrum")
+    measures = ["kNN", *projector.NUISANCES]
+    layers = ("backbone", "projector 1", "projector 2")
+    yield "projector.nuisance_figure", lambda: projector.nuisance_figure(
+        {"trained": {layer: {m: 0.3 + 0.05 * i for i, m in enumerate(measures)} for layer in layers},
+         "untrained": {layer: {m: [0.2, 0.22, 0.25] for m in measures} for layer in layers},
+         "chance": dict.fromkeys(measures, 0.12), "raw pixels": dict.fromkeys(measures, 0.4), "seed": 0,
+         "seeds": [0, 1, 2]}, title="What each layer keeps")
+    yield "longtail.class_figure", lambda: chapter11.class_figure(
+        longtail, "knn_acc", "balanced", per_class_references, 0.1, "kNN of each class, balanced labels")
+    yield "longtail.class_figure, long-tailed labels", lambda: chapter11.class_figure(
+        longtail, "linear_acc", "long-tailed", chance=0.1)
+    yield "longtail.change_figure", lambda: chapter11.change_figure(tail_changes, "the tail's change")
     yield "guide.projections", lambda: guide.projections({"LeJEPA": z, "untrained": z ** 3})
+    yield "frontier.lambda_figure", lambda: frontier.lambda_figure(report.load_sweep("lejepa-lambda"))
+    yield "frontier.loss_figure", lambda: frontier.loss_figure(
+        {m: report.load_sweep(f"hyper-{m.lower()}") for m in ("LeJEPA", "SimCLR", "VICReg")},
+        {"LeJEPA": "lambd", "SimCLR": "temperature", "VICReg": "cov_coeff"})
+    yield "frontier.diet_figure", lambda: frontier.diet_figure(
+        frontier.diet_rows(report.load_sweep("diet-size"), report.load_sweep("diet-size-simclr")))
     yield "plots.knn_rankme_sweeps", lambda: plots.knn_rankme_sweeps(
         {"temperature": by_t, "batch size": by_b}, titles={"temperature": "batch 128, 600 steps"},
         stars={"batch size": (32, by_b[32], "kNN, batch 32 with the images of batch 128")}, title="SimCLR")
@@ -280,12 +335,17 @@ def book_figures():
     yield "chapter.curves's figure", lambda: plots.overlaid_training_curves(
         {"simclr": history(0.3)}, log_loss=False, title="simclr on toy",
         baselines={"raw pixels": 0.236, "untrained network": 0.133})
-    yield "selection.scatter", lambda: selection.scatter(hyper, "RankMe", "kNN")
+    yield "selection.regret_figure", lambda: selection.regret_figure(hyper, "RankMe", "kNN")
+    yield "selection.regret_figure, one method", lambda: selection.regret_figure({"SimCLR": hyper["SimCLR"]})
+    yield "selection.regret_figure, no untrained measure", lambda: selection.regret_figure(
+        hyper, "embedding RankMe", "linear probe")
     yield "selection.loss_figure", lambda: selection.loss_figure(
         hyper, {"SimCLR": "temperature", "VICReg": "temperature", "LeJEPA": "lr"})
+    seeded = [{"method": n, "backbone": "CNN, width 16", "knn": [0.3 + 0.02 * i, 0.32 + 0.02 * i, 0.35 + 0.02 * i]
+               if i % 3 else [0.3 + 0.02 * i], "untrained": [0.13] * (3 if i % 3 else 1), "raw pixels": 0.236,
+               "chance": 0.117} for i, n in enumerate(r["method"] for r in toy)]
+    yield "comparison.figure", lambda: comparison.figure(seeded, title="quick runs on the toy shapes: kNN accuracy")
     yield "report.comparison_figure", lambda: report.comparison_figure(toy, title="quick budget on the toy shapes")
-    yield "report.gain_figure", lambda: report.gain_figure({"toy shapes": toy, "digits": toy[:12]},
-                                                           title="kNN accuracy gained over the untrained network")
     images = make_toy(32, 8, seed=0).train_x
     yield "plots.image_grid", lambda: plots.image_grid(
         images[:20], 5, 4, cell=1.3,
@@ -295,6 +355,7 @@ def book_figures():
     yield "plots.rotation_grid", lambda: plots.rotation_grid(images[:3], rotnet.rotate_batch, title="rotations")
     yield "speed.augment_figure", lambda: speed.augment_figure(throughput)
     yield "speed.step_figure", lambda: speed.step_figure(levers["rows"])
+    yield "speed.lever_figure", lambda: speed.lever_figure(levers)
 
 
 @pytest.mark.parametrize("name, draw", list(book_figures()), ids=[name for name, _ in book_figures()])

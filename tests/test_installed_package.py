@@ -64,7 +64,9 @@ def test_the_wheel_ships_the_benchmark_runs_and_nothing_else_of_them(installed):
     kept = ROOT / "cookbook" / "results" / "labs"
     assert set(lab_files) == {p.relative_to(kept).as_posix() for p in kept.glob("*/*") if p.is_file()}, \
         "the wheel's cookbook/results/labs differs from the repository's: see [tool.setuptools.package-data]"
-    assert sum(lab_files.values()) < 12e6, "the committed lab runs grew past 12 MB: keep the package small"
+    # 17 frames (chapters 1-15), the weights in float16: about 13.5 MB. A new frame that pushes past 16 MB
+    # should shrink what a lab keeps rather than move this line.
+    assert sum(lab_files.values()) < 16e6, "the committed lab runs grew past 16 MB: keep the package small"
 
 
 def test_an_empty_folder_imports_the_installed_package_not_the_repository(installed, tmp_path):

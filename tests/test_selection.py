@@ -116,11 +116,14 @@ def test_selection_rows_per_method():
     assert simclr["method"] == "simclr" and simclr["settings"] == 3 and simclr["seeds"] == 2
     assert simclr["by selector"] == "lr 1" and simclr["by target"] == "lr 0.3"
     assert simclr["regret"] == pytest.approx(4.0)
-    assert simclr["seed spread"] == pytest.approx(4.0)
+    assert simclr["seeds of picks"] == {"by selector": [0.46, 0.48], "by target": [0.50, 0.52]}
+    assert simclr["comparison"] is None  # two seeds: too few for the book's rule
     assert simclr["spearman"] == pytest.approx(0.5)
+    # seed 0: RankMe (10, 20, 30) against kNN (0.40, 0.50, 0.46); seed 1: (12, 22, 28) against (0.44, 0.52, 0.48)
+    assert simclr["spearman by seed"] == pytest.approx([0.5, 0.5])
     assert vicreg["settings"] == 3 and vicreg["seeds"] == 1
     assert vicreg["by selector"] == vicreg["by target"] == "lr 1"
-    assert vicreg["regret"] == 0 and vicreg["seed spread"] is None  # one seed: the noise is unknown, not 0
+    assert vicreg["regret"] == 0 and vicreg["comparison"] is None  # one pick, and one seed
     assert vicreg["spearman"] == pytest.approx(1.0)
 
 
@@ -130,7 +133,7 @@ def test_selection_rows_pools_every_method_in_the_last_row():
     # methods is simclr's lr 1 (29), the labels' vicreg's lr 1 (0.60): regret 13 points.
     pooled = selection_rows({"simclr": SIMCLR, "vicreg": VICREG})[-1]
     assert pooled["method"] == "all methods" and pooled["settings"] == 6
-    assert pooled["seeds"] is None and pooled["seed spread"] is None
+    assert pooled["seeds"] == 1 and pooled["comparison"] is None
     assert pooled["by selector"] == "simclr: lr 1" and pooled["by target"] == "vicreg: lr 1"
     assert pooled["regret"] == pytest.approx(13.0)
     assert pooled["spearman"] == pytest.approx(1 - 36 / 210)
@@ -142,3 +145,45 @@ def test_selection_rows_of_one_method_has_no_pooled_row_and_refuses_a_missing_me
     assert [r["method"] for r in rows] == ["simclr"]
     with pytest.raises(KeyError, match="probe_layers"):
         selection_rows({"simclr": SIMCLR}, target="linear probe")
+
+
+# lejepa: three settings, three seeds. RankMe picks lr 1 (kNN 0.20-0.24), the labels lr 0.3 (0.40-0.44): the
+# seed ranges do not overlap, so the regret of 20 points is a loss the seeds can see.
+LEJEPA = sweep("hyper-lejepa", "lejepa", [point(lr, seed, knn + 0.02 * seed, rankme + seed)
+                                          for lr, knn, rankme in ((0.1, 0.30, 10), (0.3, 0.40, 20), (1, 0.20, 40))
+                                          for seed in (0, 1, 2)])
+
+
+def test_selection_rows_compare_the_two_picks_over_their_seeds():
+    [row] = selection_rows({"lejepa": LEJEPA})
+    assert row["by selector"] == "lr 1" and row["by target"] == "lr 0.3"
+    assert row["regret"] == pytest.approx(20.0)
+    comparison = row["comparison"]
+    assert comparison.verdict == "higher" and comparison.gap == pytest.approx(0.20)
+    assert comparison.names == ("kNN's pick (lr 0.3)", "RankMe's pick (lr 1)")
+    # the same picks with seeds that overlap: a regret inside the seeds' spread is no difference
+    noisy = sweep("hyper-lejepa", "lejepa", [point(lr, seed, knn + 0.15 * seed, rankme)
+                                             for lr, knn, rankme in ((0.1, 0.1, 10), (0.3, 0.40, 20), (1, 0.35, 40))
+                                             for seed in (0, 1, 2)])
+    assert selection_rows({"lejepa": noisy})[0]["comparison"].verdict == "no difference"
+
+
+def test_a_score_turns_what_is_best_near_a_value_into_a_selector():
+    # alpha-ReQ is best near 1: closest_to_one ranks 1.2 above 0.5 and 2.0
+    assert selection.closest_to_one(1.2) > selection.closest_to_one(0.5) > selection.closest_to_one(2.0)
+    [row] = selection_rows({"lejepa": LEJEPA}, score=lambda rankme: -abs(rankme - 21))
+    assert row["by selector"] == "lr 0.3" and row["regret"] == 0 and row["comparison"] is None
+
+
+def test_short_labels_name_the_coefficients_by_their_symbols():
+    assert selection.short_label("lr 0.002, lambd 0.2") == "lr 0.002, λ 0.2"
+    assert selection.short_label("SimCLR: lr 0.004, temperature 0.1") == "SimCLR: lr 0.004, τ 0.1"
+
+
+def test_split_by_cuts_a_sweep_at_each_value_of_a_setting():
+    grid = sweep("hyper-lejepa", "lejepa", [{**point(lr, 0, 0.3, 10), "settings": {"lr": lr, "lambd": lam},
+                                             "label": f"lr {lr}, lambd {lam}"}
+                                            for lr in (0.1, 0.3) for lam in (0.02, 0.2)])
+    parts = selection.split_by(grid, "lambd")
+    assert list(parts) == ["λ = 0.02", "λ = 0.2"]
+    assert [p["label"] for p in parts["λ = 0.2"]["points"]] == ["lr 0.1, lambd 0.2", "lr 0.3, lambd 0.2"]

@@ -101,11 +101,14 @@ def test_the_step_profile_splits_a_step_and_the_levers_record_draws(script, tmp_
     monkeypatch_variants = {"as configured": {}, "16 px images": {"image_size": 16}}
     levers.VARIANTS, saved = monkeypatch_variants, levers.VARIANTS
     try:
-        assert levers.main(["--steps", "1", "--threads", "1", "--out", str(tmp_path / "s.json")]) == 0
+        assert levers.main(["--steps", "1", "--threads", "1", "--repeats", "2", "--out", str(tmp_path / "s.json")]) == 0
     finally:
         levers.VARIANTS = saved
     record = json.loads((tmp_path / "s.json").read_text())
     assert [r["variant"] for r in record["rows"]] == ["as configured", "16 px images"]
+    # one thread: timed by the thread's CPU time; every repeat kept; the CPU's bf16 units and the fused drift recorded
+    assert record["clock"] == "cpu" and record["threads"] == 1 and [len(r["repeats"]) for r in record["rows"]] == [2, 2]
+    assert set(record["cpu"]) == {"model", "flags"} and record["fused_drift_after_3_steps"] < 1e-4
     speed.step_table(record)
     assert shown[-1].count("\n") == 3 and "16 px images" in shown[-1]
     assert len(speed.step_figure(record["rows"]).axes[0].patches) == 2 * len(speed.PHASES)
@@ -144,3 +147,77 @@ def test_the_gpu_table_reads_the_benchmarks_record(script, tmp_path, shown):
                                           "--images", "4", "--variants", "fp32", "--out", str(out)]) == 0
     speed.gpu_table(json.loads(out.read_text()))
     assert "| fp32 |" in shown[-1] and "unknown peak" in shown[-1]
+
+
+def timing_record(base: list[float], variant: list[float], **extra) -> dict:
+    """A step-levers record whose steps take the given milliseconds per repeat, all of it in the backward pass."""
+    def row(name, totals):
+        repeats = [{"views": 0.0, "forward": 0.0, "backward": t, "optimizer": 0.0, "first_step_ms": 100.0}
+                   for t in totals]
+        return {"variant": name, **repeats[0], "repeats": repeats}
+    return {"recipe": "simclr", "repeats": len(base), **extra,
+            "rows": [row("as configured", base), row("lever", variant)]}
+
+
+def test_a_lever_differs_only_when_every_repeat_agrees():
+    # The load moves both together between repeats: ranges overlap, yet the lever is faster in each repeat.
+    assert speed.lever_verdict(timing_record([10, 20, 30], [9, 18, 27]), "lever")[0] == "faster"
+    assert speed.lever_verdict(timing_record([10, 20, 30], [11, 22, 33]), "lever")[0] == "slower"
+    verdict, words = speed.lever_verdict(timing_record([10, 20, 30], [9, 21, 27]), "lever")
+    assert verdict == "no difference" and "from 0.90 to 1.05" in words
+    failed = timing_record([10, 20, 30], [9, 18, 27])
+    failed["rows"][1] = {"variant": "lever", "failed": "RuntimeError: no C++ compiler", "repeats": []}
+    assert speed.lever_verdict(failed, "lever") == (
+        "failed", "lever failed on the machine that made the record: RuntimeError: no C++ compiler")
+    assert "failed: RuntimeError" in speed.step_markdown(failed)
+    assert len(speed.step_figure(failed["rows"]).axes[0].patches) == len(speed.PHASES)  # the failed row left out
+
+
+def test_a_lever_that_fails_is_recorded_and_the_others_still_run(monkeypatch):
+    def broken(function):
+        def run(*args):
+            raise RuntimeError("InvalidCxxCompiler: no working C++ compiler found\nmore lines")
+        return run
+
+    monkeypatch.setattr(speed.torch, "compile", broken)
+    measured = speed.measure_interleaved({"as configured": {}, "torch.compile": {"compiled": True}}, steps=1, warmup=0)
+    assert measured["torch.compile"] == {"failed": "RuntimeError: InvalidCxxCompiler: no working C++ compiler found"}
+    assert set(measured["as configured"]) == {*speed.PHASES, "first_step_ms"}
+    with pytest.raises(RuntimeError, match="InvalidCxxCompiler"):
+        speed.step_measure(steps=1, warmup=0, compiled=True)  # alone, a failure is an error
+
+
+def test_the_cpu_clock_is_for_one_thread_and_a_busy_machine_is_noted(monkeypatch):
+    monkeypatch.setattr(speed.torch, "get_num_threads", lambda: 2)
+    with pytest.raises(ValueError, match="set_num_threads"):
+        speed.step_clock("cpu")
+    assert speed.step_clock("wall") is speed.time.perf_counter
+    with pytest.raises(ValueError, match="one of wall, cpu"):
+        speed.step_clock("gpu")
+    assert speed.load_note((0.9, 1.4), cores=2, threads=1) == ""
+    assert "load average up to 3.2 on 2 cores" in speed.load_note((3.2, 1.0), cores=2, threads=1)
+
+
+def test_the_fused_optimizer_is_fused_and_agrees_with_the_loop():
+    timer = speed.StepTimer(fused=True)
+    assert [group["fused"] for group in timer.trainer.optimizer.param_groups] == [True] * len(
+        timer.trainer.optimizer.param_groups)
+    assert speed.fused_drift(steps=2) < 1e-4
+
+
+def test_a_gradient_n_times_too_large_is_n_times_the_step_for_sgd_only():
+    effect = speed.gradient_scale_effect(scale=3)
+    assert effect["SGD"] == pytest.approx(3.0) and effect["AdamW"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_the_chapters_claims_hold_on_the_committed_records(monkeypatch):
+    from cookbook.book import claims
+
+    monkeypatch.setenv(claims.STRICT_ENV, "1")
+    monkeypatch.setattr(claims, "show_in_notebook", lambda *args, **kwargs: None)
+    levers = speed.load("step-levers")
+    speed.lever_findings(levers)
+    speed.compile_findings(levers)
+    speed.augment_claim(speed.load("augment-throughput"), "batched is faster", factor=5)
+    with pytest.raises(claims.ClaimFailed):
+        speed.lever_claim(levers, "16 px images", "slower", "smaller images are slower")

@@ -247,10 +247,11 @@ def breaks(sweeps: dict[str, dict[str, Any]], min_gain: float = 0.0) -> list[str
     return broken
 
 
-def again(sweep: dict[str, Any], label: str, keep_model: bool = False) -> dict[str, Any]:
+def again(sweep: dict[str, Any], label: str, keep_model: bool = False, loaded: dict | None = None) -> dict[str, Any]:
     """Train the point ``label`` of ``sweep`` once more with :func:`cookbook.book.chapter.short_run`
     (its settings, its seed) and print its kNN accuracy and RankMe here next to the kept ones.
-    ``keep_model=True``: the result holds the trained ``model`` and its ``data`` too."""
+    ``keep_model=True``: the result holds the trained ``model`` and its ``data`` too. ``loaded``: datasets
+    a chapter already loaded (:func:`cookbook.book.sweeps.point_data`'s cache), not loaded again."""
     points = report.by_label(sweep)
     if label not in points:
         raise KeyError(f"the sweep {sweep['sweep']!r} has no point {label!r}; its points: {', '.join(points)}")
@@ -258,8 +259,9 @@ def again(sweep: dict[str, Any], label: str, keep_model: bool = False) -> dict[s
     recipe = get(sweep["recipe"])
     settings = {**sweep["shared"], **kept["settings"],
                 **({"seed": kept["seed"]} if kept.get("seed") is not None else {})}
-    data, balanced = point_data(recipe, settings, sweep["base_config"]["seed"])  # the images the sweep used
-    result = short_run(recipe, data=data, per_class=sweep.get("per_class", False), balanced=balanced,
+    data, balanced = point_data(recipe, settings, sweep["base_config"]["seed"], loaded)  # the sweep's images
+    per_class = sweep.get("declaration", {}).get("per_class", False)  # as benchmarks/sweep.py trained it
+    result = short_run(recipe, data=data, per_class=per_class, balanced=balanced,
                        keep_model=keep_model, **config_overrides(recipe, settings))
     here, there = result["after"], kept["after"]
     print(f"{label}: kNN {here['knn_acc']:.1%} here, {there['knn_acc']:.1%} kept | RankMe {here['rankme']:.2f} here, "
@@ -310,14 +312,30 @@ HEAD_TAIL = 3  # classes counted as the head (the most frequent) and as the tail
 PROBE_LABELS = {"long-tailed": "per_class", "balanced": "per_class_balanced"}
 
 
+def per_class_summary(counts: list[int], scores: dict[str, list]) -> dict[str, float]:
+    """One set of per-class scores (:func:`cookbook.book.probes.per_class_scores`) summarised: the balanced
+    accuracy by kNN and by the linear probe (the mean of the classes' accuracies, every class weighed alike),
+    and the same over the :data:`HEAD_TAIL` most frequent and the :data:`HEAD_TAIL` rarest classes of
+    ``counts`` (the training images of each class as the SSL run saw them; equal counts keep the class
+    order, so the head and the tail are the same classes at every ratio of :mod:`cookbook.imbalance`).
+    Scores without a linear probe (raw pixels) give the kNN keys only."""
+    order = sorted(range(len(counts)), key=lambda c: -counts[c])  # most frequent first
+    row = {}
+    for probe, measure in (("kNN", "knn_acc"), ("linear", "linear_acc")):
+        if measure in scores:
+            values = scores[measure]
+            row[probe] = statistics.fmean(values)
+            row[f"{probe} head"] = statistics.fmean(values[c] for c in order[:HEAD_TAIL])
+            row[f"{probe} tail"] = statistics.fmean(values[c] for c in order[-HEAD_TAIL:])
+    return row
+
+
 def per_class_rows(sweeps: dict[str, dict[str, Any]], labels: str = "long-tailed") -> list[dict[str, Any]]:
     """For each method's sweep trained with ``per_class`` (``{method: sweep}``) and each of its
-    points: the class ratio of its training images, the balanced accuracy by kNN and by the linear
-    probe (the mean of the classes' accuracies, every class weighed alike), and the
-    same over the :data:`HEAD_TAIL` most frequent and the :data:`HEAD_TAIL` rarest training classes.
-    ``labels``: the probes' labelled images, the run's own long-tailed ones (what a user of the data
-    would have) or a balanced set of as many (what isolates the features: the tail is then not also
-    short of labels)."""
+    points (one per seed): the class ratio of its training images, its seed, and :func:`per_class_summary`
+    of its classes' scores. ``labels``: the probes' labelled images, the run's own long-tailed ones (what a
+    user of the data would have) or a balanced set of as many (what isolates the features: the tail is then
+    not also short of labels). :mod:`cookbook.book.longtail` reads them over the seeds."""
     if labels not in PROBE_LABELS:
         raise ValueError(f"labels={labels!r}: choose {' or '.join(map(repr, PROBE_LABELS))}")
     key = PROBE_LABELS[labels]
@@ -328,63 +346,10 @@ def per_class_rows(sweeps: dict[str, dict[str, Any]], labels: str = "long-tailed
                 raise KeyError(f"{method}: the sweep {sweep['sweep']!r} has no {labels} per-class scores: declare it "
                                f"with per_class=True (and data.class_ratio) in benchmarks/sweep.py and train it again")
             counts = point["per_class"]["train_counts"]  # the training images of each class, as the run saw them
-            order = sorted(range(len(counts)), key=lambda c: -counts[c])  # most frequent first
-            row = {"method": method, "ratio": point["settings"].get("data.class_ratio", max(counts) / min(counts)),
-                   "label": point["label"]}
-            for probe, measure in (("kNN", "knn_acc"), ("linear", "linear_acc")):
-                values = point[key][measure]
-                row[probe] = statistics.fmean(values)
-                row[f"{probe} head"] = statistics.fmean(values[c] for c in order[:HEAD_TAIL])
-                row[f"{probe} tail"] = statistics.fmean(values[c] for c in order[-HEAD_TAIL:])
-            rows.append(row)
+            ratio = point["settings"].get("data.class_ratio", max(counts) / min(counts))
+            rows.append({"method": method, "ratio": ratio, "label": point["label"], "seed": point.get("seed"),
+                         **per_class_summary(counts, point[key])})
     return rows
-
-
-def per_class_table(sweeps: dict[str, dict[str, Any]], labels: str = "long-tailed") -> list[dict[str, Any]]:
-    """:func:`per_class_rows` as a Markdown table, each accuracy with its change from the method's
-    balanced run (ratio 1); returns the rows."""
-    rows = per_class_rows(sweeps, labels)
-    keys = ["kNN", "kNN head", "kNN tail", "linear", "linear head", "linear tail"]
-    balanced = {r["method"]: r for r in rows if r["ratio"] == 1}
-    lines = ["| method | class ratio | " + " | ".join(keys) + " |", "|---|---:|" + "---:|" * len(keys)]
-    for r in rows:
-        base = balanced.get(r["method"])
-        cells = [f"{100 * r[k]:.1f}%" + (f" ({100 * (r[k] - base[k]):+.1f})" if base and base is not r else "")
-                 for k in keys]
-        lines.append(f"| {r['method']} | {r['ratio']:g} | " + " | ".join(cells) + " |")
-    markdown("\n".join(lines))
-    return rows
-
-
-def per_class_figure(sweeps: dict[str, dict[str, Any]], probe: str = "knn_acc", title: str | None = None,
-                     labels: str = "long-tailed"):
-    """One panel per method: each class's test accuracy (``probe``: ``"knn_acc"`` or ``"linear_acc"``,
-    with ``labels`` as in :func:`per_class_rows`) against its number of training images, on a log axis:
-    one point per class, one colour per class ratio (no line joins the classes, which are no sequence);
-    two panels a row, one legend under them."""
-    names = list(dict.fromkeys(point["label"] for sweep in sweeps.values() for point in sweep["points"]))
-    columns = min(len(sweeps), 2)
-    rows = -(-len(sweeps) // columns)
-    fig = new_figure(column_width(3.8 * columns), 2.6 * rows + 1.0)
-    grid = fig.subplots(rows, columns, squeeze=False, sharey=True)
-    for ax, (method, sweep) in zip(grid.flat, sweeps.items()):
-        for point in sweep["points"]:
-            counts, values = point["per_class"]["train_counts"], point[PROBE_LABELS[labels]][probe]
-            pairs = sorted(zip(counts, values))
-            ax.plot([c for c, _ in pairs], [100 * v for _, v in pairs], "o", color=f"C{names.index(point['label'])}",
-                    label=point["label"], ms=4, alpha=0.8)
-        plots.readable_log_axis(ax)
-        ax.set_xlabel("training images of the class")
-        ax.set_title(method, fontsize=10)
-        ax.grid(alpha=0.3)
-    for ax in grid.flat[len(sweeps):]:
-        ax.axis("off")
-    for ax in grid[:, 0]:
-        ax.set_ylabel(("kNN" if probe == "knn_acc" else "linear probe") + " accuracy\nof the class (%)")
-    legend_below(fig, grid.flat, ncols=min(len(names), 4))
-    if title:
-        fig.suptitle(title, fontsize=11)
-    return fig
 
 
 # ----------------------------------------------------------------------------- LeJEPA's target (chapter 15)

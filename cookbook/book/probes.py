@@ -89,23 +89,33 @@ def per_class_scores(backbone: nn.Module, data, *, bank: int | None = None, k: i
     ``bank`` training images, default all) and by the linear probe (trained on the whole training
     split): ``{"classes", "train_counts", "knn_acc", "linear_acc"}``, lists in class order. On a
     long-tailed training split (:mod:`cookbook.imbalance`) they show what the tail loses."""
-    bank = bank or len(data.train_x)
     train_z, test_z = evaluate.features(backbone, data)
+    return per_class_of_features(train_z, test_z, data, bank=bank, k=k, temperature=temperature, seed=seed)
+
+
+def per_class_of_features(train_z: torch.Tensor, test_z: torch.Tensor, data, *, bank: int | None = None, k: int = 20,
+                          temperature: float = 0.07, seed: int = 0, linear: bool = True) -> dict[str, list]:
+    """:func:`per_class_scores` of features already computed (``train_z`` and ``test_z``, one row per image of
+    ``data``'s training and test splits), so that references without a network can be scored the same way:
+    raw pixels (:func:`cookbook.evaluate.pixels`). ``linear=False`` leaves out the linear probe (on 3,072 raw
+    pixels it costs seconds) and its ``linear_acc``."""
+    bank = bank or len(data.train_x)
     n_classes = len(data.classes)
     test_y = data.test_y.to(test_z.device)
     predicted = evaluate.knn_predict(train_z[:bank], data.train_y[:bank].to(train_z.device), test_z, k, temperature,
                                      num_classes=n_classes)
     knn = [float((predicted[test_y == c] == c).float().mean()) if (test_y == c).any() else None
            for c in range(n_classes)]
-    # The very probe (one seed, full-batch) whose overall accuracy a run reports, read class by class.
-    probed = evaluate.linear_probe_predictions(train_z, data.train_y, test_z,
-                                               int(max(data.train_y.max(), data.test_y.max())) + 1, seed=seed)
-    test_y = test_y.cpu()
-    linear = [float((probed[test_y == c] == c).float().mean()) if (test_y == c).any() else None
-              for c in range(n_classes)]
-    return {"classes": list(data.classes),
-            "train_counts": torch.bincount(data.train_y.cpu(), minlength=n_classes).tolist(),
-            "knn_acc": knn, "linear_acc": linear}
+    scores = {"classes": list(data.classes),
+              "train_counts": torch.bincount(data.train_y.cpu(), minlength=n_classes).tolist(), "knn_acc": knn}
+    if linear:
+        # The very probe (one seed, full-batch) whose overall accuracy a run reports, read class by class.
+        probed = evaluate.linear_probe_predictions(train_z, data.train_y, test_z,
+                                                   int(max(data.train_y.max(), data.test_y.max())) + 1, seed=seed)
+        test_y = test_y.cpu()
+        scores["linear_acc"] = [float((probed[test_y == c] == c).float().mean()) if (test_y == c).any() else None
+                                for c in range(n_classes)]
+    return scores
 
 
 def fine_tune_accuracy(backbone: nn.Module, data, *, blocks: int | None = 1, steps: int = 200, batch_size: int = 128,

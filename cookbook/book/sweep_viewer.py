@@ -4,9 +4,13 @@
 per swept setting (or one over the runs, when the points are not a full grid) and, for the run the
 sliders select, its training loss, kNN accuracy and RankMe against the step and the
 singular-value spectrum of its final features, every other run of the sweep drawn in light grey
-behind it on the same axes. It is one piece of HTML with its data and a few lines of JavaScript
-that draw SVG: no kernel, no widget library and no CDN, so the same output works in the static
-HTML book, JupyterLab and Colab.
+behind it. The kNN and RankMe curves start at step 0 with the untrained network (a sweep that
+evaluates only at its end still draws a line, not one lone point), and each evaluation is
+marked. The kNN, RankMe and spectrum axes span all runs, so moving a slider moves the curve, not
+the axes; the loss axis follows the selected run, since losses of different settings need not share
+a scale (VICReg's grows with its output size) and a shared axis would flatten every curve but one.
+It is one piece of HTML with its data and a few lines of JavaScript that draw SVG: no kernel, no
+widget library and no CDN, so the same output works in the static HTML book, JupyterLab and Colab.
 """
 from __future__ import annotations
 
@@ -40,18 +44,28 @@ def controls_of(sweep: dict[str, Any]) -> tuple[list[dict], list[list[int]]]:
     return controls, [[values[n].index(f.get(n)) for n in varying] for f in full]
 
 
+def _curve(point: dict[str, Any], key: str) -> list[list[float]]:
+    """A run's ``[step, value]`` records of ``key``; for a measure of the features (kNN, RankMe) the untrained
+    network's value first, at step 0, when the history does not start there: a run evaluated only at its end
+    then draws a line from where it started, not a lone point on a one-step axis."""
+    series = [[r["step"], r[key]] for r in point.get("history", []) if key in r]
+    start = point.get("before", {}).get(key)
+    if key != "loss" and start is not None and not (series and series[0][0] == 0):
+        series.insert(0, [0, start])
+    return series
+
+
 def viewer_html(sweep: dict[str, Any], element_id: str | None = None) -> str:
     """The viewer as self-contained HTML (see the module docstring)."""
     controls, positions = controls_of(sweep)
     runs = []
     for point, position in zip(sweep["points"], positions):
-        history = point.get("history", [])
         runs.append({"label": point["label"], "at": position, "spectrum": point.get("spectrum", []),
                      "knn": point["after"]["knn_acc"], "knn_before": point["before"]["knn_acc"],
                      "rankme": point["after"]["rankme"], "dim": point["after"].get("dim"),
                      "seconds": point.get("seconds"), "steps": point["after"].get("step"),
                      "nuisance": report.nuisance_scores(point["after"]),
-                     "curves": {key: [[r["step"], r[key]] for r in history if key in r] for key, _ in CURVES}})
+                     "curves": {key: _curve(point, key) for key, _ in CURVES}})
     data = {"title": f"{sweep['recipe']} sweep {sweep['sweep']!r}: {len(runs)} runs", "controls": controls,
             "runs": runs, "curves": CURVES, "command": sweep.get("command", "")}
     element_id = element_id or f"sweep-{sweep['sweep']}".replace(" ", "-")
@@ -73,8 +87,9 @@ def show(sweep: dict[str, Any], element_id: str | None = None) -> None:
     display(HTML(viewer_html(sweep, element_id)))
 
 
-# Draws into the viewer's <svg>: four panels, every run in grey, the selected run in colour. The
-# axes span all runs, so moving a slider moves the curve, not the axes.
+# Draws into the viewer's <svg>: four panels, every run in grey, the selected run in colour, its
+# evaluations (kNN, RankMe) marked. The axes span all runs, so moving a slider moves the curve, not the
+# axes; the loss's axis alone follows the selected run (the other runs' losses are clipped to it).
 _SCRIPT = r"""
 function (root, data) {
   if (!root || root.dataset.ready) return;
@@ -100,7 +115,7 @@ function (root, data) {
     root.querySelector(".sv-controls").append(row);
     return value;
   });
-  const panels = data.curves.map(([key, title]) => ({key, title, log: false}))
+  const panels = data.curves.map(([key, title]) => ({key, title, log: false, own: key === "loss"}))
     .concat([{key: "spectrum", title: "singular values / largest", log: true}]);
   const seriesOf = (run, panel) => panel.key === "spectrum"
     ? run.spectrum.map((v, i) => [i + 1, Math.log10(Math.max(v, 1e-6))]) : run.curves[panel.key];
@@ -119,11 +134,13 @@ function (root, data) {
       const x0 = 10 + p * 218, y0 = 20, w = 170, h = 160, left = x0 + 38;
       const all = data.runs.flatMap((r) => seriesOf(r, panel));
       if (!all.length) return;
-      const xs = all.map((q) => q[0]), ys = all.map((q) => q[1]);
+      const mine = run && panel.own ? seriesOf(run, panel) : [];
+      const xs = all.map((q) => q[0]), ys = (mine.length ? mine : all).map((q) => q[1]);
       const [xmin, xmax, ymin, ymax] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
       const sx = (x) => left + (w * (x - xmin)) / ((xmax - xmin) || 1);
       const sy = (y) => y0 + h - (h * (y - ymin)) / ((ymax - ymin) || 1);
-      element("text", {x: left + w / 2, y: 12, "text-anchor": "middle", "font-size": 12}, panel.title);
+      element("text", {x: left + w / 2, y: 12, "text-anchor": "middle", "font-size": 12},
+              panel.title + (mine.length ? " (this run's axis)" : ""));
       element("rect", {x: left, y: y0, width: w, height: h, fill: "none", stroke: "#999"});
       const tick = (y) => panel.log ? "1e" + format(y) : format(y);
       element("text", {x: left - 3, y: y0 + 9, "text-anchor": "end", "font-size": 10}, tick(ymax));
@@ -131,11 +148,20 @@ function (root, data) {
       element("text", {x: left, y: y0 + h + 13, "font-size": 10}, format(xmin));
       element("text", {x: left + w, y: y0 + h + 13, "text-anchor": "end", "font-size": 10},
               format(xmax) + (panel.key === "spectrum" ? " (index)" : " (step)"));
+      const clip = root.id + "-clip-" + p;
+      const box = document.createElementNS(NS, "rect");  // what a line draws outside the frame is cut off
+      Object.entries({x: left, y: y0, width: w, height: h}).forEach(([k, v]) => box.setAttribute(k, v));
+      element("clipPath", {id: clip}).append(box);
       const line = (series, colour, width) => series.length && element("polyline", {
         points: series.map(([x, y]) => sx(x).toFixed(1) + "," + sy(y).toFixed(1)).join(" "),
-        fill: "none", stroke: colour, "stroke-width": width});
+        fill: "none", stroke: colour, "stroke-width": width, "clip-path": "url(#" + clip + ")"});
       data.runs.forEach((r) => { if (r !== run) line(seriesOf(r, panel), "#d0d0d0", 1); });
-      if (run) line(seriesOf(run, panel), ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"][p], 2);
+      if (run) {
+        const colour = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"][p], series = seriesOf(run, panel);
+        line(series, colour, 2);
+        if (panel.key !== "spectrum" && panel.key !== "loss") series.forEach(([x, y]) => element("circle", {
+          cx: sx(x).toFixed(1), cy: sy(y).toFixed(1), r: 2.5, fill: colour}));
+      }
     });
     root.querySelector(".sv-readout").textContent = run
       ? run.label + ": kNN " + (100 * run.knn).toFixed(1) + "% (" + (100 * run.knn_before).toFixed(1) +

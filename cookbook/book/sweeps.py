@@ -135,13 +135,26 @@ def references(sweep: dict[str, Any], label: str | None = None) -> dict[str, dic
     the class ("kNN") and each nuisance factor. Chance is the accuracy of always answering the test set's
     most common value; raw pixels is the kNN probe on the images themselves."""
     point = next(p for p in sweep["points"] if label is None or _setting_label(p) == label)
-    key = (sweep["sweep"], sweep.get("training_digest"), json.dumps(point["settings"], sort_keys=True))
-    if key not in _REFERENCES:  # a chapter asks for a sweep's references in its table, its claims and its figure
+    key = _probe_key(sweep, point)
+    if key not in _REFERENCES:  # a chapter asks for its sweeps' references in tables, claims and figures
         _REFERENCES[key] = _measured_references(sweep, point)
     return _REFERENCES[key]
 
 
 _REFERENCES: dict[tuple, dict[str, dict[str, float]]] = {}
+# What the references depend on: the images (the data fields, the data seed, the long tail's settings) and the probe.
+PROBE_FIELDS = DATA_FIELDS + ("eval_bank", "knn_k", "knn_temperature")
+
+
+def _probe_key(sweep: dict[str, Any], point: dict[str, Any]) -> tuple:
+    """The references of every sweep that trains on the same images with the same kNN probe are the same
+    numbers: one measurement serves them all (a chapter reading four sweeps of the toy shapes saves seconds)."""
+    recipe = registry.get(sweep["recipe"])
+    settings = {**sweep["shared"], **point["settings"]}
+    config = recipe.Config.for_budget("quick", **config_overrides(recipe, settings))
+    tail = {k: v for k, v in settings.items() if k.startswith(DATA)}
+    return (tuple(getattr(config, name) for name in PROBE_FIELDS), sweep["base_config"]["seed"],
+            json.dumps(tail, sort_keys=True))
 
 
 def _measured_references(sweep: dict[str, Any], point: dict[str, Any]) -> dict[str, dict[str, float]]:

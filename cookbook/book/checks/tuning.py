@@ -281,14 +281,19 @@ KEYS = {
     }),
     # chapter 12
     "ex-lars-rate": Choice("b", {
-        "a": "0.2 is a rate on LARS's scale, a fraction of each layer's weight norm. AdamW moves every weight by about "
-             "its learning rate per step, whatever the gradient's size, so 0.2 is a huge step: the largest AdamW rate "
-             "of the optimizer sweep above is a small fraction of it.",
-        "b": "LARS's rate is a fraction of each layer's weight norm, AdamW's a step in weight units per coordinate, so "
-             "the number does not carry over. The Cookbook's AdamW recipes use 1e-5 to 5e-4 per 256 images; start on "
-             "that scale and sweep, as the optimizer sweep above does for each optimizer.",
-        "c": "rescaling by the batch keeps the optimizer's own scale; the problem is that the two optimizers' rates "
-             "mean different things.",
+        "a": "0.2 is a rate on LARS's scale, a multiple of a trust ratio of each layer's weight norm. AdamW moves "
+             "every weight by about its learning rate per step, whatever the gradient's size, so 0.2 is a huge step: "
+             "it is about three times the largest AdamW rate this chapter's sweeps tried (0.064, at batch 128) and 400 "
+             "times the Cookbook's largest AdamW base rate (5e-4 per 256 images).",
+        "b": "LARS's rate multiplies a fraction of each layer's weight norm, AdamW's is a step in weight units per "
+             "coordinate, so the number does not carry over. Where to start on AdamW's scale depends on the model "
+             "and the run's length too: the Cookbook's AdamW recipes (ViTs, hundreds of epochs) use 1e-5 to 5e-4 "
+             "per 256 images, while this chapter's 300-step runs of a small CNN were swept at 0.004 to 0.064 at "
+             "batch 128, above that range. Start from AdamW rates of runs like yours, and sweep around them.",
+        "c": "0.2 x 256 / 4096 = 0.0125 happens to fall inside the AdamW rates this chapter swept (0.004 to 0.064), "
+             "but by accident: at batch 256 a rate written per 256 images needs no rescaling, and the 0.2 it starts "
+             "from is a LARS rate, which means something else. Rescaling by the batch keeps an optimizer's own "
+             "scale; it cannot turn one optimizer's rate into another's.",
     }),
     "ex-warmup": Choice("b", {
         "a": "warmup reaches the same peak rate; only the path there changes.",
@@ -298,28 +303,35 @@ KEYS = {
         "c": "the run has the same number of steps; warmup is part of the schedule.",
     }),
     # chapter 13
-    "ex-rankme-few-images": Choice("b", {
-        "a": "the rank of a (256, 2048) matrix is at most 256: RankMe cannot tell 256 used dimensions from 2048.",
-        "b": "256 embeddings span at most 256 directions, so RankMe cannot exceed 256 here, whatever the other 1792 "
-             "dimensions hold. Measure RankMe on more images than the embedding has dimensions, or the bound "
-             "min(N, D) decides it.",
-        "c": "250 of a possible 256 is the opposite of collapse.",
+    "ex-rankme-few-images": Choice("c", {
+        "a": "the rank of a (256, 2048) matrix is at most 256: a RankMe of 250 on 256 images cannot tell 256 used "
+             "dimensions from 2048.",
+        "b": "250 is a lower bound here, not an estimate: 256 embeddings span at most 256 directions, so RankMe "
+             "cannot exceed 256 on this batch, whatever the other 1792 dimensions hold.",
+        "c": "256 embeddings span at most 256 directions, so RankMe cannot exceed 256 on this batch: 250 says the "
+             "embeddings use at least about that many, and nothing about the rest. Measure RankMe on more images "
+             "than the embedding has dimensions, or the bound min(N, D) decides it.",
+        "d": "250 of a possible 256 is the opposite of collapse.",
     }),
     "ex-rankme-across": Choice("c", {
-        "a": "RankMe's claim holds within a method; across methods it is not expected to order the runs.",
-        "b": f"a RankMe of 30 is far above the book's collapse threshold ({RANKME_COLLAPSED:g}); it may just be how "
-             "this loss spreads its embeddings.",
+        "a": "RankMe's claim holds within a method; across methods it is not expected to order the runs, so a higher "
+             "RankMe with a lower kNN says nothing against A.",
+        "b": f"a RankMe of 30 is far above the book's collapse threshold ({RANKME_COLLAPSED:g}), and a kNN of 55% is "
+             "far above chance: nothing in B's numbers looks like collapse.",
         "c": "RankMe ranks the runs of one method; two losses spread their embeddings differently, so their ranks are "
-             "not comparable. The pooled rows of the selection tables above rank the three methods' runs together: "
-             "what choosing across methods by RankMe would cost.",
+             "not comparable, and each run's numbers are those of a run that learned. The pooled rows of the "
+             "selection tables above rank the three methods' runs together: what choosing across methods by RankMe "
+             "would cost.",
+        "d": "kNN is not measured wrongly because two runs disagree with RankMe; RankMe is the number that does not "
+             "compare across methods.",
     }),
     # chapter 15
     "ex-lambda-zero": Choice("b", {
         "a": "a Gaussian is what SIGReg alone aims at, at λ = 1; at λ = 0 SIGReg is switched off.",
         "b": "only the invariance is left, and mapping every image to the same point meets it exactly. The λ = 0 row "
-             "of the sweep shows it: its loss reaches zero, and the backbone's features gain nothing over the "
-             "untrained network's (the table measures the backbone, which stays where it started; what collapsed "
-             "is the embedding the loss sees).",
+             "of the sweep shows it in the embedding the loss sees: its SIGReg statistic, logged but not trained, is "
+             "that of a batch sitting at the origin, and its invariance and loss reach zero. The backbone's features "
+             "under it are another layer: they do not collapse by the book's rule, and learn nothing of the class.",
         "c": "a loss whose minimum is a constant map does not diverge; it converges to the wrong place.",
     }),
     "ex-diet-cost": Choice("b", {

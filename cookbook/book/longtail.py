@@ -1,0 +1,495 @@
+"""Chapter 11's readings of the long-tail sweeps: what a class ratio of 100 does to each method's head and tail.
+
+Four methods (SimCLR, SwAV and VICReg, whose losses spread the batch out, and BYOL, whose loss has no such
+term) each trained their quick run on the same 2000 toy images at class ratios 1, 10 and 100
+(:mod:`cookbook.imbalance`), over three seeds. Every run's classes were probed twice
+(:func:`cookbook.book.guide.per_class_rows`): with the run's own long-tailed labels, what a user of such
+data would have, and with a balanced set of as many labelled images, which scores the features alone.
+
+This module turns those runs into the chapter's evidence:
+
+- :func:`references` scores chance, raw pixels and the untrained networks class by class on the same images
+  with the same probes, so that every accuracy of a run stands beside what needs no training;
+- :func:`tables` shows each method and ratio over its seeds, :func:`class_figure` each class,
+  :func:`change_table` and :func:`change_figure` the change from ratio 1 to ratio 100, head and tail;
+- :func:`learning_findings`, :func:`label_findings` and :func:`feature_findings` state what the seeds
+  support as checked claims (:mod:`cookbook.book.claims`): a gap inside the seeds' spread is no difference;
+- :func:`again` trains one kept run once more and sets it beside the kept one in the tables' own measures.
+
+Why ratio 1 against ratio 100 only: the two ends carry the question (does the long tail change what a run
+learns?), and with three seeds a middle point adds a comparison whose gap is rarely outside the spread.
+The head and the tail are the same three classes at every ratio (:func:`cookbook.book.guide.per_class_summary`),
+so a change of the tail is a change of the same classes' accuracy.
+"""
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from typing import Any
+
+from cookbook import evaluate, registry
+from cookbook.book import chapter, claims, guide, plots, probes, report
+from cookbook.book.sweeps import config_overrides, point_data
+from cookbook.run import prepare
+
+METHODS = {"simclr": "SimCLR", "swav": "SwAV", "vicreg": "VICReg", "byol": "BYOL"}
+CONTROL = "BYOL"  # the method whose loss has no term that spreads the batch
+RATIOS = (1, 10, 100)
+EVEN, SKEWED = 1, 100  # the two ends every comparison sets against each other
+LABELS = ("long-tailed", "balanced")
+MEASURES = ("kNN", "kNN head", "kNN tail", "linear", "linear head", "linear tail")
+PROBES = {"kNN": "kNN", "linear": "linear probe"}
+REFERENCES = ("raw pixels", "untrained network")
+# A run trained again here reproduces the kept one when every measure of the tables is this close (0.1 point:
+# the tables' last digit); on another kind of device float kernels move it further (the design's "live" rule).
+SAME_RUN = 0.001
+
+LOADED: dict = {}  # the datasets this chapter loaded (sweeps.point_data's cache), shared with the run trained again
+
+
+def load() -> dict[str, dict[str, Any]]:
+    """The four long-tail sweeps, ``{"SimCLR": sweep, ...}``."""
+    return {name: report.load_sweep(f"longtail-{recipe}") for recipe, name in METHODS.items()}
+
+
+def introduce(sweeps: dict[str, dict[str, Any]]) -> None:
+    """Each sweep's paragraph (:func:`cookbook.book.guide.introduce`), then each method's training steps."""
+    for sweep in sweeps.values():
+        guide.introduce(sweep)
+    print("training steps per run: " + ", ".join(
+        f"{name} {sweep['base_config']['steps']}" for name, sweep in sweeps.items())
+          + f" (batch {next(iter(sweeps.values()))['base_config']['batch_size']})")
+
+
+# ----------------------------------------------------------------------------- the runs over their seeds
+
+def seeded(sweeps: dict[str, dict[str, Any]], labels: str) -> dict[tuple[str, float], dict[str, list]]:
+    """``{(method, ratio): {"seeds": [...], measure: [one value per seed]}}`` for each of :data:`MEASURES`
+    probed with ``labels``, in seed order (so that the seeds of two ratios pair up)."""
+    grouped: dict[tuple[str, float], dict[str, list]] = {}
+    for row in sorted(guide.per_class_rows(sweeps, labels), key=lambda r: r["seed"] or 0):
+        cell = grouped.setdefault((row["method"], row["ratio"]), {"seeds": []})
+        cell["seeds"].append(row["seed"])
+        for measure in MEASURES:
+            cell.setdefault(measure, []).append(row[measure])
+    return grouped
+
+
+def _untrained_is_shared(sweeps: dict[str, dict[str, Any]]) -> None:
+    """The four recipes build the same backbone (the small CNN) from the same seed, so one untrained network
+    per seed stands for all four: their kept untrained kNN must agree, seed by seed and ratio by ratio."""
+    before: dict[str, set] = {}
+    for sweep in sweeps.values():
+        if {**sweep["base_config"], **sweep["shared"]}.get("backbone") != "small_cnn":
+            raise ValueError(f"{sweep['sweep']}: the references assume the small CNN every quick run uses")
+        for point in sweep["points"]:
+            before.setdefault(point["label"], set()).add(round(point["before"]["knn_acc"], 6))
+    differ = [label for label, values in before.items() if len(values) > 1]
+    if differ:
+        raise ValueError(f"the sweeps' untrained networks differ at {', '.join(differ)}: score each method's own")
+
+
+def references(sweeps: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What needs no training, scored class by class like the runs (:func:`cookbook.book.guide.per_class_summary`)
+    on the same images with the same probes: ``{"chance": value, labels: {ratio: {"raw pixels": {measure:
+    value}, "untrained network": {measure: [one value per seed]}}}, "per class": {labels: {ratio: {name:
+    [per class]}}}, "counts": {ratio: [training images per class]}}`` for ratios 1 and 100.
+
+    - chance: a guess at random, 1 / classes on every class (head and tail alike);
+    - raw pixels: the kNN probe on the images themselves (:func:`cookbook.evaluate.pixels`); the book's raw-pixel
+      reference is a kNN one, and a linear probe on 3,072 pixels would cost this chapter seconds it has not;
+    - the untrained network: each seed's backbone before training, by both probes (seeds 0, 1 and 2 at least,
+      whatever the sweeps hold, so that what the labels alone do to it is a comparison by the book's rule).
+
+    With balanced labels, a reference's features and labels are the same at every ratio (the balanced set is
+    the ratio-1 training set), so its accuracy is the same too: the runs' change is then theirs alone."""
+    _untrained_is_shared(sweeps)
+    first = next(iter(sweeps.values()))
+    recipe = registry.get(first["recipe"])
+    # The untrained networks of the runs' seeds, and never fewer than the book's rule needs to compare them.
+    seeds = sorted({p.get("seed") or 0 for p in first["points"]} | set(range(claims.MIN_SEEDS)))
+    found: dict[str, Any] = {"per class": {labels: {} for labels in LABELS}}
+    for ratio in (EVEN, SKEWED):
+        settings = {**first["shared"], "data.class_ratio": ratio}
+        data, _ = point_data(recipe, settings, first["base_config"]["seed"], LOADED)
+        config = recipe.Config.for_budget("quick", **config_overrides(recipe, settings))
+        probe = dict(bank=config.eval_bank, k=config.knn_k, temperature=config.knn_temperature)
+        found["chance"] = 1 / len(data.classes)
+        pixels = probes.per_class_of_features(evaluate.pixels(data.train_x), evaluate.pixels(data.test_x), data,
+                                              linear=False, **probe)
+        backbones = [prepare(recipe, dataclasses.replace(config, seed=seed), data).model.backbone for seed in seeds]
+        untrained = [probes.per_class_scores(backbone, data, seed=seed, **probe)
+                     for seed, backbone in zip(seeds, backbones)]
+        counts = found.setdefault("counts", {})[ratio] = pixels["train_counts"]
+        summaries = [guide.per_class_summary(counts, scores) for scores in untrained]
+        found.setdefault("long-tailed", {})[ratio] = {
+            "raw pixels": guide.per_class_summary(counts, pixels),
+            "untrained network": {m: [s[m] for s in summaries] for m in MEASURES}}
+        found["per class"]["long-tailed"][ratio] = {
+            "raw pixels": {"knn_acc": pixels["knn_acc"]},
+            "untrained network": {key: [statistics.fmean(s[key][c] for s in untrained) for c in range(len(counts))]
+                                  for key in ("knn_acc", "linear_acc")}}
+    found["balanced"] = {ratio: found["long-tailed"][EVEN] for ratio in (EVEN, SKEWED)}
+    found["per class"]["balanced"] = {ratio: found["per class"]["long-tailed"][EVEN] for ratio in (EVEN, SKEWED)}
+    return found
+
+
+# ----------------------------------------------------------------------------- tables
+
+def _cell(values: list[float] | float | None) -> str:
+    """Percent, one decimal: a value, or the mean of the seeds with their range."""
+    if values is None:
+        return "-"
+    if isinstance(values, (int, float)):
+        return f"{100 * values:.1f}"
+    mean, low, high = statistics.fmean(values), min(values), max(values)
+    return f"{100 * mean:.1f}" if low == high else f"{100 * mean:.1f} ({100 * low:.1f}-{100 * high:.1f})"
+
+
+def tables(sweeps: dict[str, dict[str, Any]], refs: dict[str, Any]) -> dict[str, dict]:
+    """One table per kind of probe labels: each method and ratio, the mean of the seeds with their range, then
+    chance, raw pixels and the untrained network. Returns :func:`seeded` per kind of labels."""
+    runs = {labels: seeded(sweeps, labels) for labels in LABELS}
+    titles = {"long-tailed": "**Probed with the long-tailed labels** (the features and the scarce labels together)",
+              "balanced": "**Probed with balanced labels** (the features alone)"}
+    for labels in LABELS:
+        lines = ["| run | " + " | ".join(f"{m} (%)" for m in MEASURES) + " |", "|---|" + "---:|" * len(MEASURES)]
+        for (method, ratio), cell in runs[labels].items():
+            lines.append(f"| {method}, ratio {ratio:g} | " + " | ".join(_cell(cell[m]) for m in MEASURES) + " |")
+        lines.append("| chance | " + " | ".join(_cell(refs["chance"]) for _ in MEASURES) + " |")
+        at = (EVEN, SKEWED) if labels == "long-tailed" else (EVEN,)
+        for name in REFERENCES:
+            for ratio in at:
+                where = f", ratio {ratio:g}" if labels == "long-tailed" else " (every ratio)"
+                lines.append(f"| {name}{where} | " + " | ".join(_cell(refs[labels][ratio][name].get(m))
+                                                                 for m in MEASURES) + " |")
+        chapter.markdown(f"{titles[labels]}:\n\n" + "\n".join(lines) + "\n\nEach cell: the mean of the seeds and, in "
+                         "brackets, their range; head and tail: the three most and the three least frequent classes. "
+                         "Raw pixels are a kNN reference only (-).")
+    return runs
+
+
+# ----------------------------------------------------------------------------- from ratio 1 to ratio 100
+
+def comparison(runs: dict[str, dict], labels: str, method: str, measure: str) -> claims.Comparison:
+    """``measure`` of ``method``'s runs at ratio 100 against its runs at ratio 1, over their seeds."""
+    return claims.compare(runs[labels][method, SKEWED][measure], runs[labels][method, EVEN][measure],
+                          names=(f"{method}, ratio {SKEWED}", f"{method}, ratio {EVEN}"),
+                          measure=f"{measure} ({labels} labels)")
+
+
+def paired(runs: dict[str, dict], refs: dict[str, Any], labels: str, measure: str,
+           references: bool = True) -> dict[str, list[float] | None]:
+    """Each seed's change of ``measure`` from ratio 1 to ratio 100 (the same seed at both ends), for every method
+    and, with ``references``, for the references of :func:`references` (raw pixels: one value; None where not
+    measured)."""
+    changes: dict[str, list[float] | None] = {}
+    for method in dict.fromkeys(m for m, _ in runs[labels]):
+        even, skewed = runs[labels][method, EVEN], runs[labels][method, SKEWED]
+        if even["seeds"] != skewed["seeds"]:
+            raise ValueError(f"{method}: seeds {even['seeds']} at ratio {EVEN} but {skewed['seeds']} at {SKEWED}")
+        changes[method] = [b - a for a, b in zip(even[measure], skewed[measure])]
+    for name in REFERENCES if references else ():
+        even, skewed = refs[labels][EVEN][name].get(measure), refs[labels][SKEWED][name].get(measure)
+        if even is None:
+            changes[name] = None
+        elif isinstance(even, list):
+            changes[name] = [b - a for a, b in zip(even, skewed)]
+        else:
+            changes[name] = [skewed - even]
+    return changes
+
+
+def enough_seeds(runs: dict[str, dict]) -> bool:
+    """Whether every method and ratio has the seeds the book's rule needs (:data:`cookbook.book.claims.MIN_SEEDS`)."""
+    return all(len(cell["seeds"]) >= claims.MIN_SEEDS for by_run in runs.values() for cell in by_run.values())
+
+
+def _too_few(runs: dict[str, dict]) -> str:
+    """ "SimCLR, SwAV, VICReg and BYOL have 1 seed per ratio" """
+    counts = {method: len(cell["seeds"]) for (method, _), cell in runs["balanced"].items()}
+    fewest = min(counts.values())
+    names = [m for m, n in counts.items() if n == fewest]
+    return (", ".join(names[:-1]) + " and " if len(names) > 1 else "") + names[-1] + \
+        f" {'have' if len(names) > 1 else 'has'} {fewest} seed{'s' if fewest > 1 else ''} per ratio"
+
+
+def change_table(runs: dict[str, dict], refs: dict[str, Any]) -> dict[str, dict[str, dict[str, claims.Comparison]]]:
+    """For each kind of labels, a table of each method's change from ratio 1 to ratio 100 on its head and its tail
+    by both probes: the mean change of the seeds in points and the book's verdict (:func:`comparison`: **lower**
+    or **higher** when the seed ranges at the two ratios do not overlap, = when they do), with the references'
+    changes beneath. Returns the comparisons, ``{labels: {method: {measure: Comparison}}}``."""
+    measures = ("kNN head", "kNN tail", "linear head", "linear tail")
+    judged = enough_seeds(runs)
+    found: dict[str, dict[str, dict[str, claims.Comparison]]] = {}
+    for labels in LABELS:
+        methods = list(dict.fromkeys(m for m, _ in runs[labels]))
+        changes = {m: paired(runs, refs, labels, m) for m in measures}
+        if judged:
+            found[labels] = {method: {m: comparison(runs, labels, method, m) for m in measures} for method in methods}
+        lines = [f"| {labels} labels, ratio {SKEWED} minus ratio {EVEN} | " + " | ".join(measures) + " |",
+                 "|---|" + "---:|" * len(measures)]
+        for method in methods:
+            cells = []
+            for m in measures:
+                if judged:
+                    c = found[labels][method][m]
+                    word = {"higher": "**higher**", "lower": "**lower**"}.get(c.verdict, "=")
+                    cells.append(f"{100 * c.gap:+.1f} {word}")
+                else:
+                    cells.append(f"{100 * statistics.fmean(changes[m][method]):+.1f}")
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        for name in REFERENCES:
+            cells = ["-" if changes[m][name] is None else f"{100 * statistics.fmean(changes[m][name]):+.1f}"
+                     for m in measures]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        chapter.markdown("\n".join(lines))
+    chapter.markdown(("Each cell: the change of the mean over the seeds, in points; **higher** or **lower** when the "
+                      "seeds' ranges at the two ratios do not overlap, = when they do (no difference here). "
+                      if judged else
+                      f"Each cell: the change of one run, in points, with no verdict: {_too_few(runs)} "
+                      f"(the book's rule needs {claims.MIN_SEEDS} a side). ")
+                     + "The references' changes are those of the same probes on features that never trained on these "
+                       "images; with balanced labels they cannot change, their features and labels being the same.")
+    return found
+
+
+def _seeds_words(n: int) -> str:
+    return "one seed" if n == 1 else f"mean of {n} seeds, bar: their range"
+
+
+def change_figure(changes: dict[str, dict[str, dict[str, list[float] | None]]], title: str | None = None):
+    """The tail's change from ratio 1 to ratio 100: one panel per kind of probe labels (``changes[labels][probe]
+    [name]``: each seed's change, from :func:`paired`, None where not measured), one column per method and per
+    reference, the kNN and the linear probe side by side: the mean of the seeds, each seed's own change (the
+    same seed at both ratios) and their range. The references' changes are what the labels alone do to features
+    that never saw the long tail; with balanced labels they are zero by construction."""
+    panels = list(changes)
+    names = list(dict.fromkeys(name for labels in panels for probe in changes[labels].values() for name in probe))
+    fig = plots.new_figure(plots.column_width(3.8 * len(panels)), 4.1)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]  # each panel its own scale: the labels' drop dwarfs the rest
+    for ax, labels in zip(axes, panels):
+        for j, (probe, by_name) in enumerate(changes[labels].items()):
+            offset = (j - (len(changes[labels]) - 1) / 2) * 0.28
+            for i, name in enumerate(names):
+                values = by_name.get(name)
+                if not values:
+                    continue
+                x = i + offset
+                points = [100 * v for v in values]
+                ax.vlines(x, min(points), max(points), color=f"C{j}", lw=2, alpha=0.5)
+                ax.plot([x] * len(points), points, ".", color=f"C{j}", ms=4, alpha=0.7)
+                named = name not in REFERENCES  # the legend counts the runs' seeds
+                ax.plot([x], [statistics.fmean(points)], "o", color=f"C{j}", ms=6,
+                        label=f"{PROBES.get(probe, probe)}: {_seeds_words(len(values))}" if named else None)
+        ax.axhline(0, color="0.4", lw=1, ls=":", label="no change")
+        methods = sum(name not in REFERENCES for name in names)
+        if methods < len(names):
+            ax.axvline(methods - 0.5, color="0.7", lw=1)
+        ax.set_xticks(range(len(names)), [name.replace(" ", "\n") for name in names], fontsize=8)
+        ax.set_title(f"{labels} probe labels", fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].set_ylabel(f"tail's accuracy, ratio {SKEWED}\nminus ratio {EVEN} (points)")
+    plots.legend_below(fig, axes, ncols=2)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def tail_changes(runs: dict[str, dict], refs: dict[str, Any]) -> dict[str, dict[str, dict]]:
+    """:func:`change_figure`'s argument: the tail's seed-paired changes by both probes, for both kinds of labels."""
+    return {labels: {probe: paired(runs, refs, labels, f"{probe} tail") for probe in PROBES} for labels in LABELS}
+
+
+# ----------------------------------------------------------------------------- class by class
+
+def class_figure(sweeps: dict[str, dict[str, Any]], probe: str = "knn_acc", labels: str = "balanced",
+                 references: dict[str, dict[str, list[float]]] | None = None, chance: float | None = None,
+                 title: str | None = None):
+    """One panel per method: each class's test accuracy (``probe``: ``"knn_acc"`` or ``"linear_acc"``, probed
+    with ``labels``), the classes in the order of their training images at the largest ratio (head first, its
+    count under each class), each ratio's mean of the seeds side by side with their range as a bar: every
+    ratio's classes stand apart, none stacked on another, and no line joins classes that are no sequence.
+    ``references`` (``{name: {probe: [per class]}}``, e.g. :func:`references`' ``"per class"`` for these labels)
+    are drawn as grey marks per class, ``chance`` as a dotted line."""
+    key = guide.PROBE_LABELS[labels]
+    ratios = sorted({p["settings"].get("data.class_ratio", 1) for s in sweeps.values() for p in s["points"]})
+    columns = min(len(sweeps), 2)
+    rows = -(-len(sweeps) // columns)
+    fig = plots.new_figure(plots.column_width(3.8 * columns), 2.7 * rows + 1.2)
+    grid = fig.subplots(rows, columns, squeeze=False, sharey=True)
+    for ax, (method, sweep) in zip(grid.flat, sweeps.items()):
+        tallest = max(sweep["points"], key=lambda p: p["settings"].get("data.class_ratio", 1))
+        counts = tallest["per_class"]["train_counts"]
+        order = sorted(range(len(counts)), key=lambda c: -counts[c])
+        for j, ratio in enumerate(ratios):
+            points = [p for p in sweep["points"] if p["settings"].get("data.class_ratio", 1) == ratio]
+            offset = (j - (len(ratios) - 1) / 2) * 0.26
+            for i, c in enumerate(order):
+                values = [100 * p[key][probe][c] for p in points]
+                ax.vlines(i + offset, min(values), max(values), color=f"C{j}", lw=1.5, alpha=0.5)
+                ax.plot([i + offset], [statistics.fmean(values)], "o", color=f"C{j}", ms=3.5,
+                        label=f"ratio {ratio:g}: {_seeds_words(len(values))}")
+        for (name, by_probe), marker in zip((references or {}).items(), ("x", "+")):
+            if probe in by_probe:
+                ax.plot(range(len(order)), [100 * by_probe[probe][c] for c in order], marker, color="0.35", ms=5,
+                        label=name + (" (mean of the seeds)" if name == "untrained network" else ""))
+        if chance is not None:
+            ax.axhline(100 * chance, color="0.4", lw=1, ls=":", label="chance")
+        ax.set_xticks(range(len(order)), [str(counts[c]) for c in order], fontsize=7)
+        ax.set_xlabel(f"class, by its training images at ratio {max(ratios):g}", fontsize=8)
+        ax.set_title(method, fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+    for ax in grid.flat[len(sweeps):]:
+        ax.axis("off")
+    for ax in grid[:, 0]:
+        ax.set_ylabel(f"{PROBES['kNN' if probe == 'knn_acc' else 'linear']} accuracy\nof the class (%)")
+    plots.legend_below(fig, grid.flat, ncols=2)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+# ----------------------------------------------------------------------------- one run trained again
+
+def again(sweeps: dict[str, dict[str, Any]], method: str = "SimCLR", ratio: float = SKEWED) -> dict[str, Any]:
+    """Train ``method``'s kept run at ``ratio`` (its first seed) once more (:func:`cookbook.book.guide.again`)
+    and set it beside the kept run in the tables' own measures, both kinds of labels; then check that it
+    reproduced (a live claim: on another kind of device the float kernels move it within the seeds' spread)."""
+    sweep = sweeps[method]
+    point = min((p for p in sweep["points"] if p["settings"].get("data.class_ratio") == ratio),
+                key=lambda p: p.get("seed") or 0)
+    result = guide.again(sweep, point["label"], loaded=LOADED)
+    lines = ["| measure (%) | kept | trained here |", "|---|---:|---:|"]
+    gaps = []
+    for labels, key in guide.PROBE_LABELS.items():
+        kept = guide.per_class_summary(point["per_class"]["train_counts"], point[key])
+        here = guide.per_class_summary(result["per_class"]["train_counts"], result[key])
+        for m in MEASURES:
+            lines.append(f"| {m}, {labels} labels | {100 * kept[m]:.1f} | {100 * here[m]:.1f} |")
+            gaps.append(abs(here[m] - kept[m]))
+    chapter.markdown("The line above is the accuracy over all the test images; the tables average the classes. "
+                     "In the tables' measures:\n\n" + "\n".join(lines))
+    seed = f", seed {point['seed']}" if point.get("seed") is not None else ""
+    claims.claim(f"Trained again here, {method}'s run at ratio {ratio:g}{seed} reproduces every one of the kept run's "
+                 f"accuracies above (the largest gap: {100 * max(gaps):.1f} points).",
+                 max(gaps) <= SAME_RUN, live=True,
+                 evidence=f"the largest gap is {100 * max(gaps):.1f} points, over {100 * SAME_RUN:.1f}")
+    return result
+
+
+# ----------------------------------------------------------------------------- what the seeds support
+
+def _methods(runs: dict[str, dict]) -> list[str]:
+    return list(dict.fromkeys(method for method, _ in runs["balanced"]))
+
+
+def _gaps(found: dict[str, claims.Comparison]) -> str:
+    """ "SimCLR -45.2, SwAV -44.9 ..." : each comparison's gap of the means, in points."""
+    return ", ".join(f"{name} {100 * c.gap:+.1f}" for name, c in found.items())
+
+
+def reference_findings(refs: dict[str, Any]) -> None:
+    """What the long-tailed labels do to features that never saw the long tail: the untrained networks' head and
+    tail from ratio 1 to ratio 100 under each ratio's own labels, over their seeds, by both probes. (A claim about
+    networks built here, ``live``: on a GPU their features differ in the last float bits.)"""
+    untrained = {ratio: refs["long-tailed"][ratio]["untrained network"] for ratio in (EVEN, SKEWED)}
+    found = {f"{PROBES[probe]} of the {part}": claims.compare(untrained[SKEWED][f"{probe} {part}"],
+                                                               untrained[EVEN][f"{probe} {part}"],
+                                                               names=(f"ratio {SKEWED}", f"ratio {EVEN}"),
+                                                               measure=f"{PROBES[probe]} of the {part}")
+             for probe in PROBES for part in ("tail", "head")}
+    claims.claim("Probed with each ratio's own long-tailed labels, the untrained network, whose features never saw "
+                 f"the long tail, loses its tail from ratio {EVEN} to ratio {SKEWED} and gains on its head, by both "
+                 f"probes: the scarce labels alone do this (at ratio {SKEWED} against ratio {EVEN}, "
+                 + _pairs(found) + ").",
+                 all(c.verdict == ("lower" if name.endswith("tail") else "higher") for name, c in found.items()),
+                 live=True)
+
+
+def run_findings(runs: dict[str, dict], refs: dict[str, Any], changes: dict[str, dict]) -> None:
+    """The checked sentences about the runs themselves (:func:`learning_findings`, :func:`label_findings`,
+    :func:`feature_findings`) once every method and ratio has the seeds the book's rule needs; until then a note
+    that says which sweeps lack them and how to train them, and no verdict."""
+    if not enough_seeds(runs):
+        commands = ", ".join(f"`python benchmarks/sweep.py longtail-{recipe}`" for recipe in METHODS)
+        chapter.markdown(f"**No verdict on these runs yet.** {_too_few(runs)}, and a difference between runs counts "
+                         f"only over at least {claims.MIN_SEEDS} seeds a side whose ranges do not overlap (chapter 1). "
+                         f"The tables and figures show the runs as they are; {commands} train the seeds they lack.")
+        return
+    learning_findings(runs, refs)
+    label_findings(runs, refs, changes)
+    feature_findings(runs, changes)
+
+
+def _pairs(found: dict[str, claims.Comparison]) -> str:
+    """ "SimCLR, kNN: 31.1% (3 seeds, 30.6-32.1%) against 0.3% (3 seeds, 0.0-0.8%); ..." """
+    return "; ".join(f"{name}: {c.described(0)} against {c.described(1)}" for name, c in found.items())
+
+
+def learning_findings(runs: dict[str, dict], refs: dict[str, Any]) -> None:
+    """Which runs learned, at ratio 1 (where both kinds of labels are the same balanced set): the three methods that
+    spread the batch against raw pixels; then the control against its untrained network, against the weakest of
+    the three by both probes, and whether it ends nearer raw pixels than that method: a floor, not a control."""
+    even = runs["balanced"]
+    reference = refs["balanced"][EVEN]
+    spreading = [m for m in _methods(runs) if m != CONTROL]
+    raw = reference["raw pixels"]["kNN"]
+    pixels = {m: claims.compare(even[m, EVEN]["kNN"], raw, names=(m, "raw pixels")) for m in spreading}
+    claims.claim(f"At a ratio of 1, {', '.join(spreading[:-1])} and {spreading[-1]} each recognise the shapes better "
+                 f"than raw pixels do (" + "; ".join(c.words() for c in pixels.values()) + ").",
+                 all(c.verdict == "higher" for c in pixels.values()))
+    control = even[CONTROL, EVEN]
+    weakest = min(spreading, key=lambda m: statistics.fmean(even[m, EVEN]["kNN"]))
+    claims.compare(control["kNN"], reference["untrained network"]["kNN"],
+                   names=(CONTROL, "its untrained network")).states("higher", f"{CONTROL} learns something")
+    for probe in PROBES:
+        claims.compare(control[probe], even[weakest, EVEN][probe], names=(CONTROL, weakest),
+                       measure=PROBES[probe]).states(
+            "lower", f"but by the {PROBES[probe]} it stays below {weakest}, the weakest of the other three")
+    above, below = statistics.fmean(control["kNN"]) - raw, statistics.fmean(even[weakest, EVEN]["kNN"]) - raw
+    claims.claim(f"{CONTROL}'s kNN ends nearer to raw pixels than to {weakest}'s: {100 * above:+.1f} points over raw "
+                 f"pixels, where {weakest} is {100 * below:+.1f} over them (means of the seeds).", above < below / 2)
+
+
+def label_findings(runs: dict[str, dict], refs: dict[str, Any], changes: dict[str, dict]) -> None:
+    """What the long-tailed labels do to the runs, by the book's rule over the seeds: every method's tail falls from
+    ratio 1 to 100 by both probes and its head rises, and the kNN tail ends below chance."""
+    methods = _methods(runs)
+    skewed = runs["long-tailed"]
+    for part, verdict in (("tail", "lower"), ("head", "higher")):
+        words = f"every method's {part} is {verdict} at ratio {SKEWED} than at ratio {EVEN}"
+        found = {f"{m} ({PROBES[p]})": changes["long-tailed"][m][f"{p} {part}"] for m in methods for p in PROBES}
+        claims.claim(f"With the long-tailed labels, {words}, by both probes, each outside the seeds' spread "
+                     f"(change of the mean, points: {_gaps(found)}).",
+                     all(c.verdict == verdict for c in found.values()))
+    chance = {m: claims.compare(skewed[m, SKEWED]["kNN tail"], refs["chance"],
+                                names=(f"{m} at ratio {SKEWED}", "chance"), measure="kNN of the tail") for m in methods}
+    counts = sorted(refs["counts"][SKEWED])
+    tail = ", ".join(map(str, counts[:guide.HEAD_TAIL - 1])) + f" and {counts[guide.HEAD_TAIL - 1]}"
+    claims.claim(f"At ratio {SKEWED} every method's kNN tail is below chance: with {tail} labelled images in a bank of "
+                 f"{sum(counts)}, a tail class almost never wins the vote of its nearest neighbours ("
+                 + "; ".join(f"{m} {c.described(0)}" for m, c in chance.items())
+                 + f"; chance {100 * refs['chance']:.1f}%).",
+                 all(c.verdict == "lower" for c in chance.values()))
+
+
+def feature_findings(runs: dict[str, dict], changes: dict[str, dict]) -> None:
+    """What the features alone keep: at ratio 100 every method's tail scores higher with balanced labels than with
+    its own long-tailed ones, by both probes (at ratio 1 the two are the same set). Whether each method's own tail
+    changes from ratio 1 to ratio 100 with balanced labels is :func:`change_table`'s verdict per method."""
+    found = {f"{m}, {PROBES[p]}": claims.compare(runs["balanced"][m, SKEWED][f"{p} tail"],
+                                                 runs["long-tailed"][m, SKEWED][f"{p} tail"],
+                                                 names=("balanced labels", "long-tailed labels"),
+                                                 measure=f"{m}'s {PROBES[p]} of the tail at ratio {SKEWED}")
+             for m in _methods(runs) for p in PROBES}
+    def drop(labels: str, m: str, p: str) -> float:  # the tail's loss from ratio 1 to 100, means of the seeds
+        return (statistics.fmean(runs[labels][m, EVEN][f"{p} tail"])
+                - statistics.fmean(runs[labels][m, SKEWED][f"{p} tail"]))
+
+    # "most": with balanced labels every method's tail loses under half what it loses with the long-tailed ones
+    most = all(drop("balanced", m, p) < drop("long-tailed", m, p) / 2 for m in _methods(runs) for p in PROBES)
+    claims.claim(f"At ratio {SKEWED}, every method's tail scores higher with balanced labels than with its own "
+                 "long-tailed ones, by both probes: most of what the tail loses under the long-tailed labels is the "
+                 "labels' doing, not the features' (" + _pairs(found) + ").",
+                 most and all(c.verdict == "higher" for c in found.values()))
