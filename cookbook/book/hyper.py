@@ -230,13 +230,18 @@ def decay_findings(decay: dict[str, Any]) -> None:
                  all(c["kNN"].verdict == "no difference" for c in changes.values()))
 
 
+def _grid_heatmap(sweep: dict[str, Any], x: str) -> None:
+    """Introduce an ``x`` by lr grid and draw its kNN heatmap, the seeds and the references in the title."""
+    guide.introduce(sweep)
+    refs = ", ".join(f"{name} {level:.1%}" for name, level in levels(sweep).items())
+    seeds = len({p["seed"] for p in sweep["points"]})
+    chapter.display(guide.heatmap(sweep, x, "lr", "kNN", title=(
+        f"SimCLR, {sweep['shared']['steps']} steps: kNN, mean of {seeds} seeds\n({refs})")))
+
+
 def warmup_reading(warmup: dict[str, Any]) -> None:
     """The warmup x lr grid: a heatmap of kNN with the references in its title, and its table."""
-    guide.introduce(warmup)
-    refs = ", ".join(f"{name} {level:.1%}" for name, level in levels(warmup).items())
-    seeds = len({p["seed"] for p in warmup["points"]})
-    chapter.display(guide.heatmap(warmup, "warmup_steps", "lr", "kNN", title=(
-        f"SimCLR, {warmup['shared']['steps']} steps: kNN, mean of {seeds} seeds\n({refs})")))
+    _grid_heatmap(warmup, "warmup_steps")
     table(warmup, columns=("kNN", "RankMe"))
 
 
@@ -263,11 +268,7 @@ def warmup_findings(warmup: dict[str, Any], scaling: dict[str, Any]) -> None:
 
 def temperature_reading(hyper: dict[str, Any]) -> None:
     """The temperature x lr grid: a heatmap of kNN with the references in its title."""
-    guide.introduce(hyper)
-    refs = ", ".join(f"{name} {level:.1%}" for name, level in levels(hyper).items())
-    seeds = len({p["seed"] for p in hyper["points"]})
-    chapter.display(guide.heatmap(hyper, "temperature", "lr", "kNN", title=(
-        f"SimCLR, {hyper['shared']['steps']} steps: kNN, mean of {seeds} seeds\n({refs})")))
+    _grid_heatmap(hyper, "temperature")
 
 
 def temperature_findings(hyper: dict[str, Any]) -> None:
