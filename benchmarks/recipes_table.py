@@ -1,6 +1,7 @@
 """Run every recipe's quick budget and tabulate kNN, linear probe, RankMe and wall time.
 
     python benchmarks/recipes_table.py [--dataset toy] [--budget quick] [--recipes simclr,byol] [--rerun]
+    python benchmarks/recipes_table.py [--dataset toy] --table-only
 
 Each recipe runs as its own process, exactly as a reader would run it
 (``python -m recipes NAME --budget quick``), one after the other so that the wall times do not
@@ -82,6 +83,8 @@ def main() -> int:
                         "and timing.json are kept for the book, in <label>/<recipe>/ (default: the package's "
                         "cookbook/results/runs, shipped as package data)")
     parser.add_argument("--rerun", action="store_true", help="run again even where metrics.json exists")
+    parser.add_argument("--table-only", action="store_true", help="train nothing: write the table from the runs "
+                        "kept in the package (after retraining some recipes elsewhere)")
     args = parser.parse_args()
 
     try:
@@ -89,24 +92,24 @@ def main() -> int:
     except ValueError as err:
         parser.error(str(err))
     label = f"{args.dataset}-{args.budget}" if args.dataset else args.budget
-    folders = []
-    for name in names:
+    kept = Path(args.kept_runs) / label
+    for name in ([] if args.table_only else names):
         folder = Path(args.runs) / f"{name}-{label}"
         run_one(name, args.dataset, args.budget, folder, args.rerun)
-        folders.append(folder)
-
-    # The runs' own metrics.json and timing.json files, kept in the package (package data): the book's
-    # chapters build their tables and figures from them (cookbook.book.report), also where only the installed
-    # package exists (Colab), and runs/ is not committed. Only these two small files: the package ships
-    # whatever lands here.
-    kept = Path(args.kept_runs) / label
-    for name, folder in zip(names, folders):
+        # The runs' own metrics.json and timing.json files, kept in the package (package data): the book's
+        # chapters build their tables and figures from them (cookbook.book.report), also where only the
+        # installed package exists (Colab), and runs/ is not committed. Only these two small files: the
+        # package ships whatever lands here.
         keep = kept / name
         keep.mkdir(parents=True, exist_ok=True)
         for file in ("metrics.json", "timing.json"):
             if (folder / file).exists():
                 shutil.copyfile(folder / file, keep / file)
 
+    # The table holds every recipe kept for this label, so retraining one recipe rewrites the whole table.
+    folders = [kept / name for name in registry.names() if (kept / name / "metrics.json").exists()]
+    if not folders:
+        parser.error(f"no kept runs in {kept}: train some first (leave out --table-only)")
     rows = report.load_runs(folders)
     stem = Path(args.results) / f"recipes-{label}"
     stem.parent.mkdir(parents=True, exist_ok=True)

@@ -59,3 +59,23 @@ def test_row_of_an_in_notebook_run_uses_its_own_wall_time():
     row = report.row(metrics)
     assert row["family"] == "self-distillation" and row["process_s"] == 3.5
     assert row["knn_gain"] == pytest.approx(0.2)
+
+
+def test_recipes_table_rewrites_the_whole_table_from_the_kept_runs(tmp_path):
+    """After one recipe is retrained, --table-only writes every kept recipe's row, not the retrained one's alone."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for name in ("simclr", "vicreg"):
+        shutil.copytree(report.RESULTS / "quick" / name, tmp_path / "kept" / "quick" / name)
+    command = [sys.executable, str(root / "benchmarks" / "recipes_table.py"), "--table-only",
+               "--kept-runs", str(tmp_path / "kept"), "--results", str(tmp_path / "out")]
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    table = (tmp_path / "out" / "recipes-quick.md").read_text()
+    assert "| simclr | toy |" in table and "| vicreg | toy |" in table and "| byol |" not in table
+    empty = subprocess.run(command[:-4] + ["--kept-runs", str(tmp_path / "none"), "--results", str(tmp_path / "x")],
+                           capture_output=True, text=True)
+    assert empty.returncode == 2 and "no kept runs" in empty.stderr
