@@ -283,12 +283,6 @@ def book_figures():
     yield "guide.heatmap, names", lambda: guide.heatmap(byol, "momentum_schedule", "momentum", "kNN",
                                                         title="BYOL, 400 steps: kNN accuracy")
     yield "guide.class_and_nuisances", lambda: guide.class_and_nuisances(ablation, title="what the features keep")
-    yield "guide.layer_figure", lambda: guide.layer_figure(
-        {"SimCLR (depth 2)": proj["simclr"]["points"][0], "VICReg (depth 3)": proj["vicreg"]["points"][2]},
-        title="Where to cut: accuracy after each layer")
-    yield "guide.spectra", lambda: guide.spectra(
-        {f"{n}: backbone features by projector depth": {p["label"]: p for p in s["points"][8::2]}
-         for n, s in proj.items()})
     chapter9 = {name: projector.tidy(report.load_sweep(sweep)) for name, sweep in projector.METHODS.items()}
     chapter9["BYOL"] = report.load_sweep(projector.BYOL[0])
     yield "projector.layer_figure", lambda: projector.layer_figure(

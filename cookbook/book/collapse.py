@@ -62,7 +62,7 @@ def normalised_std(report: dict[str, float]) -> float:
     return report["mean_std"] / report["std_if_uniform"]
 
 
-# The book's one rule for "collapsed" (chapter 1 states it; every chapter, the lab and guide.breaks use it).
+# The book's one rule for "collapsed" (chapter 1 states it; every chapter, the lab and teacher_views.breaking use it).
 RANKME_COLLAPSED = 3.0  # dimensional collapse: at most three effective dimensions
 STD_COLLAPSED = 0.1  # complete collapse: the normalised std under a tenth of the healthy 1/sqrt(D)
 

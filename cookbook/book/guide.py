@@ -7,8 +7,8 @@ A chapter loads a sweep with :func:`cookbook.book.report.load_sweep`, then
 - :func:`summary` and :func:`table` give each setting's class kNN, nuisance kNN (what the features
   kept of the factors the views vary), RankMe and cost, as the mean over seeds with their range;
 - :func:`class_and_nuisances` draws the same as bars, :func:`heatmap` a grid over two settings,
-  :func:`lines` a metric against one setting, and :func:`layer_figure` the kNN and linear probes at
-  every layer, from the backbone to the loss's embedding (Guillotine Regularization);
+  :func:`lines` a metric against one setting (chapter 9's probes at every layer live in
+  :mod:`cookbook.book.projector`);
 - :func:`again` trains one point once more, in front of the reader, to show that it reproduces.
 
 A sweep's settings are the recipe's config fields, and ``augment.<field>`` for a field of its views'
@@ -19,7 +19,7 @@ from __future__ import annotations
 import statistics
 from typing import Any, Callable, Iterable
 
-from cookbook.book import collapse, plots, report
+from cookbook.book import plots, report
 from cookbook.book.chapter import markdown, short_run
 from cookbook.book.claims import compare
 from cookbook.book.plots import column_width, legend_below, new_figure, setting_axis
@@ -164,87 +164,6 @@ def lines(panels: dict[str, tuple[dict[str, Any], str]], metrics: Iterable[str] 
         fig.suptitle(title, fontsize=11)
     plots.untangle_tick_labels(fig)
     return fig
-
-
-def layer_figure(runs: dict[str, dict[str, Any]], title: str | None = None):
-    """kNN (left) and linear-probe (right) accuracy at every probed layer, one line per run:
-    ``runs`` maps a label to a sweep point with ``layers`` (a sweep declared with ``probe_layers``);
-    the legend to the right of the panels."""
-    fig = new_figure(column_width(9), 3.6)
-    axes = fig.subplots(1, 2, sharey=True)
-    longest = max((p["layers"] for p in runs.values()), key=len)
-    for i, (label, point) in enumerate(runs.items()):
-        for ax, key in zip(axes, ("knn_acc", "linear_acc")):
-            ax.plot(range(len(point["layers"])), [100 * row[key] for row in point["layers"]], "o-", color=f"C{i}",
-                    label=label)
-    for ax, name in zip(axes, ("kNN accuracy (%)", "linear probe accuracy (%)")):
-        ax.set_xticks(range(len(longest)), [row["layer"].replace("projector ", "proj. ") for row in longest])
-        ax.set_title(name, fontsize=10)
-        ax.grid(alpha=0.3)
-    fig.supxlabel("probed after: the backbone, then each projector layer (the last is the loss's embedding)",
-                  fontsize=8)
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=8, frameon=False)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    return fig
-
-
-def layer_table(runs: dict[str, dict[str, Any]]) -> None:
-    """The layer probes of each run as a Markdown table: layer, its width, kNN, linear probe, RankMe."""
-    lines = ["| run | probed after | width | kNN | linear probe | RankMe |", "|---|---|---:|---:|---:|---:|"]
-    for label, point in runs.items():
-        for row in point["layers"]:
-            lines.append(f"| {label} | {row['layer']} | {row['dim']} | {row['knn_acc']:.1%} | "
-                         f"{row['linear_acc']:.1%} | {row['rankme']:.1f} |")
-    markdown("\n".join(lines))
-
-
-def spectra(panels: dict[str, dict[str, dict[str, Any]]], title: str | None = None):
-    """The singular-value spectra of the runs' backbone features (largest = 1, log scale), one panel
-    per entry of ``panels`` (panel title -> {label -> a sweep point}): a spectrum that falls off a
-    cliff is a dimensional collapse. A run label keeps its colour in every panel; each panel's
-    legend, under it, gives its runs' RankMe."""
-    labels = list(dict.fromkeys(label for runs in panels.values() for label in runs))
-    fig = new_figure(column_width(3.8 * len(panels)), 3.9)
-    for panel, (name, runs) in zip(fig.subfigures(1, len(panels), squeeze=False)[0], panels.items()):
-        ax = panel.subplots()
-        for label, point in runs.items():
-            ax.semilogy(range(1, len(point["spectrum"]) + 1), point["spectrum"],
-                        color=f"C{labels.index(label) % 10}", label=f"{label} (RankMe {point['after']['rankme']:.0f})")
-        ax.set_xlabel("singular value index")
-        ax.set_ylabel("singular value / largest")
-        ax.set_ylim(1e-4, 1.5)
-        ax.set_title(plots.wrap(name, fig.get_figwidth() / len(panels) - 0.8), fontsize=10)
-        ax.grid(alpha=0.3)
-        handles, names = ax.get_legend_handles_labels()
-        panel.legend(handles, names, loc="outside lower center", ncols=2 if max(map(len, names)) <= 22 else 1,
-                     fontsize=8, frameon=False, columnspacing=1.0)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    return fig
-
-
-def breaks(sweeps: dict[str, dict[str, Any]], min_gain: float = 0.0) -> list[str]:
-    """Print and return, for each sweep (``{method: sweep}``), the settings that broke training: a
-    class kNN no more than ``min_gain`` above the untrained network's (default: no better than it) in
-    some seed, or a seed that collapsed by the book's rule (:func:`cookbook.book.collapse.collapsed`)."""
-    broken = []
-    for method, sweep in sweeps.items():
-        for row in summary(sweep):
-            label = row["label"]
-            gains = seed_values(sweep, label, "kNN gain")
-            ranks = seed_values(sweep, label, "RankMe")
-            spreads = seed_values(sweep, label, "normalised std")
-            fell = sum(collapse.collapsed(r, s) for r, s in zip(ranks, spreads))
-            if min(gains) <= min_gain or fell:
-                broken.append(f"{method}, {label}: kNN {100 * min(gains):+.1f} to {100 * max(gains):+.1f} points "
-                              f"over the untrained network, collapsed in {fell} of {len(gains)} seed(s) (RankMe "
-                              f"{min(ranks):.1f}-{max(ranks):.1f}, normalised std "
-                              f"{min(spreads):.2f}-{max(spreads):.2f})")
-    print("\n".join(broken) or f"no setting broke training (in every seed: a kNN gain above {100 * min_gain:+.0f} "
-                               f"points, and no collapse: RankMe > {collapse.RANKME_COLLAPSED:g} and normalised std >= "
-                               f"{collapse.STD_COLLAPSED:g})")
-    return broken
 
 
 def again(sweep: dict[str, Any], label: str, keep_model: bool = False, loaded: dict | None = None) -> dict[str, Any]:
