@@ -13,8 +13,9 @@ measured too, so the table says what the change buys.
 The choice is the setting with the best mean kNN over the seeds, among those whose every seed beats its
 untrained network and that were trained on the most seeds (a lucky single seed does not outrank three
 that held); if none beats its untrained network, the table says so and nothing is chosen. Results go to
-``benchmarks/results/tuning/<recipe>-<dataset>.json`` and ``.md`` (runs already there with the same
-settings, seed and training digest are kept, so an interrupted or extended grid repeats nothing).
+``cookbook/results/tuning/<recipe>-<dataset>.json`` (package data, which chapter 16 reads) and the table to
+``benchmarks/results/tuning/<recipe>-<dataset>.md``. Runs already in the JSON with the same settings, seed
+and training digest are kept, so an interrupted or extended grid repeats nothing.
 """
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-TUNING = ROOT / "benchmarks" / "results" / "tuning"
+TUNING = ROOT / "benchmarks" / "results" / "tuning"  # the tables, for people
+# The runs, for the book: package data, so that chapter 16 reads them in Colab too.
+RECORDS = ROOT / "cookbook" / "results" / "tuning"
 
 
 def parse_grid(items: list[str]) -> dict[str, list]:
@@ -152,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs < 1:
         parser.error(f"--jobs {args.jobs} must be >= 1")
     settings = [{}] + [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
-    path = TUNING / f"{name}-{args.dataset}.json"
+    path = RECORDS / f"{name}-{args.dataset}.json"
+    table = TUNING / f"{name}-{args.dataset}.md"
     digest = training_digest(registry.get(name))
     kept = [r for r in (json.loads(path.read_text())["runs"] if path.exists() else []) if r["digest"] == digest]
     done = {(json.dumps(r["settings"], sort_keys=True), r["seed"]) for r in kept}
@@ -161,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(jobs)} runs to train ({len(kept)} kept), {args.jobs} at a time", flush=True)
     command = "python benchmarks/tune_settings.py " + " ".join(argv if argv is not None else sys.argv[1:])
     TUNING.mkdir(parents=True, exist_ok=True)
+    RECORDS.mkdir(parents=True, exist_ok=True)
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         for row in pool.imap_unordered(measure, jobs):
             # Written after each run, so an interruption loses only the runs in flight; read again first, so
@@ -170,9 +175,9 @@ def main(argv: list[str] | None = None) -> int:
             rows = summarise(runs)
             path.write_text(json.dumps({"recipe": name, "dataset": args.dataset, "command": command,
                                         "runs": runs, "chosen": choose(rows)}, indent=1))
-            path.with_suffix(".md").write_text(markdown(name, args.dataset, rows, choose(rows), command))
-    if path.exists():
-        print(path.with_suffix(".md").read_text())
+            table.write_text(markdown(name, args.dataset, rows, choose(rows), command))
+    if table.exists():
+        print(table.read_text())
     return 0
 
 
