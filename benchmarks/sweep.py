@@ -103,7 +103,7 @@ SWEEPS = {
 
     # Chapter 9 (the projector): its depth (0: none), width and output size, probed at every layer.
     # The quick run's 600 steps: at 300, VICReg's default projector is still in its noisy start.
-    **{f"projector-{recipe}": dict(recipe=recipe, shared={"steps": 600}, probe_layers=True, points={
+    **{f"projector-{recipe}": dict(recipe=recipe, shared={"steps": 600}, seeds=SEEDS, probe_layers=True, points={
         **{f"depth {d}": {"proj_depth": d} for d in (0, 1, 2, 3)},
         **{f"width {w}": {"proj_hidden_dim": w} for w in (64, 2048)},
         **{f"output {o}": {"proj_dim": o} for o in (16, 128, 512, 2048)}}) for recipe in ("simclr", "vicreg")},
@@ -158,7 +158,8 @@ SWEEPS = {
     # class's test accuracy probed with the run's long-tailed labels and with a balanced set of as many. BYOL,
     # with no term that spreads the batch, is the control; it keeps its quick run's 1200 steps (it is slow to
     # start).
-    **{f"longtail-{recipe}": dict(recipe=recipe, shared={"n_train": 10000, "data.train_images": 2000}, per_class=True,
+    **{f"longtail-{recipe}": dict(recipe=recipe, shared={"n_train": 10000, "data.train_images": 2000}, seeds=SEEDS,
+                                  per_class=True,
                                   points={f"ratio {r}": {"data.class_ratio": r} for r in (1, 10, 100)})
        for recipe in ("simclr", "swav", "vicreg", "byol")},
 

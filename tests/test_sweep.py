@@ -226,10 +226,8 @@ def test_every_sweep_a_chapter_loads_is_declared_kept_complete_and_as_declared(r
 
 # The chapters rewritten on the book's rules of evidence (cookbook.book.claims): every sweep they read
 # compares settings over at least three seeds.
-# Issues 26 (chapters 1-8) and 27 (9-16). Chapters 9 and 11 still read one-seed sweeps (projector-*, longtail-*),
-# whose seeds are not trained yet: issue 27 is open until they are, and then this exception goes.
-NOT_YET_SEEDED = ("09", "11")
-CHAPTERS_ON_EVIDENCE = tuple(f"{n:02d}" for n in range(1, 17) if f"{n:02d}" not in NOT_YET_SEEDED)
+# Issues 26 (chapters 1-8) and 27 (9-16).
+CHAPTERS_ON_EVIDENCE = tuple(f"{n:02d}" for n in range(1, 17))
 
 
 def test_every_sweep_the_rewritten_chapters_read_has_three_seeds_of_every_setting(repo_root):
@@ -244,18 +242,13 @@ def test_every_sweep_the_rewritten_chapters_read_has_three_seeds_of_every_settin
 
 
 
-# The sweeps chapters 9 and 11 read that have one seed still (see NOT_YET_SEEDED).
-ONE_SEED_YET = {"projector-simclr", "projector-vicreg", "longtail-simclr", "longtail-swav", "longtail-vicreg",
-                "longtail-byol"}
-
-
 def test_every_committed_sweep_has_three_seeds_of_every_setting(repo_root):
     """Whoever reads a sweep (a chapter, or a chapter's module such as cookbook.book.comparison), a comparison
-    needs three seeds: every committed sweep has them, but for the ones still to be seeded."""
+    needs three seeds: every committed sweep has them."""
     names = sorted(p.parent.name for p in (repo_root / "cookbook" / "results" / "sweeps").glob("*/sweep.json"))
-    assert ONE_SEED_YET <= set(names)
+    assert len(names) >= 30, names
     few = {}
-    for name in sorted(set(names) - ONE_SEED_YET):
+    for name in names:
         seeds = {row["label"]: row["seeds"] for row in sweeps.summary(report.load_sweep(name))}
         few.update({f"{name}: {label}": s for label, s in seeds.items() if len(set(s)) < claims.MIN_SEEDS})
     assert not few, f"settings with fewer than {claims.MIN_SEEDS} seeds: {few}"
