@@ -10,28 +10,34 @@ embedding the loss sees (:func:`cookbook.book.probes.layer_probes`).
   default projector is both "depth 2" and "output 128" of SimCLR's sweep: the same settings, trained twice).
 - :func:`layer_table`, :func:`layer_figure`: every layer's kNN, linear probe and RankMe over the seeds,
   beside chance, raw pixels and the untrained network; :func:`cut_comparisons`: each layer against the backbone.
-- :func:`again`, :func:`layer_nuisances`, :func:`nuisance_table`, :func:`nuisance_figure`: what each layer of
+- :func:`kept_run`, :func:`layer_nuisances`, :func:`nuisance_table`, :func:`nuisance_figure`: what each layer of
   one trained model keeps of the class and of the toy shapes' nuisance factors (colours, position, size),
   beside the same layers untrained (three seeds: building a network costs no training), chance and raw pixels.
-- :func:`sweep_table`, :func:`shape_figure`: the projector's shape, one setting at a time, with references.
+  The model is SimCLR's default run at seed 0 as the package keeps it (the chapter's lab run, whose settings
+  :func:`kept_run` checks against the sweep's), so the chapter trains nothing to draw it; :func:`again` trains
+  it once more instead.
+- :func:`sweep_table`, :func:`shape_figure`, :func:`learned`, :func:`change_tables`: the projector's shape,
+  one setting at a time, with references, and each setting that learned against the default over the seeds.
 - :func:`tail_counts`, :func:`spectra_figure`, :func:`collapse_table`: the backbone's spectrum by projector
   depth, and how many of its directions are dead (:data:`TAIL`), which RankMe barely registers.
 
-The findings (:func:`cut_findings`, :func:`width_finding`, :func:`collapse_findings`) are stated with
-:mod:`cookbook.book.claims`. A comparison between two settings needs three seeds of each: while the projector
-sweeps have fewer, :func:`not_judged_yet` says so in the chapter, as a claim that fails once they have them, so
-that the verdicts get written from the seeds then.
+The findings (:func:`cut_findings`, :func:`position_findings`, :func:`width_finding`, :func:`shape_findings`,
+:func:`collapse_findings`) are stated with :mod:`cookbook.book.claims`, over three seeds of every setting. Each
+verdict is typed where it is stated (:data:`CUTS`, :data:`POSITION`, :data:`NO_PROJECTOR`, :data:`SHAPE`), as
+the seeds gave it: a retrain whose seeds say otherwise fails the chapter's build, so that its sentences get
+rewritten from the new seeds rather than left standing.
 """
 from __future__ import annotations
 
 import dataclasses
+import re
 import statistics
 from typing import Any, Iterable
 
 import torch
 
 from cookbook import evaluate, registry
-from cookbook.book import baselines, claims, guide, plots, probes, sweeps
+from cookbook.book import baselines, claims, guide, lab_runs, plots, probes, sweeps
 from cookbook.book.chapter import markdown
 from cookbook.book.collapse import collapsed
 from cookbook.book.plots import column_width, legend_below, new_figure, setting_axis
@@ -238,13 +244,63 @@ def layer_scores(model: torch.nn.Module, data, config) -> dict[str, dict[str, fl
 def again(sweep: dict[str, Any]) -> dict[str, Any]:
     """Train the default projector's first seed of a tidied projector sweep once more, in front of the reader
     (:func:`cookbook.book.guide.again`, which prints its kNN and RankMe beside the kept ones), keeping the model
-    for :func:`layer_nuisances`."""
+    for :func:`layer_nuisances`. About 30 s on a CPU: :func:`kept_run` loads the same run instead."""
     return guide.again(sweep, _points(sweep, default_name(sweep))[0]["label"], keep_model=True)
+
+
+# The committed lab run of SimCLR's quick run (benchmarks/lab_runs.py), the run this chapter's lab shows.
+LAB_RUN = "simclr-projector"
+# Settings that say when a run measures itself, not what it learns: the trainer draws each step's views and
+# batch from a seed of that step alone (cookbook/train.py) and evaluates without gradients, so evaluating
+# more or less often leaves the weights as they are. The lab evaluates every chunk, the sweep only at the end.
+SCHEDULE = frozenset({"eval_every", "log_every"})
+
+
+def _sweep_config(sweep: dict[str, Any], point: dict[str, Any]):
+    """The config a sweep's point trained with: its settings on the quick budget, as
+    :func:`cookbook.book.chapter.short_run` resolves them for ``benchmarks/sweep.py`` (no evaluation on the way)."""
+    recipe = registry.get(sweep["recipe"])
+    settings = {**sweep["shared"], **point["settings"], "seed": point.get("seed") or 0}
+    return recipe, settings, recipe.Config.for_budget(
+        "quick", **{"eval_every": 0, "progress": False, "out": None, **sweeps.config_overrides(recipe, settings)})
+
+
+def kept_run(sweep: dict[str, Any], name: str = LAB_RUN) -> dict[str, Any]:
+    """The default projector's first seed of a tidied projector sweep, as the package keeps it: the committed
+    lab run ``name`` (:mod:`cookbook.book.lab_runs`, its weights read with ``weights_only=True``), rebuilt on
+    the sweep's images, ``{"model", "data"}`` for :func:`layer_nuisances`. It trains nothing.
+
+    The run stands in for the sweep's only if it is the same run: a claim checks that its settings are the
+    sweep point's in everything but :data:`SCHEDULE` and that the code on disk trained it
+    (:func:`cookbook.book.lab_runs.is_current`); it prints its kNN and RankMe beside the sweep's kept ones.
+    The two may differ a little all the same: a run's numbers change with the CPU threads that summed them."""
+    label = default_name(sweep)
+    point = _points(sweep, label)[0]
+    recipe, settings, config = _sweep_config(sweep, point)
+    record = lab_runs.committed().get(name)
+    if record is None:
+        raise FileNotFoundError(f"no committed lab run {name!r}: train it with python benchmarks/lab_runs.py {name}")
+    ours, theirs = lab_runs.settings_key(config), record["config"]
+    differ = {k: (ours.get(k), theirs.get(k)) for k in sorted(set(ours) | set(theirs)) if ours.get(k) != theirs.get(k)}
+    named = ", ".join(f"`{k}` ({a} in the sweep, {b} in the lab run)" for k, (a, b) in differ.items())
+    same = (record["recipe"] == sweep["recipe"] and set(differ) <= SCHEDULE
+            and lab_runs.is_current(record, recipe))
+    claims.claim(f"The committed run `{name}` is the sweep's `{label}` at seed {settings['seed']}: the same recipe "
+                 f"and settings, trained by the code on disk"
+                 + (f"; they differ only in {named}, which says when a run measures itself, not what it learns."
+                    if differ else "."), same)
+    data, _ = sweeps.point_data(recipe, settings, sweep["base_config"]["seed"])
+    _, model = prepare(recipe, config, data)
+    lab_runs.load_weights(record, model)
+    kept = point["after"]
+    print(f"{label}, seed {settings['seed']}: kNN {record['knn_acc']:.1%} in the committed run ({record['command']}), "
+          f"{kept['knn_acc']:.1%} in the sweep's | RankMe {record['rankme']:.2f} and {kept['rankme']:.2f}")
+    return {"model": model, "data": data, "record": record}
 
 
 def layer_nuisances(run: dict[str, Any], sweep: dict[str, Any], seeds: Iterable[int] = (0, 1, 2)) -> dict[str, Any]:
     """What every layer keeps of the class and of each nuisance factor: ``{"trained": {layer: {measure:
-    kNN}}`` of ``run`` (:func:`again`: the default projector's first seed, trained once more), ``"untrained":
+    kNN}}`` of ``run`` (:func:`kept_run` or :func:`again`: the default projector's first seed), ``"untrained":
     {layer: {measure: [kNN per seed]}}`` of the same network built with each of ``seeds`` and not trained
     (building it costs no training, so this reference has its seeds), ``"chance"`` and ``"raw pixels"`` (the
     same kNN probe on the images)."""
@@ -444,32 +500,42 @@ def spectra_figure(loaded: dict[str, dict[str, Any]], title: str | None = None):
 
 # ----------------------------------------------------------------------------- the chapter's findings, checked
 
-def seeds(sweep: dict[str, Any]) -> int:
-    """The fewest seeds any setting of ``sweep`` has: a comparison of its settings needs
-    :data:`cookbook.book.claims.MIN_SEEDS`."""
-    return min(len(row["seeds"]) for row in guide.summary(sweep))
-
-
 def _in_seeds(n: int) -> str:
     return "in its one seed" if n == 1 else f"in each of its {n} seeds"
 
 
-def not_judged_yet(loaded: dict[str, dict[str, Any]], what: str) -> None:
-    """The chapter's note where the projector sweeps cannot carry a verdict yet, stated as a claim that holds
-    while they have fewer than :data:`cookbook.book.claims.MIN_SEEDS` seeds of each setting: once they have
-    their seeds, the note no longer holds and the chapter's build fails on it, so that the verdict it stands in
-    for gets written from the seeds (:func:`cut_comparisons` and :func:`cookbook.book.guide.change_table` give
-    the comparisons)."""
-    counts = sorted({seeds(loaded[name]) for name in METHODS})
-    have = " or ".join(map(str, counts))
-    claims.claim(f"**Not judged yet.** SimCLR's and VICReg's projector sweeps have {have} "
-                 f"seed{'' if counts == [1] else 's'} of each setting so far, and chapter 1's rule 1 asks for "
-                 f"{claims.MIN_SEEDS} before the book says {what}.", max(counts) < claims.MIN_SEEDS)
+def _seeds(values: list[float]) -> str:
+    """Accuracies over the seeds, as :meth:`cookbook.book.claims.Comparison.described` words them."""
+    return claims.compare(values, 0.0, names=("runs", "zero")).described(0)
 
 
-def cut_findings(runs: Runs, loaded: dict[str, dict[str, Any]]) -> None:
-    """Where to cut, as far as the seeds say: BYOL's run against raw pixels at every layer (three seeds), and
-    the projector sweeps' verdict left for their seeds (:func:`not_judged_yet`)."""
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _outcome(comparison: claims.Comparison) -> str:
+    """"no difference", or "higher by 5.2 points": a comparison's verdict, short."""
+    if comparison.verdict == "no difference":
+        return "no difference"
+    gap = abs(comparison.gap) * (100 if comparison.percent else 1)
+    return f"{comparison.verdict} by {gap:.1f}{' points' if comparison.percent else ''}"
+
+
+# Each projector layer of the default runs against their backbone, by each probe over the three seeds
+# (cut_comparisons), as the seeds gave it: the verdicts cut_findings states.
+CUTS = {
+    ("SimCLR", "kNN"): {"projector 1": "no difference", "projector 2": "no difference"},
+    ("SimCLR", "linear probe"): {"projector 1": "no difference", "projector 2": "no difference"},
+    ("VICReg", "kNN"): {"projector 1": "no difference", "projector 2": "higher", "projector 3": "no difference"},
+    ("VICReg", "linear probe"): {"projector 1": "no difference", "projector 2": "no difference",
+                                 "projector 3": "lower"},
+}
+
+
+def cut_findings(runs: Runs) -> None:
+    """Where to cut, by the seeds: BYOL's run against raw pixels at every layer, then each layer of SimCLR's
+    and VICReg's default projectors against their backbone by each probe (:data:`CUTS`, :func:`cut_comparisons`),
+    and what that says about where to cut."""
     raw = references(runs)["raw pixels"]
     sweep, label = runs["BYOL"]
     below = {layer: claims.compare(layer_seeds(sweep, label, layer), raw, names=(f"BYOL after {layer}", "raw pixels"))
@@ -478,29 +544,209 @@ def cut_findings(runs: Runs, loaded: dict[str, dict[str, Any]]) -> None:
                  "layer (" + "; ".join(f"{layer} {c.described(0)}" for layer, c in below.items())
                  + f"; raw pixels {next(iter(below.values())).described(1)}), so it cannot say where to cut.",
                  all(c.verdict == "lower" for c in below.values()))
-    not_judged_yet(loaded, "at which layer SimCLR's or VICReg's features are best, by either probe")
+    found = cut_comparisons({name: runs[name] for name in METHODS})
+    every = True
+    for (name, probe), expected in CUTS.items():
+        sweep, label = runs[name]
+        layers = layer_names(sweep, label)[1:]
+        said = {layer: found[name, probe, layer] for layer in layers}
+        holds = {layer: c.verdict for layer, c in said.items()} == expected
+        every &= holds
+        shown = {layer: layer + (" (the embedding)" if layer == layers[-1] else "") for layer in layers}
+        higher, lower, level = ([shown[layer] for layer in layers if expected.get(layer) == verdict]
+                                for verdict in claims.VERDICTS)
+        words = []
+        if higher:
+            words.append(f"{_and(higher)} beats the backbone")
+        if lower:
+            words.append(f"{_and(lower)} falls below {'it' if words else 'the backbone'}")
+        if level:
+            words.append(f"{_and(level)} {'does' if len(level) == 1 else 'do'} not differ from it" if words
+                         else "no layer of the projector differs from the backbone")
+        backbone = next(iter(said.values())).described(1)
+        claims.claim(f"**{name}, {probe}**: {'; '.join(words)} (backbone {backbone}; "
+                     + "; ".join(f"{shown[layer]} {c.described(0)}: {_outcome(c)}"
+                                 for layer, c in said.items()) + ").", holds)
+    narrower = {name: claims.compare(layer_seeds(*runs[name], "embedding", "rankme"),
+                                     layer_seeds(*runs[name], layer_names(*runs[name])[-2], "rankme"),
+                                     names=(f"{name}'s embedding", f"its {layer_names(*runs[name])[-2]}"),
+                                     measure="RankMe", percent=False) for name in METHODS}
+    claims.claim("**RankMe**: in both default runs the embedding the loss sees uses fewer effective directions than "
+                 "the projector layer before it (" + "; ".join(c.words() for c in narrower.values()) + ").",
+                 all(c.verdict == "lower" for c in narrower.values()))
+    claims.claim("So where to cut depends on the method and on the probe. SimCLR's three seeds cannot tell its "
+                 "layers apart by either probe. VICReg's linear probe finds the embedding the loss sees worse than "
+                 "the backbone, the Guillotine effect, and no layer better than the backbone; its kNN vote finds the "
+                 "second projector layer better than the backbone. By the linear probe, no layer of either projector "
+                 "beats its backbone: keeping the backbone loses nothing here, and for VICReg it avoids the "
+                 "embedding's loss.", every)
+
+
+# Chapter 1's rule for a factor (claims.factor_verdict) on the backbone's position kNN over the three seeds,
+# trained without a projector ("depth 0") and with the default one: the verdicts position_findings states.
+POSITION = {
+    "SimCLR": {"depth 0": "drops it", "default": "keeps more of it than the untrained network"},
+    "VICReg": {"depth 0": "keeps it as the untrained network does",
+               "default": "keeps more of it than the untrained network"},
+}
+
+
+def position_findings(loaded: dict[str, dict[str, Any]]) -> None:
+    """The projector's use in one measurement: the backbone's kNN on the position trained without a projector
+    against trained with the default one, and each by the book's rule for a factor (:data:`POSITION`): dropped
+    (every seed within :data:`cookbook.book.claims.DROP_MARGIN` of chance), or kept more, less or as much as
+    by the untrained network."""
+    for name in METHODS:
+        sweep = loaded[name]
+        default = default_name(sweep)
+
+        def position(label, untrained=False):
+            return sweeps.seed_values(sweep, label, "position", untrained=untrained)
+
+        claims.compare(position("depth 0"), position(default), names=(f"{name} without a projector",
+                                                                      f"{name} with its default projector"),
+                       measure="position kNN").states(
+            "lower", f"**{name}**'s backbone keeps less of the position without a projector than with its default one")
+        chance = sweeps.references(sweep, default)["chance"]["position"]
+        said = {key: claims.factor_verdict(position(label), chance, position(label, untrained=True))
+                for key, label in (("depth 0", "depth 0"), ("default", default))}
+        untrained = {_seeds(position(label, untrained=True)) for label in ("depth 0", default)}
+        verdicts = {key: re.sub(r"\bit\b", "the position", verdict) for key, verdict in POSITION[name].items()}
+        claims.claim(f"By the book's rule for a factor, without a projector {name}'s backbone "
+                     f"{verdicts['depth 0']}, and with the default projector it {verdicts['default']} "
+                     f"(the untrained network: {' and '.join(sorted(untrained))}; chance {chance:.1%}; a factor is "
+                     f"dropped when every seed is within {100 * claims.DROP_MARGIN:.0f} points of chance).",
+                     said == POSITION[name])
+
+
+def learned(sweep: dict[str, Any]) -> list[str]:
+    """The settings of a projector sweep whose kNN beats raw pixels on the class in every seed (the seed range
+    above them): the runs that can say what helps. A setting that does not teaches nothing about it
+    (chapter 1's rule 3), however it ranks against the others."""
+    raw = sweeps.references(sweep, default_name(sweep))["raw pixels"]["kNN"]
+    labels = dict.fromkeys(row["label"] for row in guide.summary(sweep))
+    return [label for label in labels
+            if claims.compare(sweeps.seed_values(sweep, label), raw, names=(label, "raw pixels")).verdict == "higher"]
+
+
+# The settings whose runs do not beat raw pixels on the class over their seeds, as the seeds gave them:
+# width_finding states each, and that every other setting of both sweeps does beat them.
+FAILED = {"SimCLR": (), "VICReg": ("width 2048", "output 2048")}
+_WHAT = {"proj_hidden_dim": "hidden layers {} units wide", "proj_dim": "a {}-dimensional output",
+         "proj_depth": "a projector {} layers deep"}
 
 
 def width_finding(loaded: dict[str, dict[str, Any]]) -> None:
-    """The setting that broke VICReg's training, named for what it is: the projector's hidden width, not its
-    output size. A run that ends below raw pixels teaches nothing about what helps (chapter 1's rule 3)."""
-    vicreg = loaded["VICReg"]
-    failed = sweeps.seed_values(vicreg, "width 2048")
-    raw = sweeps.references(vicreg, default_name(vicreg))["raw pixels"]["kNN"]
-    chance = sweeps.references(vicreg, default_name(vicreg))["chance"]["kNN"]
-    linear = sweeps.seed_values(vicreg, "width 2048", "linear probe")
-    claims.claim(f"**VICReg with hidden layers 2048 units wide** (its output 512, as by default) ends below raw "
-                 f"pixels on the class {_in_seeds(len(failed))} (kNN {seed_range_percent(failed)} against "
-                 f"{raw:.1%}; linear probe {seed_range_percent(linear)}, chance {chance:.1%}): at the recipe's "
-                 "learning rate that projector's training failed, and the run says nothing about what a wider "
-                 "projector does.", max(failed) < raw)
+    """The settings that broke a method's training, each named for what it changes (the projector's hidden
+    width is not its output size), against raw pixels over the seeds (:data:`FAILED`); then that every other
+    setting beats raw pixels. A run that does not beat raw pixels teaches nothing about what helps (chapter 1's
+    rule 3), so the chapter compares only the others (:func:`change_tables`)."""
+    every = True
+    for name in METHODS:
+        sweep = loaded[name]
+        base, default = sweep["base_config"], default_name(sweep)
+        refs = sweeps.references(sweep, default)
+        raw, chance = refs["raw pixels"]["kNN"], refs["chance"]["kNN"]
+        failed = [label for label in dict.fromkeys(row["label"] for row in guide.summary(sweep))
+                  if label not in learned(sweep)]
+        every &= tuple(failed) == FAILED[name]
+        for label in FAILED[name]:
+            settings = _points(sweep, label)[0]["settings"]
+            changed = " and ".join(_WHAT[k].format(v) for k, v in settings.items())
+            kept = "; ".join(_WHAT[k].format(base[k]) for k in PROJECTOR if k not in settings and k != "proj_depth")
+            knn = sweeps.seed_values(sweep, label)
+            linear = sweeps.seed_values(sweep, label, "linear probe")
+            below = sum(v < raw for v in knn)
+            claims.compare(knn, raw, names=(f"{name}, {label}", "raw pixels")).states(
+                "no difference", f"**{name} with {changed}** ({kept}, as by default) does not rise above raw pixels on "
+                f"the class: {below} of its {len(knn)} seeds end{'s' * (below == 1)} below them, and its linear probe "
+                f"reaches {seed_range_percent(linear)} (chance {chance:.1%}). At the recipe's learning rate its "
+                "training is unstable, and the setting teaches nothing about what such a projector does")
+    claims.claim("Every other setting of both sweeps beats raw pixels on the class in every seed: those are the "
+                 "settings the tables below compare with the default.", every)
+
+
+def change_tables(loaded: dict[str, dict[str, Any]],
+                  measures: Iterable[str] = ("kNN", "linear probe", "position", "RankMe")) -> dict[str, Any]:
+    """Each method's settings that learned (:func:`learned`) against its default, over the seeds, as a table of
+    changes (:func:`cookbook.book.guide.change_table`); returns ``{method: {setting: {measure: Comparison}}}``
+    for :func:`shape_findings`."""
+    found = {}
+    for name in METHODS:
+        sweep = loaded[name]
+        keep = set(learned(sweep))
+        markdown(f"**{name}**, each setting that beats raw pixels against the default, over "
+                 f"{min(len(row['seeds']) for row in guide.summary(sweep))} seeds:")
+        found[name] = guide.change_table({**sweep, "points": [p for p in sweep["points"]
+                                                               if sweeps._setting_label(p) in keep]},
+                                         default_name(sweep), measures)
+    return found
+
+
+# Each setting against its method's default by both probes, as the seeds gave it: the output size
+# (OUTPUT), the depth and width (OTHERS), and the position the backbone keeps by projector depth (DEPTH_POSITION).
+OUTPUT = {"SimCLR": {"output 16": "no difference", "output 512": "no difference", "output 2048": "no difference"},
+          "VICReg": {"output 16": "lower", "output 128": "no difference"}}
+OTHERS = {"SimCLR": dict.fromkeys(("depth 1", "depth 3", "width 64", "width 2048"), "no difference"),
+          "VICReg": dict.fromkeys(("depth 1", "depth 2", "width 64"), "no difference")}
+DEPTH_POSITION = {"SimCLR": {"depth 1": "lower", "depth 3": "no difference"},
+                  "VICReg": {"depth 1": "lower", "depth 2": "lower"}}
+
+
+def shape_findings(found: dict[str, Any]) -> None:
+    """What the projector's shape changes, from :func:`change_tables`' comparisons: whether VICReg is more
+    sensitive to the output size than SimCLR (:data:`OUTPUT`), what the depth and width change in either probe
+    (:data:`OTHERS`), and the position the backbone keeps by projector depth (:data:`DEPTH_POSITION`)."""
+    probes_ = list(PROBES)
+
+    def said(name: str, label: str, measures: Iterable[str] = probes_) -> set[str]:
+        return {found[name][label][m].verdict for m in measures}
+
+    def holds(expected: dict[str, dict[str, str]], measures: Iterable[str] = probes_) -> bool:
+        return all(said(name, label, measures) == {verdict} for name, verdicts in expected.items()
+                   for label, verdict in verdicts.items())
+
+    def both(name: str, label: str) -> str:
+        return "; ".join(f"{m} {c.described(0)} against {c.described(1)}" for m, c in found[name][label].items()
+                         if m in PROBES)
+
+    failed = [label for label in FAILED["VICReg"] if label.startswith("output")]
+    lower = [label for label, verdict in OUTPUT["VICReg"].items() if verdict == "lower"]
+    level = [label for label, verdict in OUTPUT["VICReg"].items() if verdict == "no difference"]
+    claims.claim(f"**The output size.** VICReg is more sensitive to it than SimCLR here: with {_and(lower)} its "
+                 f"backbone falls below its default by both probes ({'; '.join(both('VICReg', x) for x in lower)}), "
+                 f"and with {_and(level)} it does not differ from it; no output size SimCLR's sweep tried "
+                 f"({_and(list(OUTPUT['SimCLR']))}) changes SimCLR's backbone by either probe. VICReg's "
+                 f"{_and(failed)}, which failed above, says nothing either way.",
+                 holds(OUTPUT))
+    claims.claim("**The depth and the width.** Apart from removing the projector (the next section), no depth or width "
+                 f"either sweep tried changes the backbone by either probe: SimCLR's {_and(list(OTHERS['SimCLR']))}, "
+                 f"VICReg's {_and(list(OTHERS['VICReg']))}, each no different from its default over the seeds.",
+                 holds(OTHERS))
+    claims.claim("**The depth and the position.** A projector shallower than the default leaves less of the position "
+                 "in the backbone, and a deeper one no more: "
+                 + "; ".join(f"{name}'s {label} {_outcome(c)} ({c.described(0)} against {c.described(1)})"
+                             for name, verdicts in DEPTH_POSITION.items() for label in verdicts
+                             for c in [found[name][label]["position"]])
+                 + ". One reading: the projector's layers take on the invariance the loss asks for, and the fewer "
+                   "they are, the more of it reaches the backbone, down to no projector at all (the position "
+                   "findings above).",
+                 holds(DEPTH_POSITION, ["position"]))
+
+
+# Each method's backbone trained without a projector against with its default projector, over the three seeds:
+# the verdicts collapse_findings states.
+NO_PROJECTOR = {
+    "SimCLR": {"kNN": "higher", "linear probe": "higher", "RankMe": "no difference"},
+    "VICReg": {"kNN": "no difference", "linear probe": "lower", "RankMe": "lower"},
+}
 
 
 def collapse_findings(loaded: dict[str, dict[str, Any]]) -> None:
     """The backbone without a projector, run by run: SimCLR's dead directions (:func:`tail_counts`) against its
     runs with a projector, why neither RankMe nor the book's collapse rule shows them, and VICReg's spectrum,
-    which has none. Counts of one run's spectrum need no seeds; comparisons between settings do, and wait for
-    them (:func:`not_judged_yet`)."""
+    which has none; then each method's backbone without a projector against its default projector's, in both
+    probes and RankMe over the seeds (:data:`NO_PROJECTOR`)."""
     simclr, vicreg = loaded["SimCLR"], loaded["VICReg"]
     dead = tail_counts(simclr, "depth 0")
     others = {label: tail_counts(simclr, label) for label in dict.fromkeys(r["label"] for r in guide.summary(simclr))
@@ -522,10 +768,22 @@ def collapse_findings(loaded: dict[str, dict[str, Any]]) -> None:
                  f"it by {seed_range([w - a for a, w in zip(alive, whole)], '.2f')}, less than one effective "
                  "dimension.", not any(map(collapsed, ranks, spreads)) and all(w - a < 1 for a, w in zip(alive, whole)))
     none = tail_counts(vicreg, "depth 0")
-    claims.claim(f"**VICReg's backbone trained without a projector** has no dead direction {_in_seeds(len(none))} "
+    claims.claim(f"**VICReg's backbone trained without a projector** has no dead direction in any of its "
+                 f"{len(none)} seed{'s' * (len(none) > 1)} "
                  f"({seed_range(none)} below a thousandth of the largest).", max(none) == 0)
-    not_judged_yet(loaded, "whether the backbone trained without a projector differs from one trained with the "
-                           "default projector, in RankMe or in either probe's accuracy")
+    for name in METHODS:
+        sweep = loaded[name]
+        default = default_name(sweep)
+        said = {m: claims.compare(sweeps.seed_values(sweep, "depth 0", m), sweeps.seed_values(sweep, default, m),
+                                  names=("without a projector", "with the default"), measure=m,
+                                  percent=sweeps.display_scale(m) == 100)
+                for m in NO_PROJECTOR[name]}
+        words = {"higher": "higher", "lower": "lower", "no difference": "no different"}
+        spread = {"no difference": ", inside the seeds' spread"}
+        claims.claim(f"**{name}'s backbone without a projector, against its default projector's**: "
+                     + "; ".join(f"{words[NO_PROJECTOR[name][m]]} in {m} ({c.described(0)} against {c.described(1)}"
+                                 f"{spread.get(c.verdict, '')})" for m, c in said.items()) + ".",
+                     {m: c.verdict for m, c in said.items()} == NO_PROJECTOR[name])
 
 
 def rankme_of(spectrum: Iterable[float]) -> float:
