@@ -81,16 +81,42 @@ def fake_runs(byol_learns: bool = False, seeds=(0, 1, 2)) -> tuple[dict, dict]:
     return {labels: longtail.seeded(sweeps, labels) for labels in longtail.LABELS}, refs
 
 
-def test_the_run_findings_wait_for_three_seeds_then_check_every_sentence(monkeypatch):
+def _shown(monkeypatch) -> list[dict]:
+    """The claims a finding shows, recorded instead of displayed."""
     monkeypatch.setattr(longtail.chapter, "markdown", lambda text: None)
     shown = []
     monkeypatch.setattr(longtail.claims, "show_in_notebook", lambda *args, **kwargs: shown.append(kwargs["metadata"]))
+    return shown
+
+
+def test_the_findings_refuse_one_seed_and_check_every_sentence_on_three(monkeypatch):
+    shown = _shown(monkeypatch)
     runs, refs = fake_runs(seeds=(0,))
-    longtail.run_findings(runs, refs, longtail.change_table(runs, refs))
-    assert shown == []  # one seed: a note, no verdict
+    with pytest.raises(ValueError, match="seed"):  # one seed: no comparison, so no verdict
+        longtail.change_table(runs, refs)
     runs, refs = fake_runs()
-    longtail.run_findings(runs, refs, longtail.change_table(runs, refs))
-    assert len(shown) >= 8 and all(record["cookbook_claim"]["holds"] for record in shown)
+    changes = longtail.change_table(runs, refs)
+    longtail.learning_findings(runs, refs)
+    longtail.label_findings(runs, refs, changes)
+    longtail.feature_findings(runs, changes)
+    assert len(shown) >= 9 and all(record["cookbook_claim"]["holds"] for record in shown)
     runs, refs = fake_runs(byol_learns=True)  # a control that learns is no floor: the sentences that say so fail
     with pytest.raises(longtail.claims.ClaimFailed, match="BYOL"):
-        longtail.run_findings(runs, refs, longtail.change_table(runs, refs))
+        longtail.learning_findings(runs, refs)
+
+
+def test_a_change_against_the_control_pairs_each_seed_and_is_worded_in_points():
+    runs = {labels: longtail.seeded({"SimCLR": fake(0.3), "BYOL": fake(0.0)}, labels) for labels in longtail.LABELS}
+    against = longtail._against_control(runs, "SimCLR", "kNN tail")
+    assert against.values == (pytest.approx((-0.3,) * 3), pytest.approx((0.0,) * 3))
+    assert against.verdict == "lower"
+    assert "SimCLR's seeds -30.0 to -30.0 points (mean -30.0)" in longtail._change_words(against)
+    assert longtail._margin(longtail.comparison(runs, "balanced", "SimCLR", "kNN tail")) == pytest.approx(0.28)
+
+
+def test_the_method_by_method_verdicts_are_the_data_s_so_other_data_fail_them(monkeypatch):
+    _shown(monkeypatch)
+    runs, refs = fake_runs()  # every method loses the same 5 points of its tail: SwAV's gap is no longer "only just"
+    changes = longtail.change_table(runs, refs)
+    with pytest.raises(longtail.claims.ClaimFailed, match="only just"):
+        longtail.tail_findings(runs, refs, changes)

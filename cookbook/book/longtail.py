@@ -12,8 +12,11 @@ This module turns those runs into the chapter's evidence:
   with the same probes, so that every accuracy of a run stands beside what needs no training;
 - :func:`tables` shows each method and ratio over its seeds, :func:`class_figure` each class,
   :func:`change_table` and :func:`change_figure` the change from ratio 1 to ratio 100, head and tail;
-- :func:`learning_findings`, :func:`label_findings` and :func:`feature_findings` state what the seeds
-  support as checked claims (:mod:`cookbook.book.claims`): a gap inside the seeds' spread is no difference;
+- :func:`learning_findings`, :func:`label_findings`, :func:`feature_findings` and :func:`tail_findings` state
+  what the seeds support as checked claims (:mod:`cookbook.book.claims`), a gap inside the seeds' spread being no
+  difference: which runs learned (the control too, against raw pixels), what the long-tailed labels do, and
+  whether each method's features lose their tail, against ratio 1 and against the control; :func:`held` sums
+  the verdict up in one checked sentence;
 - :func:`again` trains one kept run once more and sets it beside the kept one in the tables' own measures.
 
 Why ratio 1 against ratio 100 only: the two ends carry the question (does the long tail change what a run
@@ -196,57 +199,35 @@ def paired(runs: dict[str, dict], refs: dict[str, Any], labels: str, measure: st
     return changes
 
 
-def enough_seeds(runs: dict[str, dict]) -> bool:
-    """Whether every method and ratio has the seeds the book's rule needs (:data:`cookbook.book.claims.MIN_SEEDS`)."""
-    return all(len(cell["seeds"]) >= claims.MIN_SEEDS for by_run in runs.values() for cell in by_run.values())
-
-
-def _too_few(runs: dict[str, dict]) -> str:
-    """ "SimCLR, SwAV, VICReg and BYOL have 1 seed per ratio" """
-    counts = {method: len(cell["seeds"]) for (method, _), cell in runs["balanced"].items()}
-    fewest = min(counts.values())
-    names = [m for m, n in counts.items() if n == fewest]
-    return (", ".join(names[:-1]) + " and " if len(names) > 1 else "") + names[-1] + \
-        f" {'have' if len(names) > 1 else 'has'} {fewest} seed{'s' if fewest > 1 else ''} per ratio"
-
-
 def change_table(runs: dict[str, dict], refs: dict[str, Any]) -> dict[str, dict[str, dict[str, claims.Comparison]]]:
     """For each kind of labels, a table of each method's change from ratio 1 to ratio 100 on its head and its tail
     by both probes: the mean change of the seeds in points and the book's verdict (:func:`comparison`: **lower**
     or **higher** when the seed ranges at the two ratios do not overlap, = when they do), with the references'
     changes beneath. Returns the comparisons, ``{labels: {method: {measure: Comparison}}}``."""
     measures = ("kNN head", "kNN tail", "linear head", "linear tail")
-    judged = enough_seeds(runs)
     found: dict[str, dict[str, dict[str, claims.Comparison]]] = {}
     for labels in LABELS:
         methods = list(dict.fromkeys(m for m, _ in runs[labels]))
         changes = {m: paired(runs, refs, labels, m) for m in measures}
-        if judged:
-            found[labels] = {method: {m: comparison(runs, labels, method, m) for m in measures} for method in methods}
+        found[labels] = {method: {m: comparison(runs, labels, method, m) for m in measures} for method in methods}
         lines = [f"| {labels} labels, ratio {SKEWED} minus ratio {EVEN} | " + " | ".join(measures) + " |",
                  "|---|" + "---:|" * len(measures)]
         for method in methods:
             cells = []
             for m in measures:
-                if judged:
-                    c = found[labels][method][m]
-                    word = {"higher": "**higher**", "lower": "**lower**"}.get(c.verdict, "=")
-                    cells.append(f"{100 * c.gap:+.1f} {word}")
-                else:
-                    cells.append(f"{100 * statistics.fmean(changes[m][method]):+.1f}")
+                c = found[labels][method][m]
+                word = {"higher": "**higher**", "lower": "**lower**"}.get(c.verdict, "=")
+                cells.append(f"{100 * c.gap:+.1f} {word}")
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         for name in REFERENCES:
             cells = ["-" if changes[m][name] is None else f"{100 * statistics.fmean(changes[m][name]):+.1f}"
                      for m in measures]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         chapter.markdown("\n".join(lines))
-    chapter.markdown(("Each cell: the change of the mean over the seeds, in points; **higher** or **lower** when the "
-                      "seeds' ranges at the two ratios do not overlap, = when they do (no difference here). "
-                      if judged else
-                      f"Each cell: the change of one run, in points, with no verdict: {_too_few(runs)} "
-                      f"(the book's rule needs {claims.MIN_SEEDS} a side). ")
-                     + "The references' changes are those of the same probes on features that never trained on these "
-                       "images; with balanced labels they cannot change, their features and labels being the same.")
+    chapter.markdown("Each cell: the change of the mean over the seeds, in points; **higher** or **lower** when the "
+                     "seeds' ranges at the two ratios do not overlap, = when they do (no difference here). "
+                     "The references' changes are those of the same probes on features that never trained on these "
+                     "images; with balanced labels they cannot change, their features and labels being the same.")
     return found
 
 
@@ -367,13 +348,13 @@ def again(sweeps: dict[str, dict[str, Any]], method: str = "SimCLR", ratio: floa
     chapter.markdown("The line above is the accuracy over all the test images; the tables average the classes. "
                      "In the tables' measures:\n\n" + "\n".join(lines))
     seed = f", seed {point['seed']}" if point.get("seed") is not None else ""
-    # Not a claim: the kept runs were trained with two torch threads, and a run repeats to the decimal only with
-    # the same threads on the same kind of CPU (with one thread here it did; with two on another day it ended
+    # Not a claim: the kept runs were trained with one torch thread, and a run repeats to the decimal only with the
+    # same threads on the same kind of CPU (with one thread here it did; with two, on an earlier kept run, it ended
     # 5.9 points away). Which gaps matter is the seeds' question, not this one run's.
     chapter.markdown(f"Trained again here, {method}'s run at ratio {ratio:g}{seed} lands at most "
                      f"{100 * max(gaps):.1f} points from the kept run's accuracies. A run repeats exactly only with "
-                     "the same number of threads on the same kind of CPU; otherwise it lands within its seeds' "
-                     "spread, which is what the tables above are read against.")
+                     "the same number of threads on the same kind of CPU; otherwise it can land a few points away, as "
+                     "another seed would, and the tables' three seeds show how far the seed alone moves these numbers.")
     return result
 
 
@@ -406,21 +387,6 @@ def reference_findings(refs: dict[str, Any]) -> None:
                  live=True)
 
 
-def run_findings(runs: dict[str, dict], refs: dict[str, Any], changes: dict[str, dict]) -> None:
-    """The checked sentences about the runs themselves (:func:`learning_findings`, :func:`label_findings`,
-    :func:`feature_findings`) once every method and ratio has the seeds the book's rule needs; until then a note
-    that says which sweeps lack them and how to train them, and no verdict."""
-    if not enough_seeds(runs):
-        commands = ", ".join(f"`python benchmarks/sweep.py longtail-{recipe}`" for recipe in METHODS)
-        chapter.markdown(f"**No verdict on these runs yet.** {_too_few(runs)}, and a difference between runs counts "
-                         f"only over at least {claims.MIN_SEEDS} seeds a side whose ranges do not overlap (chapter 1). "
-                         f"The tables and figures show the runs as they are; {commands} train the seeds they lack.")
-        return
-    learning_findings(runs, refs)
-    label_findings(runs, refs, changes)
-    feature_findings(runs, changes)
-
-
 def _pairs(found: dict[str, claims.Comparison]) -> str:
     """ "SimCLR, kNN: 31.1% (3 seeds, 30.6-32.1%) against 0.3% (3 seeds, 0.0-0.8%); ..." """
     return "; ".join(f"{name}: {c.described(0)} against {c.described(1)}" for name, c in found.items())
@@ -428,8 +394,9 @@ def _pairs(found: dict[str, claims.Comparison]) -> str:
 
 def learning_findings(runs: dict[str, dict], refs: dict[str, Any]) -> None:
     """Which runs learned, at ratio 1 (where both kinds of labels are the same balanced set): the three methods that
-    spread the batch against raw pixels; then the control against its untrained network, against the weakest of
-    the three by both probes, and whether it ends nearer raw pixels than that method: a floor, not a control."""
+    spread the batch against raw pixels; then the control against its untrained network and raw pixels (a control
+    that does not beat raw pixels could carry no comparison), against the weakest of the three by both probes, and
+    whether it ends nearer raw pixels than that method (then an unchanged tail may be a floor, not a resistance)."""
     even = runs["balanced"]
     reference = refs["balanced"][EVEN]
     spreading = [m for m in _methods(runs) if m != CONTROL]
@@ -440,12 +407,14 @@ def learning_findings(runs: dict[str, dict], refs: dict[str, Any]) -> None:
                  all(c.verdict == "higher" for c in pixels.values()))
     control = even[CONTROL, EVEN]
     weakest = min(spreading, key=lambda m: statistics.fmean(even[m, EVEN]["kNN"]))
-    claims.compare(control["kNN"], reference["untrained network"]["kNN"],
-                   names=(CONTROL, "its untrained network")).states("higher", f"{CONTROL} learns something")
-    for probe in PROBES:
-        claims.compare(control[probe], even[weakest, EVEN][probe], names=(CONTROL, weakest),
-                       measure=PROBES[probe]).states(
-            "lower", f"but by the {PROBES[probe]} it stays below {weakest}, the weakest of the other three")
+    claims.compare(control["kNN"], reference["untrained network"]["kNN"], names=(CONTROL, "its untrained network")
+                   ).states("higher", f"The control, {CONTROL}, learns something")
+    claims.compare(control["kNN"], raw, names=(CONTROL, "raw pixels")).states(
+        "higher", f"and every seed of it beats raw pixels, so {CONTROL} can carry a comparison")
+    claims.compare(control["kNN"], even[weakest, EVEN]["kNN"], names=(CONTROL, weakest)).states(
+        "lower", f"By kNN, though, it stays below {weakest}, the weakest of the other three")
+    claims.compare(control["linear"], even[weakest, EVEN]["linear"], names=(CONTROL, weakest),
+                   measure=PROBES["linear"]).states("lower", "and by the linear probe too")
     above, below = statistics.fmean(control["kNN"]) - raw, statistics.fmean(even[weakest, EVEN]["kNN"]) - raw
     claims.claim(f"{CONTROL}'s kNN ends nearer to raw pixels than to {weakest}'s: {100 * above:+.1f} points over raw "
                  f"pixels, where {weakest} is {100 * below:+.1f} over them (means of the seeds).", above < below / 2)
@@ -475,8 +444,9 @@ def label_findings(runs: dict[str, dict], refs: dict[str, Any], changes: dict[st
 
 def feature_findings(runs: dict[str, dict], changes: dict[str, dict]) -> None:
     """What the features alone keep: at ratio 100 every method's tail scores higher with balanced labels than with
-    its own long-tailed ones, by both probes (at ratio 1 the two are the same set). Whether each method's own tail
-    changes from ratio 1 to ratio 100 with balanced labels is :func:`change_table`'s verdict per method."""
+    its own long-tailed ones, by both probes (at ratio 1 the two are the same set), and most of the tail's loss
+    under the long-tailed labels is theirs. Whether each method's features lose their tail is
+    :func:`tail_findings`' question."""
     found = {f"{m}, {PROBES[p]}": claims.compare(runs["balanced"][m, SKEWED][f"{p} tail"],
                                                  runs["long-tailed"][m, SKEWED][f"{p} tail"],
                                                  names=("balanced labels", "long-tailed labels"),
@@ -492,3 +462,109 @@ def feature_findings(runs: dict[str, dict], changes: dict[str, dict]) -> None:
                  "long-tailed ones, by both probes: most of what the tail loses under the long-tailed labels is the "
                  "labels' doing, not the features' (" + _pairs(found) + ").",
                  most and all(c.verdict == "higher" for c in found.values()))
+
+
+# ----------------------------------------------------------------------------- the features alone, method by method
+
+def _against_control(runs: dict[str, dict], method: str, measure: str) -> claims.Comparison:
+    """``method``'s change of ``measure`` from ratio 1 to ratio 100 with balanced labels, seed by seed (each seed
+    against itself, as :func:`change_figure` draws it), against the control's: the pairing takes out what a seed
+    does to both of its runs, which is most of the spread where a method's seeds differ widely."""
+    changes = {m: [b - a for a, b in zip(runs["balanced"][m, EVEN][measure], runs["balanced"][m, SKEWED][measure])]
+               for m in (method, CONTROL)}
+    return claims.compare(changes[method], changes[CONTROL], names=(method, CONTROL),
+                          measure=f"change of the {PROBES[measure.split()[0]]} of the tail")
+
+
+def _change_words(c: claims.Comparison) -> str:
+    """ "SimCLR's seeds -14.4 to -12.2 points (mean -13.5), BYOL's -9.0 to +0.1 (mean -3.1): lower by 10.4 points" """
+    sides = []
+    for side, name in enumerate(c.names):
+        low, high = c.span(side)
+        sides.append(f"{name}'s seeds {100 * low:+.1f} to {100 * high:+.1f} points (mean {100 * c.mean(side):+.1f})")
+    verdict = (f"no difference here, the gap of {100 * abs(c.gap):.1f} points is inside the seeds' spread"
+               if c.verdict == "no difference" else f"{c.verdict} by {100 * abs(c.gap):.1f} points")
+    return f"{c.measure} from ratio {EVEN} to ratio {SKEWED}: {', '.join(sides)}: {verdict}"
+
+
+def _states_change(c: claims.Comparison, verdict: str, sentence: str) -> bool:
+    """:meth:`cookbook.book.claims.Comparison.states` for a comparison of seed-paired changes, worded in points."""
+    return claims.claim(f"{sentence} ({_change_words(c)}).", c.verdict == verdict,
+                        evidence=f"the data say {c.verdict!r}, the sentence {verdict!r}")
+
+
+def _margin(c: claims.Comparison) -> float:
+    """How far apart the two sides' seed ranges are: the lowest of the second minus the highest of the first
+    (positive when the first is lower by the book's rule)."""
+    return c.span(1)[0] - c.span(0)[1]
+
+
+def tail_findings(runs: dict[str, dict], refs: dict[str, Any],
+                  changes: dict[str, dict]) -> dict[str, dict[str, claims.Comparison]]:
+    """Does the long tail cost each method's tail classes in its features? Probed with balanced labels, each method's
+    tail at ratio 100 against the same classes at ratio 1 (:func:`change_table`'s comparisons, the book's rule over
+    the seeds), by both probes; then its seed-paired change against the control's (:func:`_against_control`); and
+    the head, of which the long tail shows each run more images. The verdicts are the data's as trained:
+    a retrain that changes one fails the chapter, whose sentences must then be rewritten from the new runs.
+    Returns the comparisons against the control, ``{method: {measure: Comparison}}``."""
+    tail = changes["balanced"]
+    tail["SimCLR"]["kNN tail"].states("lower", "**SimCLR.** Probed with balanced labels, its tail classes score lower "
+                                      f"at ratio {SKEWED} than the same classes at ratio {EVEN}, by kNN")
+    tail["SimCLR"]["linear tail"].states("lower", "and by the linear probe: the long tail costs SimCLR's features "
+                                         "their rare classes")
+    tail["SwAV"]["kNN tail"].states("lower", f"**SwAV.** By kNN its tail classes score lower at ratio {SKEWED} than at "
+                                    f"ratio {EVEN}")
+    margin = _margin(tail["SwAV"]["kNN tail"])
+    claims.claim(f"but only just: SwAV's best seed at ratio {SKEWED} is {100 * margin:.2f} points below its worst at "
+                 f"ratio {EVEN}: a fourth seed could overturn the verdict.", 0 < margin < 0.005)
+    tail["SwAV"]["linear tail"].states("no difference", "By the linear probe SwAV's tail shows no difference")
+    tail["VICReg"]["kNN tail"].states("no difference", "**VICReg.** Its tail at ratio 100 shows no difference from its "
+                                      "tail at ratio 1, by kNN")
+    tail["VICReg"]["linear tail"].states("no difference", "nor by the linear probe")
+    spans = {m: max(runs["balanced"][m, EVEN]["kNN"]) - min(runs["balanced"][m, EVEN]["kNN"]) for m in _methods(runs)}
+    claims.claim(f"VICReg's seeds differ among themselves more than any other method's: at ratio {EVEN} its three "
+                 f"seeds' kNN spans {100 * spans['VICReg']:.1f} points ("
+                 + ", ".join(f"{m} {100 * v:.1f}" for m, v in spans.items() if m != "VICReg") + ").",
+                 max(spans, key=spans.get) == "VICReg")
+    tail[CONTROL]["kNN tail"].states("no difference", f"**{CONTROL}**, the control, shows no difference in its tail "
+                                     f"from ratio {EVEN} to ratio {SKEWED}, by kNN")
+    tail[CONTROL]["linear tail"].states("no difference", "nor by the linear probe")
+    heads = {f"{m} ({PROBES[p]})": tail[m][f"{p} head"] for m in _methods(runs) for p in PROBES}
+    head = sorted(refs["counts"][SKEWED], reverse=True)[:guide.HEAD_TAIL]
+    claims.claim("With balanced labels no method's head moves beyond the seeds' spread from ratio "
+                 f"{EVEN} to ratio {SKEWED}, by either probe, though at ratio {SKEWED} the runs train on "
+                 f"{', '.join(map(str, head[:-1]))} and {head[-1]} images of those classes instead of "
+                 f"{refs['counts'][EVEN][0]} each (change of the mean, points: {_gaps(heads)}).",
+                 all(c.verdict == "no difference" for c in heads.values()))
+    against = {m: {p: _against_control(runs, m, f"{p} tail") for p in PROBES} for m in _methods(runs) if m != CONTROL}
+    _states_change(against["SimCLR"]["kNN"], "lower", f"**Against the control**, seed by seed: SimCLR's tail falls "
+                   f"more than {CONTROL}'s by kNN")
+    _states_change(against["SimCLR"]["linear"], "lower", "and by the linear probe")
+    _states_change(against["SwAV"]["kNN"], "no difference", f"SwAV's tail does not fall more than {CONTROL}'s beyond "
+                   "the seeds' spread, by kNN")
+    _states_change(against["SwAV"]["linear"], "no difference", "nor by the linear probe")
+    _states_change(against["VICReg"]["kNN"], "no difference", "Nor does VICReg's, by kNN")
+    _states_change(against["VICReg"]["linear"], "lower", f"but by the linear probe every seed of VICReg loses more of "
+                   f"its tail than any seed of {CONTROL}")
+    return against
+
+
+def held(changes: dict[str, dict], against: dict[str, dict[str, claims.Comparison]]) -> None:
+    """The chapter's verdict in one checked sentence, from :func:`tail_findings`' comparisons: which methods' features
+    lose their tail classes under the long tail, against the same classes at ratio 1 and against the control."""
+    tail = changes["balanced"]
+
+    def lost(method: str) -> set[str]:  # the probes by which the method's tail is lower at ratio 100 than at 1
+        return {p for p in PROBES if tail[method][f"{p} tail"].verdict == "lower"}
+
+    def more(method: str) -> set[str]:  # the probes by which it loses more of its tail than the control, seed by seed
+        return {p for p in PROBES if against[method][p].verdict == "lower"}
+
+    claims.claim(f"Over three seeds, with balanced labels: the long tail cost the features of SimCLR's rare classes, "
+                 f"by both probes, against the same classes at ratio {EVEN} and against {CONTROL}'s; SwAV's by kNN "
+                 f"alone, only just, and no more than {CONTROL}'s; VICReg's by neither probe against ratio {EVEN}, "
+                 f"though seed by seed its linear-probe tail fell more than {CONTROL}'s. {CONTROL}'s own tail did "
+                 "not move beyond its seeds' spread.",
+                 lost("SimCLR") == more("SimCLR") == {"kNN", "linear"} and lost("SwAV") == {"kNN"}
+                 and _margin(tail["SwAV"]["kNN tail"]) < 0.005 and not more("SwAV")
+                 and not lost("VICReg") and more("VICReg") == {"linear"} and not lost(CONTROL))
