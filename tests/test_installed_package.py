@@ -67,6 +67,11 @@ def test_the_wheel_ships_the_benchmark_runs_and_nothing_else_of_them(installed):
     # 17 frames (chapters 1-15), the weights in float16: about 13.5 MB. A new frame that pushes past 16 MB
     # should shrink what a lab keeps rather than move this line.
     assert sum(lab_files.values()) < 16e6, "the committed lab runs grew past 16 MB: keep the package small"
+    # Chapter 16 reads benchmarks/tune_settings.py's records (cookbook.book.comparison.tuning).
+    tuning = ROOT / "cookbook" / "results" / "tuning"
+    assert {n for n in names if n.startswith("cookbook/results/tuning/")} == \
+        {f"cookbook/results/tuning/{p.name}" for p in tuning.glob("*.json")} != set(), \
+        "the wheel's cookbook/results/tuning differs from the repository's: see [tool.setuptools.package-data]"
 
 
 def test_an_empty_folder_imports_the_installed_package_not_the_repository(installed, tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from pathlib import Path
 from typing import Any
 
 from cookbook.book import baselines, claims, report, sweeps
@@ -203,4 +204,49 @@ def digits_findings(table: list[dict[str, Any]]) -> list[str]:
     against(by["simclr"], "its untrained network").states(
         "higher", "SimCLR, the one recipe with three seeds on digits, still ends above its untrained network")
     against(by["simclr"], "raw pixels").states("lower", "SimCLR's runs still end below raw pixels")
+    alone = [r for r in table if len(r["knn"]) < claims.MIN_SEEDS]
+    claims.claim(f"Each of the {len(alone)} recipes with one seed here ends above its own untrained network, DINO and "
+                 "I-JEPA with the settings tuned for digits (below). One run each places none of them against "
+                 "another.", all(r["knn"][0] > r["untrained"][0] for r in alone))
     return [r["method"] for r in table if statistics.fmean(r["knn"]) < statistics.fmean(r["untrained"])]
+
+
+TUNING = Path(__file__).resolve().parents[1] / "results" / "tuning"  # benchmarks/tune_settings.py's records
+
+
+def tuning(recipe: str, dataset: str) -> dict[str, Any]:
+    """``benchmarks/tune_settings.py``'s record of ``recipe`` on ``dataset``: every run of its grid, with its seed,
+    final kNN and its untrained network's, and the setting it chose."""
+    path = TUNING / f"{recipe}-{dataset}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no tuning record {path}: run `python benchmarks/tune_settings.py {recipe} "
+                                f"--dataset {dataset} --grid ...` first")
+    return json.loads(path.read_text())
+
+
+# Each tuned recipe on digits by chapter 1's rule (seed ranges side by side) against its untrained network: with
+# the toy shapes' quick settings, then with the tuned ones. Read from the tuning records; a retrain that changes
+# one fails the build.
+TUNED_VERDICTS = {"dino": ("lower", "no difference"), "ijepa": ("no difference", "higher")}
+_JUDGED = {"higher": "above", "lower": "below", "no difference": "no different from"}
+
+
+def tuning_findings(dataset: str = "digits") -> None:
+    """For each recipe tuned on ``dataset`` (:data:`TUNED_VERDICTS`): its toy shapes' quick settings, then the
+    chosen ones (the recipe's ``QUICK_ON``), each seed against its own untrained network and, by chapter 1's rule,
+    the seed ranges against each other, over the seeds the tuning trained."""
+    for recipe, verdicts in TUNED_VERDICTS.items():
+        record = tuning(recipe, dataset)
+        chosen = record["chosen"]["settings"]
+        for settings, verdict in zip(({}, chosen), verdicts):
+            runs = sorted((r for r in record["runs"] if r["settings"] == settings), key=lambda r: r["seed"])
+            gains = [100 * (r["knn_acc"] - r["untrained_knn_acc"]) for r in runs]
+            above = sum(g > 0 for g in gains)
+            end = "ends" if above == 1 else "end"
+            shown = ("the toy shapes' quick settings" if not settings
+                     else ", ".join(f"{k}={v}" for k, v in settings.items()))
+            claims.compare([r["knn_acc"] for r in runs], [r["untrained_knn_acc"] for r in runs],
+                           names=(NAMES[recipe], "its untrained network")).states(
+                verdict, f"On {dataset}, {NAMES[recipe]} with {shown} is {_JUDGED[verdict]} its untrained network "
+                         f"by chapter 1's rule, and {above} of its {len(runs)} seeds {end} above "
+                         f"their own untrained network (by {min(gains):+.1f} to {max(gains):+.1f} points)")
