@@ -1,5 +1,9 @@
 """cookbook.book.report: tables and figures built from the runs' own metrics.json files."""
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,11 +67,6 @@ def test_row_of_an_in_notebook_run_uses_its_own_wall_time():
 
 def test_recipes_table_rewrites_the_whole_table_from_the_kept_runs(tmp_path):
     """After one recipe is retrained, --table-only writes every kept recipe's row, not the retrained one's alone."""
-    import shutil
-    import subprocess
-    import sys
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[1]
     for name in ("simclr", "vicreg"):
         shutil.copytree(report.RESULTS / "quick" / name, tmp_path / "kept" / "quick" / name)
